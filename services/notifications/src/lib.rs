@@ -1,0 +1,29 @@
+//! Notifications: templates in fr-SN, wo-SN and en, the delivery queue over email, SMS and WhatsApp, preferences. Owns the `notifications` schema.
+//!
+//! [`router`] serves the service at `/`; `wolo serve` mounts it under `/notifications`.
+
+use axum::{extract::FromRef, Router};
+use sqlx::PgPool;
+
+/// The service's name: its schema and its path prefix under `wolo serve`.
+pub const NAME: &str = "notifications";
+/// The port the `wolo-notifications` binary listens on when `WOLO_HTTP_ADDR` is unset.
+pub const DEFAULT_PORT: u16 = 8088;
+
+/// What the service's handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+}
+
+impl FromRef<AppState> for PgPool {
+    fn from_ref(state: &AppState) -> PgPool {
+        state.db.clone()
+    }
+}
+
+/// The service's routes.
+pub fn router(ctx: platform::Context) -> Router {
+    let state = AppState { db: ctx.db };
+    Router::new().merge(platform::health::router(NAME)).with_state(state)
+}

@@ -1,0 +1,221 @@
+//! Settings, read only from the environment.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_URL` | required | PostgreSQL URL of the WOLO database |
+//! | `WOLO_HTTP_ADDR` | `127.0.0.1:<service port>` (`127.0.0.1:8080` for `wolo serve`) | address to listen on |
+//! | `WOLO_JWT_SECRET` | required | HS256 key for access tokens, at least 32 bytes |
+//! | `WOLO_ENV` | `development` | `development`, `test` or `production` |
+//! | `WOLO_DB_MAX_CONNECTIONS` | `10` | pool size |
+//! | `WOLO_DB_ACQUIRE_TIMEOUT_MS` | `5000` | how long a request waits for a connection |
+//! | `WOLO_DB_STATEMENT_TIMEOUT_MS` | `15000` | server-side cap on one statement |
+//!
+//! A missing or malformed setting is a [`ConfigError`] that names the variable, and the
+//! binaries stop with it before binding any port.
+
+use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
+
+pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
+pub const DEFAULT_DB_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(5000);
+pub const DEFAULT_DB_STATEMENT_TIMEOUT: Duration = Duration::from_millis(15000);
+/// HS256 keys shorter than this are refused.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("missing setting {0}: set it in the environment (see .env.example)")]
+    Missing(&'static str),
+    #[error("bad setting {name}: {why}")]
+    Invalid { name: &'static str, why: String },
+}
+
+/// A string that never shows up in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+impl FromStr for Environment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "development" | "dev" => Ok(Environment::Development),
+            "test" => Ok(Environment::Test),
+            "production" | "prod" => Ok(Environment::Production),
+            other => Err(format!("{other:?} is not one of development, test, production")),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: Secret,
+    pub http_addr: SocketAddr,
+    pub jwt_secret: Secret,
+    pub environment: Environment,
+    pub db_max_connections: u32,
+    pub db_acquire_timeout: Duration,
+    pub db_statement_timeout: Duration,
+}
+
+impl Config {
+    /// Reads every setting a server needs; `default_port` is the service's own port.
+    pub fn from_env(default_port: u16) -> Result<Config, ConfigError> {
+        Config::from_lookup(default_port, |k| std::env::var(k).ok())
+    }
+
+    /// Same as [`Config::from_env`] over any lookup (tests pass a map).
+    pub fn from_lookup(
+        default_port: u16,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let env = Env(&get);
+        let jwt_secret = env.required("WOLO_JWT_SECRET")?;
+        if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError::Invalid {
+                name: "WOLO_JWT_SECRET",
+                why: format!("must be at least {MIN_JWT_SECRET_BYTES} bytes long"),
+            });
+        }
+        Ok(Config {
+            database_url: Secret(database_url_from(&get)?),
+            http_addr: env
+                .parsed("WOLO_HTTP_ADDR")?
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port))),
+            jwt_secret: Secret(jwt_secret),
+            environment: env.parsed("WOLO_ENV")?.unwrap_or(Environment::Development),
+            db_max_connections: env
+                .parsed("WOLO_DB_MAX_CONNECTIONS")?
+                .unwrap_or(DEFAULT_DB_MAX_CONNECTIONS),
+            db_acquire_timeout: env
+                .parsed("WOLO_DB_ACQUIRE_TIMEOUT_MS")?
+                .map(Duration::from_millis)
+                .unwrap_or(DEFAULT_DB_ACQUIRE_TIMEOUT),
+            db_statement_timeout: env
+                .parsed("WOLO_DB_STATEMENT_TIMEOUT_MS")?
+                .map(Duration::from_millis)
+                .unwrap_or(DEFAULT_DB_STATEMENT_TIMEOUT),
+        })
+    }
+}
+
+/// `DATABASE_URL` alone, for commands that need nothing else (`wolo migrate`, `wolo seed`).
+pub fn database_url() -> Result<String, ConfigError> {
+    database_url_from(&|k: &str| std::env::var(k).ok())
+}
+
+fn database_url_from(get: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let url = Env(get).required("DATABASE_URL")?;
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(ConfigError::Invalid {
+            name: "DATABASE_URL",
+            why: "must be a postgres:// or postgresql:// URL".into(),
+        });
+    }
+    Ok(url)
+}
+
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        match (self.0)(name) {
+            Some(v) if !v.trim().is_empty() => Ok(v),
+            _ => Err(ConfigError::Missing(name)),
+        }
+    }
+
+    fn parsed<T>(&self, name: &'static str) -> Result<Option<T>, ConfigError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match (self.0)(name) {
+            None => Ok(None),
+            Some(v) if v.trim().is_empty() => Ok(None),
+            Some(v) => v.trim().parse().map(Some).map_err(|e: T::Err| ConfigError::Invalid {
+                name,
+                why: format!("{v:?}: {e}"),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| m.get(k).cloned()
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_missing_database_url_is_named() {
+        let err = Config::from_lookup(8080, lookup(&[("WOLO_JWT_SECRET", SECRET)])).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("DATABASE_URL"));
+        assert!(err.to_string().contains("DATABASE_URL"));
+    }
+
+    #[test]
+    fn a_short_jwt_secret_is_refused() {
+        let err = Config::from_lookup(
+            8080,
+            lookup(&[("DATABASE_URL", "postgres://x/y"), ("WOLO_JWT_SECRET", "short")]),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "WOLO_JWT_SECRET", .. }));
+    }
+
+    #[test]
+    fn a_bad_address_is_named_with_its_value() {
+        let err = Config::from_lookup(
+            8080,
+            lookup(&[
+                ("DATABASE_URL", "postgres://x/y"),
+                ("WOLO_JWT_SECRET", SECRET),
+                ("WOLO_HTTP_ADDR", "localhost:http"),
+            ]),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("WOLO_HTTP_ADDR") && text.contains("localhost:http"), "{text}");
+    }
+
+    #[test]
+    fn defaults_use_the_service_port_and_hide_secrets() {
+        let c = Config::from_lookup(
+            8084,
+            lookup(&[("DATABASE_URL", "postgres://u:pw@h/db"), ("WOLO_JWT_SECRET", SECRET)]),
+        )
+        .unwrap();
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:8084");
+        assert_eq!(c.environment, Environment::Development);
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains(SECRET) && !dbg.contains("pw@"), "{dbg}");
+    }
+}

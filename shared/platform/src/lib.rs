@@ -1,0 +1,55 @@
+//! The platform every WOLO service stands on.
+//!
+//! - [`config`]: settings read from the environment, with errors that name the variable;
+//! - [`telemetry`]: one tracing set-up (`RUST_LOG`, `RUST_LOG_FORMAT=json`);
+//! - [`db`]: the pool builder, with acquire and statement timeouts;
+//! - [`migrate`]: the embedded refinery migrations and their runner;
+//! - [`health`]: `GET /health` and `GET /ready`;
+//! - [`serve`]: the HTTP middleware stack, binding, graceful shutdown.
+//!
+//! A service's `main.rs` is one call:
+//!
+//! ```no_run
+//! # async fn f() -> anyhow::Result<()> {
+//! platform::run_service("pots", 8084, |ctx| axum::Router::new().merge(platform::health::router("pots")).with_state(ctx.db.clone())).await
+//! # }
+//! ```
+
+pub mod config;
+pub mod db;
+pub mod health;
+pub mod migrate;
+pub mod serve;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+pub use config::Config;
+
+/// What a service needs to build its router: the database and the settings.
+/// Each service turns it into its own small `AppState`.
+#[derive(Clone)]
+pub struct Context {
+    pub db: sqlx::PgPool,
+    pub config: Arc<Config>,
+}
+
+/// Runs one service alone: reads the environment, connects, serves `router` on
+/// `WOLO_HTTP_ADDR` (default `127.0.0.1:<default_port>`) until SIGTERM or Ctrl-C.
+pub async fn run_service<F>(name: &'static str, default_port: u16, router: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Context) -> axum::Router,
+{
+    telemetry::init(name);
+    let config = match Config::from_env(default_port) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::exit(2);
+        }
+    };
+    let db = db::connect(&config)?;
+    let ctx = Context { db, config: Arc::new(config) };
+    let app = router(ctx.clone());
+    serve::serve(ctx.config.http_addr, app, name).await
+}

@@ -1,0 +1,87 @@
+//! The whole suite: the list of services, and the `wolo` commands behind the binary.
+//!
+//! `wolo serve` builds every service's router from one [`platform::Context`] and nests
+//! service `S` under `/S`, so the suite answers `/pots/health`, `/donations/ready`, ...
+
+use std::time::Duration;
+
+use axum::{routing::get, Json, Router};
+use platform::Context;
+
+include!(concat!(env!("OUT_DIR"), "/seeds.rs"));
+
+/// One service of the suite.
+pub struct Service {
+    pub name: &'static str,
+    pub default_port: u16,
+    pub router: fn(Context) -> Router,
+}
+
+/// The ten services, in the order of their schemas' migrations.
+pub const SERVICES: [Service; 10] = [
+    Service { name: identity::NAME, default_port: identity::DEFAULT_PORT, router: identity::router },
+    Service { name: profiles::NAME, default_port: profiles::DEFAULT_PORT, router: profiles::router },
+    Service { name: referral::NAME, default_port: referral::DEFAULT_PORT, router: referral::router },
+    Service { name: pots::NAME, default_port: pots::DEFAULT_PORT, router: pots::router },
+    Service { name: donations::NAME, default_port: donations::DEFAULT_PORT, router: donations::router },
+    Service { name: packs::NAME, default_port: packs::DEFAULT_PORT, router: packs::router },
+    Service { name: qr::NAME, default_port: qr::DEFAULT_PORT, router: qr::router },
+    Service {
+        name: notifications::NAME,
+        default_port: notifications::DEFAULT_PORT,
+        router: notifications::router,
+    },
+    Service { name: analytics::NAME, default_port: analytics::DEFAULT_PORT, router: analytics::router },
+    Service { name: admin::NAME, default_port: admin::DEFAULT_PORT, router: admin::router },
+];
+
+/// Default port of `wolo serve` (all services).
+pub const SUITE_PORT: u16 = 8080;
+
+pub fn find(name: &str) -> Option<&'static Service> {
+    SERVICES.iter().find(|s| s.name == name)
+}
+
+/// All ten services in one router, service `S` under `/S`, plus a small index at `/`.
+pub fn suite_router(ctx: Context) -> Router {
+    let names: Vec<&str> = SERVICES.iter().map(|s| s.name).collect();
+    let mut router = Router::new().route(
+        "/",
+        get(move || async move {
+            Json(serde_json::json!({
+                "name": "WOLO Senegal",
+                "services": names.iter().map(|n| serde_json::json!({
+                    "name": n,
+                    "base_url": format!("/{n}"),
+                    "health": format!("/{n}/health"),
+                    "ready": format!("/{n}/ready"),
+                })).collect::<Vec<_>>(),
+            }))
+        }),
+    );
+    for s in &SERVICES {
+        router = router.nest(&format!("/{}", s.name), (s.router)(ctx.clone()));
+    }
+    router
+}
+
+/// Loads the demo data (`seeds/*.sql`) in one transaction. Every seed statement is
+/// idempotent, so a second run changes nothing. Refuses an unmigrated database.
+pub async fn seed(database_url: &str) -> anyhow::Result<usize> {
+    let pool = platform::db::connect_url(database_url, 1, Duration::from_secs(10), Duration::from_secs(120)).await?;
+    let expected = platform::migrate::latest_version();
+    match platform::migrate::applied_version(&pool).await? {
+        Some(v) if v >= expected => {}
+        _ => anyhow::bail!("the database is not migrated to version {expected}: run `wolo migrate` first"),
+    }
+    let mut tx = pool.begin().await?;
+    for (file, sql) in SEEDS {
+        sqlx::raw_sql(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| anyhow::anyhow!("seed {file} failed: {e}"))?;
+    }
+    tx.commit().await?;
+    pool.close().await;
+    Ok(SEEDS.len())
+}

@@ -1,0 +1,199 @@
+//! The test harness.
+//!
+//! - [`TestDb::new`] gives a test its own database, a copy of a template database that was
+//!   migrated once per migration set (`wolo_tpl_<fingerprint>`), dropped when the value drops;
+//! - [`spawn`] serves a router on a random loopback port and returns a [`TestApp`] with a
+//!   client.
+//!
+//! The server comes from `DATABASE_URL` (any database on it; the harness needs `CREATEDB`),
+//! or `postgres://postgres@127.0.0.1:5432/postgres` when unset.
+//!
+//! ```no_run
+//! # async fn t() {
+//! let db = testkit::TestDb::new().await;
+//! let app = testkit::spawn(pots::router(db.context())).await;
+//! let res = app.get("/health").await;
+//! assert_eq!(res.status(), 200);
+//! # }
+//! ```
+
+use std::{net::SocketAddr, str::FromStr, sync::Arc, time::Duration};
+
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    Connection, PgConnection, PgPool,
+};
+
+/// Server used when `DATABASE_URL` is unset.
+pub const DEFAULT_SERVER_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// JWT secret of the test configuration.
+pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+/// Serialises template creation across test processes.
+const TEMPLATE_LOCK: i64 = 0x574F_4C54;
+
+fn server_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_SERVER_URL.to_string())
+}
+
+/// `url` with its database name replaced.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    format!("{}/{}{}", &base[..host_end], db, query)
+}
+
+async fn admin_connection() -> PgConnection {
+    let url = with_database(&server_url(), "postgres");
+    PgConnection::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("testkit: cannot reach PostgreSQL at {url}: {e}"))
+}
+
+/// Name of the template for the migrations compiled into this build; created on first use.
+async fn template() -> String {
+    let name = format!("wolo_tpl_{}", platform::migrate::fingerprint());
+    let mut admin = admin_connection().await;
+    sqlx::query("select pg_advisory_lock($1)").bind(TEMPLATE_LOCK).execute(&mut admin).await.unwrap();
+    let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    if !exists {
+        // Build under a temporary name and rename, so a half-migrated template never exists.
+        let building = format!("{name}_building");
+        sqlx::raw_sql(&format!("drop database if exists {building} with (force)"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        sqlx::raw_sql(&format!("create database {building}")).execute(&mut admin).await.unwrap();
+        platform::migrate::run(&with_database(&server_url(), &building))
+            .await
+            .unwrap_or_else(|e| panic!("testkit: migrating the template failed: {e:#}"));
+        sqlx::raw_sql(&format!("alter database {building} rename to {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        // Templates of older migration sets are of no further use.
+        let old: Vec<String> = sqlx::query_scalar(
+            "select datname from pg_database where datname like 'wolo\\_tpl\\_%' and datname <> $1",
+        )
+        .bind(&name)
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        for db in old {
+            let _ = sqlx::raw_sql(&format!("drop database if exists {db} with (force)"))
+                .execute(&mut admin)
+                .await;
+        }
+    }
+    sqlx::query("select pg_advisory_unlock($1)").bind(TEMPLATE_LOCK).execute(&mut admin).await.unwrap();
+    let _ = admin.close().await;
+    name
+}
+
+/// A migrated database of the test's own, dropped (connections and all) when dropped.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let template = template().await;
+        let name = format!("wolo_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = admin_connection().await;
+        let mut tries = 0;
+        loop {
+            match sqlx::raw_sql(&format!("create database {name} template {template}")).execute(&mut admin).await {
+                Ok(_) => break,
+                // Another test may be copying the template at this very moment.
+                Err(e) if tries < 50 && e.to_string().contains("being accessed by other users") => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("testkit: cannot create {name}: {e}"),
+            }
+        }
+        let _ = admin.close().await;
+        let url = with_database(&server_url(), &name);
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(PgConnectOptions::from_str(&url).unwrap())
+            .await
+            .unwrap();
+        TestDb { name, url, pool }
+    }
+
+    /// A configuration for services under test, pointing at this database.
+    pub fn config(&self) -> platform::Config {
+        let url = self.url.clone();
+        platform::Config::from_lookup(0, move |k| match k {
+            "DATABASE_URL" => Some(url.clone()),
+            "WOLO_JWT_SECRET" => Some(TEST_JWT_SECRET.to_string()),
+            "WOLO_ENV" => Some("test".to_string()),
+            "WOLO_HTTP_ADDR" => Some("127.0.0.1:0".to_string()),
+            _ => None,
+        })
+        .expect("test configuration")
+    }
+
+    /// The context a service's `router` takes, over this database.
+    pub fn context(&self) -> platform::Context {
+        platform::Context { db: self.pool.clone(), config: Arc::new(self.config()) }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let pool = self.pool.clone();
+        // Drop may run inside a runtime; do the async clean-up on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                pool.close().await;
+                let mut admin = admin_connection().await;
+                let _ = sqlx::raw_sql(&format!("drop database if exists {name} with (force)"))
+                    .execute(&mut admin)
+                    .await;
+            });
+        })
+        .join();
+    }
+}
+
+/// A router served on a random loopback port for the length of a test.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request failed")
+    }
+}
+
+/// Serves `router` (behind the production edge middleware) on `127.0.0.1:0`.
+pub async fn spawn(router: axum::Router) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = platform::serve::edge(router).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    TestApp { addr, base_url: format!("http://{addr}"), client: reqwest::Client::new() }
+}
