@@ -19,5 +19,9 @@ fn main() {
         ));
     }
     out.push_str("];\n");
-    fs::write(PathBuf::from(env::var("OUT_DIR").unwrap()).join("seeds.rs"), out).unwrap();
+    fs::write(
+        PathBuf::from(env::var("OUT_DIR").unwrap()).join("seeds.rs"),
+        out,
+    )
+    .unwrap();
 }

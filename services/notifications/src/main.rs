@@ -2,5 +2,10 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::run_service(notifications::NAME, notifications::DEFAULT_PORT, notifications::router).await
+    platform::run_service(
+        notifications::NAME,
+        notifications::DEFAULT_PORT,
+        notifications::router,
+    )
+    .await
 }

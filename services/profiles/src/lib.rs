@@ -25,5 +25,7 @@ impl FromRef<AppState> for PgPool {
 /// The service's routes.
 pub fn router(ctx: platform::Context) -> Router {
     let state = AppState { db: ctx.db };
-    Router::new().merge(platform::health::router(NAME)).with_state(state)
+    Router::new()
+        .merge(platform::health::router(NAME))
+        .with_state(state)
 }

@@ -62,7 +62,9 @@ impl FromStr for Environment {
             "development" | "dev" => Ok(Environment::Development),
             "test" => Ok(Environment::Test),
             "production" | "prod" => Ok(Environment::Production),
-            other => Err(format!("{other:?} is not one of development, test, production")),
+            other => Err(format!(
+                "{other:?} is not one of development, test, production"
+            )),
         }
     }
 }
@@ -153,10 +155,14 @@ impl Env<'_> {
         match (self.0)(name) {
             None => Ok(None),
             Some(v) if v.trim().is_empty() => Ok(None),
-            Some(v) => v.trim().parse().map(Some).map_err(|e: T::Err| ConfigError::Invalid {
-                name,
-                why: format!("{v:?}: {e}"),
-            }),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|e: T::Err| ConfigError::Invalid {
+                    name,
+                    why: format!("{v:?}: {e}"),
+                }),
         }
     }
 }
@@ -167,8 +173,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| m.get(k).cloned()
     }
 
@@ -185,10 +193,19 @@ mod tests {
     fn a_short_jwt_secret_is_refused() {
         let err = Config::from_lookup(
             8080,
-            lookup(&[("DATABASE_URL", "postgres://x/y"), ("WOLO_JWT_SECRET", "short")]),
+            lookup(&[
+                ("DATABASE_URL", "postgres://x/y"),
+                ("WOLO_JWT_SECRET", "short"),
+            ]),
         )
         .unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { name: "WOLO_JWT_SECRET", .. }));
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "WOLO_JWT_SECRET",
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -203,14 +220,20 @@ mod tests {
         )
         .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("WOLO_HTTP_ADDR") && text.contains("localhost:http"), "{text}");
+        assert!(
+            text.contains("WOLO_HTTP_ADDR") && text.contains("localhost:http"),
+            "{text}"
+        );
     }
 
     #[test]
     fn defaults_use_the_service_port_and_hide_secrets() {
         let c = Config::from_lookup(
             8084,
-            lookup(&[("DATABASE_URL", "postgres://u:pw@h/db"), ("WOLO_JWT_SECRET", SECRET)]),
+            lookup(&[
+                ("DATABASE_URL", "postgres://u:pw@h/db"),
+                ("WOLO_JWT_SECRET", SECRET),
+            ]),
         )
         .unwrap();
         assert_eq!(c.http_addr.to_string(), "127.0.0.1:8084");

@@ -23,7 +23,10 @@ fn connect_options(url: &str, statement_timeout: Duration) -> anyhow::Result<PgC
     Ok(PgConnectOptions::from_str(url)
         .map_err(|e| anyhow::anyhow!("bad setting DATABASE_URL: {e}"))?
         .application_name("wolo")
-        .options([("statement_timeout", statement_timeout.as_millis().to_string())]))
+        .options([(
+            "statement_timeout",
+            statement_timeout.as_millis().to_string(),
+        )]))
 }
 
 /// Connects to `url` now (for commands); the statement timeout is set per connection, so a runaway

@@ -24,7 +24,10 @@ where
     PgPool: FromRef<S>,
 {
     Router::new()
-        .route("/health", get(move || async move { Json(json!({"status": "ok", "service": service})) }))
+        .route(
+            "/health",
+            get(move || async move { Json(json!({"status": "ok", "service": service})) }),
+        )
         .route(
             "/ready",
             get(move |State(pool): State<PgPool>| async move { ready(service, &pool).await }),
@@ -45,10 +48,12 @@ async fn ready(service: &'static str, pool: &PgPool) -> (StatusCode, Json<Value>
             tracing::warn!(error = %e, "readiness: database unreachable");
             not_ready("database unreachable".into())
         }
-        Ok(Ok(None)) => not_ready(format!("database not migrated (expected version {expected})")),
-        Ok(Ok(Some(applied))) if applied < expected => {
-            not_ready(format!("migrations pending: database at {applied}, expected {expected}"))
-        }
+        Ok(Ok(None)) => not_ready(format!(
+            "database not migrated (expected version {expected})"
+        )),
+        Ok(Ok(Some(applied))) if applied < expected => not_ready(format!(
+            "migrations pending: database at {applied}, expected {expected}"
+        )),
         Ok(Ok(Some(applied))) => (
             StatusCode::OK,
             Json(json!({

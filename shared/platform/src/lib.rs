@@ -49,7 +49,10 @@ where
         }
     };
     let db = db::connect(&config)?;
-    let ctx = Context { db, config: Arc::new(config) };
+    let ctx = Context {
+        db,
+        config: Arc::new(config),
+    };
     let app = router(ctx.clone());
     serve::serve(ctx.config.http_addr, app, name).await
 }

@@ -36,18 +36,25 @@ pub async fn run(url: &str) -> anyhow::Result<Vec<Applied>> {
             tracing::warn!(error = %e, "migration connection closed");
         }
     });
-    client.execute("select pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
+    client
+        .execute("select pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
     let outcome = embedded::migrations::runner().run_async(&mut client).await;
     // Tell PostgREST-style schema caches that tables may have changed.
     let _ = client.batch_execute("notify pgrst, 'reload schema'").await;
-    client.execute("select pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
+    client
+        .execute("select pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await?;
     drop(client);
     let _ = driver.await;
     let report = outcome.map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
     Ok(report
         .applied_migrations()
         .iter()
-        .map(|m| Applied { version: m.version() as i32, name: m.name().to_string() })
+        .map(|m| Applied {
+            version: m.version() as i32,
+            name: m.name().to_string(),
+        })
         .collect())
 }
 

@@ -43,9 +43,12 @@ pub async fn serve(addr: SocketAddr, router: Router, name: &str) -> anyhow::Resu
     let local = listener.local_addr()?;
     tracing::info!(%local, service = name, "listening");
     println!("{name} listening on http://{local}");
-    axum::serve(listener, edge(router).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        edge(router).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!(service = name, "stopped");
     Ok(())
 }

@@ -19,20 +19,56 @@ pub struct Service {
 
 /// The ten services, in the order of their schemas' migrations.
 pub const SERVICES: [Service; 10] = [
-    Service { name: identity::NAME, default_port: identity::DEFAULT_PORT, router: identity::router },
-    Service { name: profiles::NAME, default_port: profiles::DEFAULT_PORT, router: profiles::router },
-    Service { name: referral::NAME, default_port: referral::DEFAULT_PORT, router: referral::router },
-    Service { name: pots::NAME, default_port: pots::DEFAULT_PORT, router: pots::router },
-    Service { name: donations::NAME, default_port: donations::DEFAULT_PORT, router: donations::router },
-    Service { name: packs::NAME, default_port: packs::DEFAULT_PORT, router: packs::router },
-    Service { name: qr::NAME, default_port: qr::DEFAULT_PORT, router: qr::router },
+    Service {
+        name: identity::NAME,
+        default_port: identity::DEFAULT_PORT,
+        router: identity::router,
+    },
+    Service {
+        name: profiles::NAME,
+        default_port: profiles::DEFAULT_PORT,
+        router: profiles::router,
+    },
+    Service {
+        name: referral::NAME,
+        default_port: referral::DEFAULT_PORT,
+        router: referral::router,
+    },
+    Service {
+        name: pots::NAME,
+        default_port: pots::DEFAULT_PORT,
+        router: pots::router,
+    },
+    Service {
+        name: donations::NAME,
+        default_port: donations::DEFAULT_PORT,
+        router: donations::router,
+    },
+    Service {
+        name: packs::NAME,
+        default_port: packs::DEFAULT_PORT,
+        router: packs::router,
+    },
+    Service {
+        name: qr::NAME,
+        default_port: qr::DEFAULT_PORT,
+        router: qr::router,
+    },
     Service {
         name: notifications::NAME,
         default_port: notifications::DEFAULT_PORT,
         router: notifications::router,
     },
-    Service { name: analytics::NAME, default_port: analytics::DEFAULT_PORT, router: analytics::router },
-    Service { name: admin::NAME, default_port: admin::DEFAULT_PORT, router: admin::router },
+    Service {
+        name: analytics::NAME,
+        default_port: analytics::DEFAULT_PORT,
+        router: analytics::router,
+    },
+    Service {
+        name: admin::NAME,
+        default_port: admin::DEFAULT_PORT,
+        router: admin::router,
+    },
 ];
 
 /// Default port of `wolo serve` (all services).
@@ -68,11 +104,19 @@ pub fn suite_router(ctx: Context) -> Router {
 /// Loads the demo data (`seeds/*.sql`) in one transaction. Every seed statement is
 /// idempotent, so a second run changes nothing. Refuses an unmigrated database.
 pub async fn seed(database_url: &str) -> anyhow::Result<usize> {
-    let pool = platform::db::connect_url(database_url, 1, Duration::from_secs(10), Duration::from_secs(120)).await?;
+    let pool = platform::db::connect_url(
+        database_url,
+        1,
+        Duration::from_secs(10),
+        Duration::from_secs(120),
+    )
+    .await?;
     let expected = platform::migrate::latest_version();
     match platform::migrate::applied_version(&pool).await? {
         Some(v) if v >= expected => {}
-        _ => anyhow::bail!("the database is not migrated to version {expected}: run `wolo migrate` first"),
+        _ => anyhow::bail!(
+            "the database is not migrated to version {expected}: run `wolo migrate` first"
+        ),
     }
     let mut tx = pool.begin().await?;
     for (file, sql) in SEEDS {

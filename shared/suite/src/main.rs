@@ -55,7 +55,10 @@ async fn migrate() -> anyhow::Result<()> {
     let url = platform::config::database_url()?;
     let applied = platform::migrate::run(&url).await?;
     if applied.is_empty() {
-        println!("database already at version {}: nothing to do", platform::migrate::latest_version());
+        println!(
+            "database already at version {}: nothing to do",
+            platform::migrate::latest_version()
+        );
     }
     for m in &applied {
         println!("applied V{}__{}", m.version, m.name);
@@ -80,7 +83,10 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     let port = service.map_or(suite::SUITE_PORT, |s| s.default_port);
     let config = Config::from_env(port)?;
     let db = platform::db::connect(&config)?;
-    let ctx = Context { db, config: Arc::new(config) };
+    let ctx = Context {
+        db,
+        config: Arc::new(config),
+    };
     let addr = ctx.config.http_addr;
     match service {
         Some(s) => platform::serve::serve(addr, (s.router)(ctx), s.name).await,

@@ -11,7 +11,9 @@
 //! ```no_run
 //! # async fn t() {
 //! let db = testkit::TestDb::new().await;
-//! let app = testkit::spawn(pots::router(db.context())).await;
+//! // In a service's tests: `testkit::spawn(pots::router(db.context()))`.
+//! let router = platform::health::router("demo").with_state(db.pool.clone());
+//! let app = testkit::spawn(router).await;
 //! let res = app.get("/health").await;
 //! assert_eq!(res.status(), 200);
 //! # }
@@ -42,7 +44,10 @@ pub fn with_database(url: &str, db: &str) -> String {
         None => (url, String::new()),
     };
     let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
     format!("{}/{}{}", &base[..host_end], db, query)
 }
 
@@ -57,12 +62,17 @@ async fn admin_connection() -> PgConnection {
 async fn template() -> String {
     let name = format!("wolo_tpl_{}", platform::migrate::fingerprint());
     let mut admin = admin_connection().await;
-    sqlx::query("select pg_advisory_lock($1)").bind(TEMPLATE_LOCK).execute(&mut admin).await.unwrap();
-    let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut admin)
+    sqlx::query("select pg_advisory_lock($1)")
+        .bind(TEMPLATE_LOCK)
+        .execute(&mut admin)
         .await
         .unwrap();
+    let exists: bool =
+        sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
     if !exists {
         // Build under a temporary name and rename, so a half-migrated template never exists.
         let building = format!("{name}_building");
@@ -70,7 +80,10 @@ async fn template() -> String {
             .execute(&mut admin)
             .await
             .unwrap();
-        sqlx::raw_sql(&format!("create database {building}")).execute(&mut admin).await.unwrap();
+        sqlx::raw_sql(&format!("create database {building}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
         platform::migrate::run(&with_database(&server_url(), &building))
             .await
             .unwrap_or_else(|e| panic!("testkit: migrating the template failed: {e:#}"));
@@ -92,7 +105,11 @@ async fn template() -> String {
                 .await;
         }
     }
-    sqlx::query("select pg_advisory_unlock($1)").bind(TEMPLATE_LOCK).execute(&mut admin).await.unwrap();
+    sqlx::query("select pg_advisory_unlock($1)")
+        .bind(TEMPLATE_LOCK)
+        .execute(&mut admin)
+        .await
+        .unwrap();
     let _ = admin.close().await;
     name
 }
@@ -111,7 +128,10 @@ impl TestDb {
         let mut admin = admin_connection().await;
         let mut tries = 0;
         loop {
-            match sqlx::raw_sql(&format!("create database {name} template {template}")).execute(&mut admin).await {
+            match sqlx::raw_sql(&format!("create database {name} template {template}"))
+                .execute(&mut admin)
+                .await
+            {
                 Ok(_) => break,
                 // Another test may be copying the template at this very moment.
                 Err(e) if tries < 50 && e.to_string().contains("being accessed by other users") => {
@@ -147,19 +167,25 @@ impl TestDb {
 
     /// The context a service's `router` takes, over this database.
     pub fn context(&self) -> platform::Context {
-        platform::Context { db: self.pool.clone(), config: Arc::new(self.config()) }
+        platform::Context {
+            db: self.pool.clone(),
+            config: Arc::new(self.config()),
+        }
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
-        let pool = self.pool.clone();
-        // Drop may run inside a runtime; do the async clean-up on a thread of its own.
+        // Drop may run inside the test's runtime, which is blocked while we wait here, so the
+        // pool (whose connections live on that runtime) is not awaited: `with (force)` ends
+        // its connections server-side. The clean-up runs on a thread and runtime of its own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
-                pool.close().await;
                 let mut admin = admin_connection().await;
                 let _ = sqlx::raw_sql(&format!("drop database if exists {name} with (force)"))
                     .execute(&mut admin)
@@ -183,7 +209,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request failed")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request failed")
     }
 }
 
@@ -195,5 +225,9 @@ pub async fn spawn(router: axum::Router) -> TestApp {
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    TestApp { addr, base_url: format!("http://{addr}"), client: reqwest::Client::new() }
+    TestApp {
+        addr,
+        base_url: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+    }
 }

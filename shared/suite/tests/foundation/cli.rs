@@ -25,12 +25,18 @@ fn wolo(args: &[&str], env: &[(&str, &str)]) -> Command {
 
 fn stderr_of(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn serve_without_a_jwt_secret_stops_and_names_it() {
-    let (ok, err) = stderr_of(&mut wolo(&["serve"], &[("DATABASE_URL", "postgres://x@127.0.0.1/y")]));
+    let (ok, err) = stderr_of(&mut wolo(
+        &["serve"],
+        &[("DATABASE_URL", "postgres://x@127.0.0.1/y")],
+    ));
     assert!(!ok);
     assert!(err.contains("WOLO_JWT_SECRET"), "{err}");
 }
@@ -60,14 +66,24 @@ fn migrate_without_a_database_url_names_it() {
 fn an_unknown_service_is_refused_with_the_list() {
     let (ok, err) = stderr_of(&mut wolo(
         &["serve", "payments"],
-        &[("DATABASE_URL", "postgres://x@127.0.0.1/y"), ("WOLO_JWT_SECRET", testkit::TEST_JWT_SECRET)],
+        &[
+            ("DATABASE_URL", "postgres://x@127.0.0.1/y"),
+            ("WOLO_JWT_SECRET", testkit::TEST_JWT_SECRET),
+        ],
     ));
     assert!(!ok);
-    assert!(err.contains("payments") && err.contains("donations"), "{err}");
+    assert!(
+        err.contains("payments") && err.contains("donations"),
+        "{err}"
+    );
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn wait_for(url: &str) -> reqwest::Response {
@@ -82,7 +98,10 @@ async fn wait_for(url: &str) -> reqwest::Response {
 }
 
 fn terminate(child: &std::process::Child) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -104,7 +123,11 @@ async fn serve_mounts_every_service_and_stops_on_sigterm() {
     let addr = format!("127.0.0.1:{port}");
     let mut child = wolo(
         &["serve"],
-        &[("DATABASE_URL", &db.url), ("WOLO_JWT_SECRET", testkit::TEST_JWT_SECRET), ("WOLO_HTTP_ADDR", &addr)],
+        &[
+            ("DATABASE_URL", &db.url),
+            ("WOLO_JWT_SECRET", testkit::TEST_JWT_SECRET),
+            ("WOLO_HTTP_ADDR", &addr),
+        ],
     )
     .stdout(Stdio::null())
     .stderr(Stdio::null())
@@ -112,7 +135,9 @@ async fn serve_mounts_every_service_and_stops_on_sigterm() {
     .unwrap();
     wait_for(&format!("http://{addr}/")).await;
     for s in &suite::SERVICES {
-        let res = reqwest::get(format!("http://{addr}/{}/ready", s.name)).await.unwrap();
+        let res = reqwest::get(format!("http://{addr}/{}/ready", s.name))
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200, "{}", s.name);
     }
     terminate(&child);
@@ -126,7 +151,11 @@ async fn serve_one_service_alone_at_the_root() {
     let addr = format!("127.0.0.1:{port}");
     let mut child = wolo(
         &["serve", "identity"],
-        &[("DATABASE_URL", &db.url), ("WOLO_JWT_SECRET", testkit::TEST_JWT_SECRET), ("WOLO_HTTP_ADDR", &addr)],
+        &[
+            ("DATABASE_URL", &db.url),
+            ("WOLO_JWT_SECRET", testkit::TEST_JWT_SECRET),
+            ("WOLO_HTTP_ADDR", &addr),
+        ],
     )
     .stdout(Stdio::null())
     .stderr(Stdio::null())

@@ -18,7 +18,10 @@ async fn a_minor_without_a_guardian_is_rejected() {
     .execute(&db.pool)
     .await
     .unwrap_err();
-    assert_eq!(violation(err), ("23514".into(), Some("check_minor_has_guardian".into())));
+    assert_eq!(
+        violation(err),
+        ("23514".into(), Some("check_minor_has_guardian".into()))
+    );
 
     // With a guardian and a relationship the same profile is accepted.
     let parent = user(&db.pool, "+221771000002").await;
@@ -60,10 +63,16 @@ async fn a_pot_that_opens_after_the_birthday_is_rejected() {
         .bind(open_offset_days)
     };
     let err = insert(41).execute(&db.pool).await.unwrap_err();
-    assert_eq!(violation(err), ("23514".into(), Some("check_open_before_birthday".into())));
+    assert_eq!(
+        violation(err),
+        ("23514".into(), Some("check_open_before_birthday".into()))
+    );
     // Opening on the birthday itself is also too late: the pot must open the day before at the latest.
     let err = insert(40).execute(&db.pool).await.unwrap_err();
-    assert_eq!(violation(err).1.as_deref(), Some("check_open_before_birthday"));
+    assert_eq!(
+        violation(err).1.as_deref(),
+        Some("check_open_before_birthday")
+    );
     // J-30 is what the product does.
     insert(10).execute(&db.pool).await.unwrap();
 }
@@ -102,19 +111,25 @@ async fn more_than_fifty_invitations_in_a_day_are_rejected() {
     .execute(&db.pool)
     .await
     .unwrap_err();
-    assert_eq!(violation(err), ("23514".into(), Some("check_daily_limit".into())));
-    let sent: i32 = sqlx::query_scalar("select invitations_sent_today from referral.sponsor_daily_limits where id = $1")
-        .bind(id)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    assert_eq!(
+        violation(err),
+        ("23514".into(), Some("check_daily_limit".into()))
+    );
+    let sent: i32 = sqlx::query_scalar(
+        "select invitations_sent_today from referral.sponsor_daily_limits where id = $1",
+    )
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
     assert_eq!(sent, 50);
     // One row per sponsor and day.
-    let err = sqlx::query("insert into referral.sponsor_daily_limits (sponsor_user_id) values ($1)")
-        .bind(sponsor)
-        .execute(&db.pool)
-        .await
-        .unwrap_err();
+    let err =
+        sqlx::query("insert into referral.sponsor_daily_limits (sponsor_user_id) values ($1)")
+            .bind(sponsor)
+            .execute(&db.pool)
+            .await
+            .unwrap_err();
     assert_eq!(violation(err).0, "23505");
 }
 
@@ -132,9 +147,15 @@ async fn a_contact_batch_wider_than_fifty_is_rejected() {
         .bind(end)
     };
     let err = batch(0, 51).execute(&db.pool).await.unwrap_err();
-    assert_eq!(violation(err), ("23514".into(), Some("check_batch_size".into())));
+    assert_eq!(
+        violation(err),
+        ("23514".into(), Some("check_batch_size".into()))
+    );
     let err = batch(10, 10).execute(&db.pool).await.unwrap_err();
-    assert_eq!(violation(err), ("23514".into(), Some("check_batch_positions".into())));
+    assert_eq!(
+        violation(err),
+        ("23514".into(), Some("check_batch_positions".into()))
+    );
     batch(50, 100).execute(&db.pool).await.unwrap();
 }
 
@@ -175,9 +196,15 @@ async fn a_qr_code_that_expires_before_it_is_redeemable_is_rejected() {
         .bind(expires_in_days)
     };
     let err = qr("WOLO-A", -1).execute(&db.pool).await.unwrap_err();
-    assert_eq!(violation(err), ("23514".into(), Some("check_valid_redemption_period".into())));
+    assert_eq!(
+        violation(err),
+        ("23514".into(), Some("check_valid_redemption_period".into()))
+    );
     let err = qr("WOLO-B", 0).execute(&db.pool).await.unwrap_err();
-    assert_eq!(violation(err).1.as_deref(), Some("check_valid_redemption_period"));
+    assert_eq!(
+        violation(err).1.as_deref(),
+        Some("check_valid_redemption_period")
+    );
     qr("WOLO-C", 90).execute(&db.pool).await.unwrap();
     // Codes are unique.
     let err = qr("WOLO-C", 90).execute(&db.pool).await.unwrap_err();
@@ -222,7 +249,10 @@ async fn a_duplicate_wave_transaction_id_is_rejected() {
     donate().execute(&db.pool).await.unwrap();
     let err = donate().execute(&db.pool).await.unwrap_err();
     assert_eq!(violation(err).0, "23505");
-    let count: i64 = sqlx::query_scalar("select count(*) from donations.donations").fetch_one(&db.pool).await.unwrap();
+    let count: i64 = sqlx::query_scalar("select count(*) from donations.donations")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(count, 1);
 }
 
@@ -264,13 +294,19 @@ async fn deleting_a_user_cascades_to_sessions_and_profile() {
     .execute(&db.pool)
     .await
     .unwrap();
-    sqlx::query("insert into profiles.user_addresses (user_id, city, region) values ($1, 'Dakar', 'Dakar')")
+    sqlx::query(
+        "insert into profiles.user_addresses (user_id, city, region) values ($1, 'Dakar', 'Dakar')",
+    )
+    .bind(awa)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    sqlx::query("delete from identity.users where id = $1")
         .bind(awa)
         .execute(&db.pool)
         .await
         .unwrap();
-
-    sqlx::query("delete from identity.users where id = $1").bind(awa).execute(&db.pool).await.unwrap();
 
     for table in [
         "identity.user_sessions",
@@ -278,11 +314,12 @@ async fn deleting_a_user_cascades_to_sessions_and_profile() {
         "profiles.profiles",
         "profiles.user_addresses",
     ] {
-        let left: i64 = sqlx::query_scalar(&format!("select count(*) from {table} where user_id = $1"))
-            .bind(awa)
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+        let left: i64 =
+            sqlx::query_scalar(&format!("select count(*) from {table} where user_id = $1"))
+                .bind(awa)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
         assert_eq!(left, 0, "{table} kept rows of the deleted user");
     }
 }
@@ -297,7 +334,11 @@ async fn a_user_with_pots_cannot_be_deleted_out_from_under_them() {
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    let err = sqlx::query("delete from identity.users where id = $1").bind(owner).execute(&db.pool).await.unwrap_err();
+    let err = sqlx::query("delete from identity.users where id = $1")
+        .bind(owner)
+        .execute(&db.pool)
+        .await
+        .unwrap_err();
     assert_eq!(violation(err).0, "23503");
 }
 
@@ -308,7 +349,10 @@ async fn a_user_needs_a_phone_or_an_email() {
         .execute(&db.pool)
         .await
         .unwrap_err();
-    assert_eq!(violation(err), ("23514".into(), Some("check_contact_method".into())));
+    assert_eq!(
+        violation(err),
+        ("23514".into(), Some("check_contact_method".into()))
+    );
 }
 
 #[tokio::test]
@@ -325,10 +369,12 @@ async fn updated_at_follows_every_update() {
         .execute(&db.pool)
         .await
         .unwrap();
-    let fresh: bool = sqlx::query_scalar("select updated_at > now() - interval '1 minute' from identity.users where id = $1")
-        .bind(id)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let fresh: bool = sqlx::query_scalar(
+        "select updated_at > now() - interval '1 minute' from identity.users where id = $1",
+    )
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
     assert!(fresh, "updated_at was not refreshed by the trigger");
 }

@@ -20,7 +20,10 @@ async fn every_service_answers_health_and_ready_under_its_prefix() {
         assert_eq!(res.status(), 200, "{service} /ready");
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["status"], "ready");
-        assert_eq!(body["migrations"]["applied"], body["migrations"]["expected"]);
+        assert_eq!(
+            body["migrations"]["applied"],
+            body["migrations"]["expected"]
+        );
     }
     let index: Value = app.get("/").await.json().await.unwrap();
     assert_eq!(index["services"].as_array().unwrap().len(), 10);
@@ -32,7 +35,10 @@ async fn a_service_alone_serves_its_probes_at_the_root_with_a_request_id() {
     let app = testkit::spawn(pots::router(db.context())).await;
     let res = app.get("/health").await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers().get("x-request-id").is_some(), "every response carries a request id");
+    assert!(
+        res.headers().get("x-request-id").is_some(),
+        "every response carries a request id"
+    );
     let res = app.get("/ready").await;
     assert_eq!(res.status(), 200);
 }
@@ -48,7 +54,13 @@ async fn ready_is_503_while_migrations_are_pending() {
     let res = app.get("/ready").await;
     assert_eq!(res.status(), 503);
     let body: Value = res.json().await.unwrap();
-    assert!(body["reason"].as_str().unwrap().contains("migrations pending"), "{body}");
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("migrations pending"),
+        "{body}"
+    );
     // The process itself is fine.
     assert_eq!(app.get("/health").await.status(), 200);
 }
@@ -61,7 +73,10 @@ async fn ready_is_503_when_the_database_is_unreachable() {
     config.database_url = platform::config::Secret::new("postgres://postgres@127.0.0.1:1/wolo");
     config.db_acquire_timeout = Duration::from_millis(500);
     let pool = platform::db::connect(&config).unwrap();
-    let ctx = platform::Context { db: pool, config: Arc::new(config) };
+    let ctx = platform::Context {
+        db: pool,
+        config: Arc::new(config),
+    };
     let app = testkit::spawn(qr::router(ctx)).await;
     let res = app.get("/ready").await;
     assert_eq!(res.status(), 503);

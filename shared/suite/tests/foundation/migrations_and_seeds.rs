@@ -9,13 +9,21 @@ async fn row_counts(db: &TestDb) -> Vec<(String, i64)> {
         "select format('%I.%I', table_schema, table_name) from information_schema.tables
          where table_type = 'BASE TABLE' and table_schema = any($1) order by 1",
     )
-    .bind(suite::SERVICES.iter().map(|s| s.name.to_string()).collect::<Vec<_>>())
+    .bind(
+        suite::SERVICES
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect::<Vec<_>>(),
+    )
     .fetch_all(&db.pool)
     .await
     .unwrap();
     let mut counts = Vec::new();
     for t in tables {
-        let n: i64 = sqlx::query_scalar(&format!("select count(*) from {t}")).fetch_one(&db.pool).await.unwrap();
+        let n: i64 = sqlx::query_scalar(&format!("select count(*) from {t}"))
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
         counts.push((t, n));
     }
     counts
@@ -62,22 +70,32 @@ async fn the_demo_data_covers_the_product() {
     suite::seed(&db.url).await.unwrap();
     let scalar = |sql: &'static str| {
         let pool = db.pool.clone();
-        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
     };
-    let statuses: Vec<String> = sqlx::query_scalar("select distinct status from pots.pots order by 1")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
-    assert_eq!(statuses, ["closed", "expired", "funded", "open", "scheduled"]);
+    let statuses: Vec<String> =
+        sqlx::query_scalar("select distinct status from pots.pots order by 1")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        statuses,
+        ["closed", "expired", "funded", "open", "scheduled"]
+    );
     assert!(scalar("select count(*) from identity.users where phone like '+221%'").await >= 8);
     assert!(scalar("select count(*) from profiles.profiles where guardian_user_id is not null and date_of_birth > current_date - interval '18 years'").await >= 1);
     assert!(scalar("select count(*) from referral.referrals where status = 'accepted'").await >= 1);
     assert!(scalar("select count(*) from referral.points_ledger").await >= 1);
     assert!(scalar("select count(*) from donations.donations where is_anonymous").await >= 1);
-    let categories: Vec<String> = sqlx::query_scalar("select distinct category from packs.packs order by 1")
-        .fetch_all(&db.pool)
-        .await
-        .unwrap();
+    let categories: Vec<String> =
+        sqlx::query_scalar("select distinct category from packs.packs order by 1")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
     for c in ["cinema", "experience", "restaurant", "spa"] {
         assert!(categories.iter().any(|x| x == c), "no {c} pack");
     }
@@ -87,7 +105,10 @@ async fn the_demo_data_covers_the_product() {
     .fetch_all(&db.pool)
     .await
     .unwrap();
-    assert!(cities.iter().any(|c| c == "Dakar") && cities.iter().any(|c| c == "Thiès"), "{cities:?}");
+    assert!(
+        cities.iter().any(|c| c == "Dakar") && cities.iter().any(|c| c == "Thiès"),
+        "{cities:?}"
+    );
     assert!(scalar("select count(*) from qr.qr_codes").await >= 1);
     assert!(scalar("select count(*) from notifications.notification_templates").await >= 1);
     assert!(scalar("select count(*) from admin.feature_flags").await >= 1);
