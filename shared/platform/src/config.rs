@@ -9,6 +9,8 @@
 //! | `WOLO_DB_MAX_CONNECTIONS` | `10` | pool size |
 //! | `WOLO_DB_ACQUIRE_TIMEOUT_MS` | `5000` | how long a request waits for a connection |
 //! | `WOLO_DB_STATEMENT_TIMEOUT_MS` | `15000` | server-side cap on one statement |
+//! | `WOLO_JWT_AUDIENCE` | unset | when set, tokens must carry this `aud` |
+//! | `WOLO_CORS_ORIGINS` | `*` | origins allowed by CORS: `*` or a comma-separated list |
 //!
 //! A missing or malformed setting is a [`ConfigError`] that names the variable, and the
 //! binaries stop with it before binding any port.
@@ -78,6 +80,9 @@ pub struct Config {
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
     pub db_statement_timeout: Duration,
+    pub jwt_audience: Option<String>,
+    /// `None` allows any origin.
+    pub cors_origins: Option<Vec<String>>,
 }
 
 impl Config {
@@ -117,8 +122,32 @@ impl Config {
                 .parsed("WOLO_DB_STATEMENT_TIMEOUT_MS")?
                 .map(Duration::from_millis)
                 .unwrap_or(DEFAULT_DB_STATEMENT_TIMEOUT),
+            jwt_audience: get("WOLO_JWT_AUDIENCE").filter(|v| !v.trim().is_empty()),
+            cors_origins: parse_origins(get("WOLO_CORS_ORIGINS"))?,
         })
     }
+}
+
+fn parse_origins(v: Option<String>) -> Result<Option<Vec<String>>, ConfigError> {
+    let Some(v) = v.filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    if v.trim() == "*" {
+        return Ok(None);
+    }
+    let origins: Vec<String> = v
+        .split(',')
+        .map(|o| o.trim().trim_end_matches('/').to_string())
+        .collect();
+    for o in &origins {
+        if !(o.starts_with("http://") || o.starts_with("https://")) || o.len() < 10 {
+            return Err(ConfigError::Invalid {
+                name: "WOLO_CORS_ORIGINS",
+                why: format!("{o:?} is not an origin like https://app.wolo.sn"),
+            });
+        }
+    }
+    Ok(Some(origins))
 }
 
 /// `DATABASE_URL` alone, for commands that need nothing else (`wolo migrate`, `wolo seed`).

@@ -26,6 +26,16 @@ use std::sync::Arc;
 
 pub use config::Config;
 
+impl Context {
+    /// The token verifier/issuer of this configuration.
+    pub fn jwt(&self) -> auth::Jwt {
+        auth::Jwt::new(
+            self.config.jwt_secret.expose().as_bytes(),
+            self.config.jwt_audience.clone(),
+        )
+    }
+}
+
 /// What a service needs to build its router: the database and the settings.
 /// Each service turns it into its own small `AppState`.
 #[derive(Clone)]
@@ -54,5 +64,5 @@ where
         config: Arc::new(config),
     };
     let app = router(ctx.clone());
-    serve::serve(ctx.config.http_addr, app, name).await
+    serve::serve(&ctx.config, app, name).await
 }

@@ -3,9 +3,13 @@
 
 use std::net::SocketAddr;
 
-use axum::{http::HeaderName, Router};
+use axum::{
+    http::{HeaderName, HeaderValue, Method},
+    Router,
+};
 use tower::ServiceBuilder;
 use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -16,10 +20,41 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Wraps a router with the edge middleware: `x-request-id` set (or kept) and echoed,
+/// CORS as PostgREST does it: the configured origins (any when `None`), preflights
+/// answered, and the headers the web app must read exposed to the browser.
+pub fn cors(origins: Option<&[String]>) -> CorsLayer {
+    let allow = match origins {
+        None => AllowOrigin::any(),
+        Some(list) => AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok())),
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
+        .expose_headers([
+            HeaderName::from_static("content-range"),
+            HeaderName::from_static("location"),
+            HeaderName::from_static("preference-applied"),
+            HeaderName::from_static("content-location"),
+            HeaderName::from_static("content-profile"),
+            HeaderName::from_static("proxy-status"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(std::time::Duration::from_secs(86400))
+}
+
+/// Wraps a router with the edge middleware: CORS, `x-request-id` set (or kept) and echoed,
 /// one span per request carrying it, and the body size limit.
-pub fn edge(router: Router) -> Router {
-    router.layer(
+pub fn edge(router: Router, origins: Option<&[String]>) -> Router {
+    router.layer(cors(origins)).layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
             .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -35,8 +70,9 @@ pub fn edge(router: Router) -> Router {
     )
 }
 
-/// Binds `addr` and serves `router` (wrapped in [`edge`]) until a shutdown signal.
-pub async fn serve(addr: SocketAddr, router: Router, name: &str) -> anyhow::Result<()> {
+/// Binds `WOLO_HTTP_ADDR` and serves `router` (wrapped in [`edge`]) until a shutdown signal.
+pub async fn serve(config: &crate::Config, router: Router, name: &str) -> anyhow::Result<()> {
+    let addr = config.http_addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (WOLO_HTTP_ADDR): {e}"))?;
@@ -45,7 +81,8 @@ pub async fn serve(addr: SocketAddr, router: Router, name: &str) -> anyhow::Resu
     println!("{name} listening on http://{local}");
     axum::serve(
         listener,
-        edge(router).into_make_service_with_connect_info::<SocketAddr>(),
+        edge(router, config.cors_origins.as_deref())
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;

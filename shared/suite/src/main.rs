@@ -88,15 +88,16 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
         config: Arc::new(config),
     };
     let addr = ctx.config.http_addr;
+    let config = ctx.config.clone();
     match service {
-        Some(s) => platform::serve::serve(addr, (s.router)(ctx), s.name).await,
+        Some(s) => platform::serve::serve(&config, (s.router)(ctx), s.name).await,
         None => {
             let router = suite::suite_router(ctx);
             println!("WOLO suite on http://{addr}: services under /<name>, e.g.");
             println!("  http://{addr}/");
             println!("  http://{addr}/pots/health");
             println!("  http://{addr}/donations/ready");
-            platform::serve::serve(addr, router, "wolo").await
+            platform::serve::serve(&config, router, "wolo").await
         }
     }
 }

@@ -221,7 +221,8 @@ impl TestApp {
 pub async fn spawn(router: axum::Router) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = platform::serve::edge(router).into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        platform::serve::edge(router, None).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });

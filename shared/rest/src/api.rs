@@ -1,0 +1,980 @@
+//! The HTTP side: `GET /` (OpenAPI) and `/<table>` for GET, HEAD, POST, PATCH, DELETE,
+//! each request one transaction under the caller's role.
+
+use std::sync::Arc;
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{Path, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use serde_json::Value as Json;
+use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
+
+use auth::{Caller, Jwt};
+
+use crate::{
+    cache::{quote_ident, SchemaCache, SharedCache, Table},
+    error::{ApiError, ApiResult},
+    openapi,
+    prefer::{Count, Preferences, Resolution, Return},
+    query::{normalise, parse_query, QueryParams},
+    sql::{column_missing, push_limit_offset, Planner},
+};
+
+/// A custom endpoint listed in the OpenAPI document beside the tables.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+}
+
+/// One service's REST surface over its schema.
+pub struct Api {
+    pub schema: String,
+    pub pool: PgPool,
+    pub cache: SharedCache,
+    pub jwt: Jwt,
+    pub endpoints: Vec<Endpoint>,
+}
+
+impl Api {
+    /// Builds the API and starts keeping its schema cache current.
+    pub fn new(schema: &str, pool: PgPool, jwt: Jwt, endpoints: Vec<Endpoint>) -> Arc<Api> {
+        let cache = SharedCache::default();
+        cache.watch(pool.clone());
+        Arc::new(Api {
+            schema: schema.to_string(),
+            pool,
+            cache,
+            jwt,
+            endpoints,
+        })
+    }
+
+    fn schema_cache(&self) -> ApiResult<Arc<SchemaCache>> {
+        self.cache.get().ok_or_else(|| {
+            ApiError::unavailable("Could not query the database for the schema cache. Retrying.")
+        })
+    }
+}
+
+/// `/` and `/{table}` over `api`.
+pub fn router<S: Clone + Send + Sync + 'static>(api: Arc<Api>) -> Router<S> {
+    Router::new()
+        .route("/", get(root))
+        .route("/{table}", axum::routing::any(table_handler))
+        .with_state(api)
+}
+
+/// The caller of a request: anonymous without `Authorization`, else a verified token.
+pub fn authenticate(jwt: &Jwt, headers: &HeaderMap) -> ApiResult<Caller> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Caller::anonymous());
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("PGRST301", "Invalid Authorization header"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(|| ApiError::unauthorized("PGRST301", "Expected a Bearer token"))?
+        .trim();
+    jwt.verify(token).map_err(|e| match e {
+        auth::AuthError::Expired => ApiError::unauthorized("PGRST303", "JWT expired"),
+        auth::AuthError::RoleNotAllowed(r) => {
+            ApiError::unauthorized("PGRST303", format!("JWT role \"{r}\" is not allowed"))
+        }
+        auth::AuthError::Invalid(m) => ApiError::unauthorized("PGRST301", m),
+    })
+}
+
+/// Opens the request transaction: read-only when asked, role switched, claims and request
+/// details set for row-level security, the role's statement timeout applied.
+pub async fn begin(
+    pool: &PgPool,
+    caller: &Caller,
+    method: &str,
+    path: &str,
+    headers: &HeaderMap,
+    read_only: bool,
+) -> ApiResult<Transaction<'static, Postgres>> {
+    let anon = caller.role == auth::Role::Anon;
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(|e| ApiError::from_sqlx(e, anon))?;
+    if read_only {
+        sqlx::query("set transaction read only")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| ApiError::from_sqlx(e, anon))?;
+    }
+    let header_json: serde_json::Map<String, Json> = headers
+        .iter()
+        .filter(|(k, _)| *k != header::AUTHORIZATION && *k != header::COOKIE)
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_string(), Json::String(v.to_string())))
+        })
+        .collect();
+    sqlx::query(
+        "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
+                set_config('request.method', $3, true), set_config('request.path', $4, true),
+                set_config('request.headers', $5, true), set_config('statement_timeout', $6, true)",
+    )
+    .bind(caller.role.as_str())
+    .bind(caller.claims.to_string())
+    .bind(method)
+    .bind(path)
+    .bind(Json::Object(header_json).to_string())
+    .bind(caller.role.statement_timeout_ms().to_string())
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| ApiError::from_sqlx(e, anon))?;
+    Ok(tx)
+}
+
+async fn root(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
+    let result = (|| -> ApiResult<Response> {
+        check_profile(&api, &headers, false)?;
+        let cache = api.schema_cache()?;
+        let caller = authenticate(&api.jwt, &headers)?;
+        let doc = openapi::document(&api, &cache, caller.role.as_str());
+        let mut res = (StatusCode::OK, doc.to_string()).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/openapi+json; charset=utf-8"),
+        );
+        Ok(res)
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `Accept-Profile`/`Content-Profile` may name the service's schema (or `public`, which
+/// clients send by default); any other schema is refused.
+fn check_profile(api: &Api, headers: &HeaderMap, write: bool) -> ApiResult<()> {
+    let name = if write {
+        "content-profile"
+    } else {
+        "accept-profile"
+    };
+    if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
+        if v != api.schema && v != "public" {
+            return Err(ApiError::new(
+                StatusCode::NOT_ACCEPTABLE,
+                "PGRST106",
+                format!("Invalid schema: {v}"),
+            )
+            .hint(format!(
+                "Only the following schemas are exposed: {}",
+                api.schema
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Media {
+    Json,
+    Object,
+    Csv,
+}
+
+fn negotiate(headers: &HeaderMap) -> ApiResult<(Media, bool)> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok((Media::Json, false));
+    };
+    for item in accept.split(',') {
+        let mut parts = item.split(';').map(str::trim);
+        let mt = parts.next().unwrap_or("").to_ascii_lowercase();
+        let strip = parts.any(|p| p.replace(' ', "") == "nulls=stripped");
+        let media = match mt.as_str() {
+            ""
+            | "*/*"
+            | "application/*"
+            | "application/json"
+            | "application/vnd.pgrst.array+json"
+            | "application/vnd.pgrst.array" => Media::Json,
+            "application/vnd.pgrst.object+json" | "application/vnd.pgrst.object" => Media::Object,
+            "text/csv" | "text/*" => Media::Csv,
+            _ => continue,
+        };
+        return Ok((media, strip));
+    }
+    Err(ApiError::new(
+        StatusCode::NOT_ACCEPTABLE,
+        "PGRST107",
+        format!("None of these media types are available: {accept}"),
+    ))
+}
+
+struct Outcome {
+    status: StatusCode,
+    body: Option<String>,
+    content_range: Option<String>,
+    location: Option<String>,
+    media: Media,
+}
+
+async fn table_handler(
+    State(api): State<Arc<Api>>,
+    Path(table): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let write = !matches!(method, Method::GET | Method::HEAD);
+    let prefs = Preferences::parse(
+        headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
+    let result = handle(&api, &table, &method, &uri, &headers, body).await;
+    match result {
+        Ok(out) => {
+            let has_body = out.body.is_some();
+            let mut res = if method == Method::HEAD {
+                Response::new(Body::empty())
+            } else {
+                match out.body {
+                    Some(b) => Response::new(Body::from(b)),
+                    None => Response::new(Body::empty()),
+                }
+            };
+            *res.status_mut() = out.status;
+            let h = res.headers_mut();
+            if out.status != StatusCode::NO_CONTENT && has_body {
+                let ct = match out.media {
+                    Media::Csv => "text/csv; charset=utf-8",
+                    Media::Object => "application/vnd.pgrst.object+json; charset=utf-8",
+                    Media::Json => "application/json; charset=utf-8",
+                };
+                h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            }
+            if let Some(cr) = out
+                .content_range
+                .and_then(|v| HeaderValue::from_str(&v).ok())
+            {
+                h.insert(header::CONTENT_RANGE, cr);
+            }
+            if let Some(l) = out.location.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                h.insert(header::LOCATION, l);
+            }
+            if let Ok(p) = &prefs {
+                if let Some(applied) = p
+                    .applied(write, false)
+                    .and_then(|v| HeaderValue::from_str(&v).ok())
+                {
+                    h.insert("preference-applied", applied);
+                }
+            }
+            res
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(
+    api: &Api,
+    table_name: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> ApiResult<Outcome> {
+    let write = !matches!(*method, Method::GET | Method::HEAD);
+    check_profile(api, headers, write)?;
+    let cache = api.schema_cache()?;
+    let table = cache.table(&api.schema, table_name).ok_or_else(|| {
+        ApiError::not_found(
+            "PGRST205",
+            format!(
+                "Could not find the table '{}.{}' in the schema cache",
+                api.schema, table_name
+            ),
+        )
+    })?;
+    let caller = authenticate(&api.jwt, headers)?;
+    let prefs = Preferences::parse(
+        headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )?;
+    let params = normalise(parse_query(uri.query().unwrap_or(""))?);
+    let (media, strip_nulls) = negotiate(headers)?;
+    let anon = caller.role == auth::Role::Anon;
+    let mut tx = begin(
+        &api.pool,
+        &caller,
+        method.as_str(),
+        uri.path(),
+        headers,
+        !write,
+    )
+    .await?;
+    let role = caller.role.as_str();
+    let mut out = match *method {
+        Method::GET | Method::HEAD => {
+            read(
+                &mut tx, &cache, table, role, &params, &prefs, headers, media,
+            )
+            .await
+        }
+        Method::POST => insert(&mut tx, &cache, table, role, &params, &prefs, &body, media).await,
+        Method::PATCH => update(&mut tx, &cache, table, role, &params, &prefs, &body, media).await,
+        Method::DELETE => delete(&mut tx, &cache, table, role, &params, &prefs, media).await,
+        _ => Err(Failure::Api(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "PGRST117",
+            format!("Unsupported HTTP method: {method}"),
+        ))),
+    }
+    .map_err(|e| match e {
+        Failure::Api(e) => e,
+        Failure::Db(e) => ApiError::from_sqlx(e, anon),
+    })?;
+    if prefs.rollback == Some(true) {
+        tx.rollback()
+            .await
+            .map_err(|e| ApiError::from_sqlx(e, anon))?;
+    } else {
+        tx.commit()
+            .await
+            .map_err(|e| ApiError::from_sqlx(e, anon))?;
+    }
+    if strip_nulls {
+        out.body = out.body.map(|b: String| strip_null_keys(&b));
+    }
+    Ok(out)
+}
+
+enum Failure {
+    Api(ApiError),
+    Db(sqlx::Error),
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::Api(e)
+    }
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        Failure::Db(e)
+    }
+}
+
+type Tx = Transaction<'static, Postgres>;
+
+/// `Range: a-b` / `a-` (items), as (offset, limit).
+fn range_header(headers: &HeaderMap) -> ApiResult<Option<(i64, Option<i64>)>> {
+    let Some(v) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let v = v.trim();
+    let v = v.strip_prefix("items=").unwrap_or(v);
+    let Some((a, b)) = v.split_once('-') else {
+        return Ok(None);
+    };
+    let Ok(a) = a.trim().parse::<i64>() else {
+        return Ok(None);
+    };
+    if b.trim().is_empty() {
+        return Ok(Some((a, None)));
+    }
+    let Ok(b) = b.trim().parse::<i64>() else {
+        return Ok(None);
+    };
+    if b < a {
+        return Err(ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "PGRST103", "Requested range not satisfiable")
+            .details("The lower boundary must be lower than or equal to the upper boundary in the Range header."));
+    }
+    Ok(Some((a, Some(b - a + 1))))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn read(
+    tx: &mut Tx,
+    cache: &SchemaCache,
+    table: &Table,
+    role: &str,
+    params: &QueryParams,
+    prefs: &Preferences,
+    headers: &HeaderMap,
+    media: Media,
+) -> Result<Outcome, Failure> {
+    let top = params.at(&[]);
+    if top.limit.is_some_and(|l| l < 0) {
+        return Err(ApiError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "PGRST103",
+            "Requested range not satisfiable",
+        )
+        .details("Limit should be greater than or equal to zero.")
+        .into());
+    }
+    // The query's limit/offset and the Range header intersect.
+    let q_off = top.offset.unwrap_or(0).max(0);
+    let q_end = top.limit.map(|l| q_off + l); // exclusive
+    let (offset, end) = match range_header(headers)? {
+        None => (q_off, q_end),
+        Some((a, len)) => {
+            let h_end = len.map(|l| a + l);
+            let off = q_off.max(a);
+            let end = match (q_end, h_end) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, None) => x,
+                (None, y) => y,
+            };
+            (off, end)
+        }
+    };
+    let limit = end.map(|e| (e - offset).max(0));
+
+    let mut planner = Planner::new(cache, role, params);
+    let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
+        "select coalesce(json_agg(\"pgrst_t\"), '[]'::json)::text, count(*) from (select ",
+    );
+    planner.push_select_list(&mut qb, table, "t0", &params.select, &[])?;
+    qb.push(format!(" from {} as \"t0\"", table.qualified()));
+    planner.push_where(&mut qb, table, "t0", &top)?;
+    planner.push_order(&mut qb, table, "t0", &top.order)?;
+    push_limit_offset(&mut qb, limit, Some(offset));
+    qb.push(") as \"pgrst_t\"");
+    let row = qb.build().fetch_one(&mut **tx).await?;
+    let body: String = row.get(0);
+    let rows: i64 = row.get(1);
+
+    let total = match prefs.count {
+        None => None,
+        Some(kind) => Some(count_rows(tx, cache, table, role, params, kind).await?),
+    };
+    if let Some(t) = total {
+        if offset > 0 && offset >= t && rows == 0 {
+            return Err(ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "PGRST103",
+                "Requested range not satisfiable",
+            )
+            .details(format!(
+                "An offset of {offset} was requested, but there are only {t} rows."
+            ))
+            .into());
+        }
+    }
+    let total_text = total.map_or("*".to_string(), |t| t.to_string());
+    let content_range = if rows == 0 {
+        format!("*/{total_text}")
+    } else {
+        format!("{}-{}/{}", offset, offset + rows - 1, total_text)
+    };
+    let status = match total {
+        Some(t) if rows < t && (offset > 0 || offset + rows < t) => StatusCode::PARTIAL_CONTENT,
+        _ => StatusCode::OK,
+    };
+    let body = shape_body(body, rows, media, table, role)?;
+    Ok(Outcome {
+        status,
+        body: Some(body),
+        content_range: Some(content_range),
+        location: None,
+        media,
+    })
+}
+
+async fn count_rows(
+    tx: &mut Tx,
+    cache: &SchemaCache,
+    table: &Table,
+    role: &str,
+    params: &QueryParams,
+    kind: Count,
+) -> Result<i64, Failure> {
+    let top = params.at(&[]);
+    let build = |prefix: &str| -> ApiResult<QueryBuilder<'static, Postgres>> {
+        let mut planner = Planner::new(cache, role, params);
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(prefix.to_string());
+        qb.push(format!(" from {} as \"t0\"", table.qualified()));
+        planner.push_where(&mut qb, table, "t0", &top)?;
+        Ok(qb)
+    };
+    let planned = |plan: Json| plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0) as i64;
+    let explain = "explain (format json) select 1";
+    match kind {
+        Count::Exact => Ok(build("select count(*)")?
+            .build_query_scalar()
+            .fetch_one(&mut **tx)
+            .await?),
+        Count::Planned => Ok(planned(
+            build(explain)?
+                .build_query_scalar()
+                .fetch_one(&mut **tx)
+                .await?,
+        )),
+        Count::Estimated => {
+            let p = planned(
+                build(explain)?
+                    .build_query_scalar()
+                    .fetch_one(&mut **tx)
+                    .await?,
+            );
+            if p > 10_000 {
+                Ok(p)
+            } else {
+                Ok(build("select count(*)")?
+                    .build_query_scalar()
+                    .fetch_one(&mut **tx)
+                    .await?)
+            }
+        }
+    }
+}
+
+/// The JSON array from PostgreSQL, as the client asked for it.
+fn shape_body(
+    body: String,
+    rows: i64,
+    media: Media,
+    table: &Table,
+    role: &str,
+) -> ApiResult<String> {
+    match media {
+        Media::Json => Ok(body),
+        Media::Object => {
+            if rows != 1 {
+                return Err(ApiError::single_object(rows as usize));
+            }
+            let v: Json =
+                serde_json::from_str(&body).map_err(|_| ApiError::internal("bad json"))?;
+            Ok(v[0].to_string())
+        }
+        Media::Csv => {
+            let v: Json =
+                serde_json::from_str(&body).map_err(|_| ApiError::internal("bad json"))?;
+            Ok(to_csv(&v, table, role))
+        }
+    }
+}
+
+fn to_csv(v: &Json, table: &Table, role: &str) -> String {
+    let rows = v.as_array().cloned().unwrap_or_default();
+    let keys: Vec<String> = match rows.first().and_then(Json::as_object) {
+        Some(o) => o.keys().cloned().collect(),
+        None => table
+            .star_columns(role)
+            .iter()
+            .map(|c| c.name.clone())
+            .collect(),
+    };
+    let cell = |x: &Json| -> String {
+        let s = match x {
+            Json::Null => return String::new(),
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s
+        }
+    };
+    let mut out = keys
+        .iter()
+        .map(|k| cell(&Json::String(k.clone())))
+        .collect::<Vec<_>>()
+        .join(",");
+    for r in rows {
+        out.push('\n');
+        out.push_str(
+            &keys
+                .iter()
+                .map(|k| cell(r.get(k).unwrap_or(&Json::Null)))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    out
+}
+
+fn strip_null_keys(body: &str) -> String {
+    fn strip(v: Json) -> Json {
+        match v {
+            Json::Array(a) => Json::Array(a.into_iter().map(strip).collect()),
+            Json::Object(o) => Json::Object(
+                o.into_iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k, strip(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    serde_json::from_str::<Json>(body)
+        .map(|v| strip(v).to_string())
+        .unwrap_or_else(|_| body.to_string())
+}
+
+fn parse_body(body: &Bytes) -> ApiResult<Json> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("PGRST102", "Empty or invalid json"));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request("PGRST102", "Empty or invalid json").details(e.to_string())
+    })
+}
+
+fn unknown_column(table: &Table, col: &str) -> ApiError {
+    ApiError::bad_request(
+        "PGRST204",
+        format!(
+            "Could not find the '{col}' column of '{}' in the schema cache",
+            table.name
+        ),
+    )
+}
+
+/// Wraps a mutation (`... returning "t0".*`) so its rows come back shaped by `select=`.
+fn finish_mutation(
+    mut qb: QueryBuilder<'static, Postgres>,
+    planner: &mut Planner<'_>,
+    table: &Table,
+    params: &QueryParams,
+) -> ApiResult<QueryBuilder<'static, Postgres>> {
+    qb.push(") select coalesce(json_agg(\"pgrst_t\"), '[]'::json)::text, count(*) from (select ");
+    planner.push_select_list(&mut qb, table, "t0", &params.select, &[])?;
+    qb.push(" from \"pgrst_mut\" as \"t0\") as \"pgrst_t\"");
+    Ok(qb)
+}
+
+async fn run_mutation(
+    tx: &mut Tx,
+    mut qb: QueryBuilder<'static, Postgres>,
+    prefs: &Preferences,
+) -> Result<(String, i64), Failure> {
+    let row = qb.build().fetch_one(&mut **tx).await?;
+    let body: String = row.get(0);
+    let n: i64 = row.get(1);
+    if prefs.strict == Some(true) {
+        if let Some(max) = prefs.max_affected {
+            if n > max {
+                return Err(ApiError::bad_request(
+                    "PGRST124",
+                    "Query result exceeds max-affected preference constraint",
+                )
+                .details(format!("The query affects {n} rows"))
+                .into());
+            }
+        }
+    }
+    Ok((body, n))
+}
+
+fn mutation_outcome(
+    status_created: StatusCode,
+    body: String,
+    n: i64,
+    prefs: &Preferences,
+    media: Media,
+    table: &Table,
+    role: &str,
+    patch: bool,
+) -> Result<Outcome, Failure> {
+    if media == Media::Object && n != 1 {
+        return Err(ApiError::single_object(n as usize).into());
+    }
+    let total = if matches!(prefs.count, Some(Count::Exact) | Some(Count::Estimated)) {
+        n.to_string()
+    } else {
+        "*".into()
+    };
+    let content_range = if patch && n > 0 {
+        format!("0-{}/{}", n - 1, total)
+    } else {
+        format!("*/{total}")
+    };
+    let location = if prefs.ret == Some(Return::HeadersOnly) && !table.primary_key.is_empty() {
+        let v: Json = serde_json::from_str(&body).unwrap_or(Json::Null);
+        v.get(0).map(|row| {
+            let q: Vec<String> = table
+                .primary_key
+                .iter()
+                .map(|k| {
+                    let val = match row.get(k) {
+                        Some(Json::String(s)) => s.clone(),
+                        Some(other) => other.to_string(),
+                        None => String::new(),
+                    };
+                    format!(
+                        "{k}=eq.{}",
+                        form_urlencoded::byte_serialize(val.as_bytes()).collect::<String>()
+                    )
+                })
+                .collect();
+            format!("/{}?{}", table.name, q.join("&"))
+        })
+    } else {
+        None
+    };
+    if prefs.ret == Some(Return::Representation) {
+        let body = shape_body(body, n, media, table, role)?;
+        let status = if status_created == StatusCode::CREATED {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        return Ok(Outcome {
+            status,
+            body: Some(body),
+            content_range: Some(content_range),
+            location,
+            media,
+        });
+    }
+    let status = if status_created == StatusCode::CREATED {
+        StatusCode::CREATED
+    } else {
+        StatusCode::NO_CONTENT
+    };
+    Ok(Outcome {
+        status,
+        body: None,
+        content_range: Some(content_range),
+        location,
+        media,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert(
+    tx: &mut Tx,
+    cache: &SchemaCache,
+    table: &Table,
+    role: &str,
+    params: &QueryParams,
+    prefs: &Preferences,
+    body: &Bytes,
+    media: Media,
+) -> Result<Outcome, Failure> {
+    let payload = parse_body(body)?;
+    let objects: Vec<Json> = match payload {
+        Json::Array(a) => a,
+        o @ Json::Object(_) => vec![o],
+        _ => {
+            return Err(ApiError::bad_request("PGRST102", "Empty or invalid json")
+                .details("expected an object or an array of objects")
+                .into())
+        }
+    };
+    if objects.iter().any(|o| !o.is_object()) {
+        return Err(ApiError::bad_request("PGRST102", "Empty or invalid json")
+            .details("every element must be an object")
+            .into());
+    }
+    let columns: Vec<String> = match &params.columns {
+        Some(c) => c.clone(),
+        None => {
+            let first: Vec<String> = objects
+                .first()
+                .and_then(Json::as_object)
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            for o in &objects {
+                let keys = o.as_object().unwrap();
+                if keys.len() != first.len() || !first.iter().all(|k| keys.contains_key(k)) {
+                    return Err(
+                        ApiError::bad_request("PGRST102", "All object keys must match").into(),
+                    );
+                }
+            }
+            first
+        }
+    };
+    for c in &columns {
+        if table.column(c).is_none() {
+            return Err(unknown_column(table, c).into());
+        }
+    }
+    let mut planner = Planner::new(cache, role, params);
+    let mut qb: QueryBuilder<'static, Postgres> = QueryBuilder::new("with \"pgrst_mut\" as (");
+    if objects.is_empty() {
+        // Nothing to insert: an empty result of the right shape.
+        qb.push(format!(
+            "select * from {} as \"t0\" where false",
+            table.qualified()
+        ));
+    } else if columns.is_empty() {
+        qb.push(format!(
+            "insert into {} as \"t0\" default values",
+            table.qualified()
+        ));
+        if objects.len() > 1 {
+            return Err(
+                ApiError::bad_request("PGRST102", "All object keys must match")
+                    .details("empty objects in a bulk insert")
+                    .into(),
+            );
+        }
+    } else {
+        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+        qb.push(format!(
+            "insert into {} as \"t0\" ({}) select ",
+            table.qualified(),
+            cols.join(", ")
+        ));
+        for (i, c) in columns.iter().enumerate() {
+            if i > 0 {
+                qb.push(", ");
+            }
+            let col = table.column(c).unwrap();
+            if prefs.missing_default || params.columns.is_some() {
+                qb.push("case when (\"pgrst_b\".\"obj\"::jsonb) ? ");
+                qb.push_bind(c.clone());
+                qb.push(format!(" then \"pgrst_r\".{} else ", quote_ident(c)));
+                match (&col.default, prefs.missing_default) {
+                    (Some(d), true) => qb.push(format!("({d})")),
+                    _ => qb.push("null"),
+                };
+                qb.push(" end");
+            } else {
+                qb.push(format!("\"pgrst_r\".{}", quote_ident(c)));
+            }
+        }
+        qb.push(" from json_array_elements(");
+        qb.push_bind(Json::Array(objects.clone()).to_string());
+        qb.push(format!(
+            "::json) with ordinality as \"pgrst_b\"(\"obj\", \"n\") cross join lateral json_populate_record(null::{}, \"pgrst_b\".\"obj\") as \"pgrst_r\" order by \"pgrst_b\".\"n\"",
+            table.qualified()
+        ));
+        if let Some(res) = prefs.resolution {
+            let target = params
+                .on_conflict
+                .clone()
+                .unwrap_or_else(|| table.primary_key.clone());
+            if target.is_empty() {
+                return Err(ApiError::bad_request(
+                    "PGRST100",
+                    "upsert needs a primary key or on_conflict",
+                )
+                .into());
+            }
+            for t in &target {
+                if table.column(t).is_none() {
+                    return Err(column_missing(table, t).into());
+                }
+            }
+            let tq: Vec<String> = target.iter().map(|c| quote_ident(c)).collect();
+            qb.push(format!(" on conflict ({}) ", tq.join(", ")));
+            let updates: Vec<String> = columns
+                .iter()
+                .map(|c| format!("{0} = excluded.{0}", quote_ident(c)))
+                .collect();
+            if res == Resolution::IgnoreDuplicates || updates.is_empty() {
+                qb.push("do nothing");
+            } else {
+                qb.push(format!("do update set {}", updates.join(", ")));
+            }
+        }
+    }
+    if !objects.is_empty() {
+        qb.push(" returning \"t0\".*");
+    }
+    let qb = finish_mutation(qb, &mut planner, table, params)?;
+    let (body, n) = run_mutation(tx, qb, prefs).await?;
+    mutation_outcome(
+        StatusCode::CREATED,
+        body,
+        n,
+        prefs,
+        media,
+        table,
+        role,
+        false,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn update(
+    tx: &mut Tx,
+    cache: &SchemaCache,
+    table: &Table,
+    role: &str,
+    params: &QueryParams,
+    prefs: &Preferences,
+    body: &Bytes,
+    media: Media,
+) -> Result<Outcome, Failure> {
+    let payload = parse_body(body)?;
+    let Some(obj) = payload.as_object() else {
+        return Err(ApiError::bad_request("PGRST102", "Empty or invalid json")
+            .details("PATCH expects a JSON object")
+            .into());
+    };
+    let columns: Vec<String> = match &params.columns {
+        Some(c) => c.clone(),
+        None => obj.keys().cloned().collect(),
+    };
+    for c in &columns {
+        if table.column(c).is_none() {
+            return Err(unknown_column(table, c).into());
+        }
+    }
+    let top = params.at(&[]);
+    let mut planner = Planner::new(cache, role, params);
+    let mut qb: QueryBuilder<'static, Postgres> = QueryBuilder::new("with \"pgrst_mut\" as (");
+    if columns.is_empty() {
+        qb.push(format!(
+            "select \"t0\".* from {} as \"t0\" where false",
+            table.qualified()
+        ));
+    } else {
+        let sets: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{0} = \"pgrst_r\".{0}", quote_ident(c)))
+            .collect();
+        qb.push(format!(
+            "update {} as \"t0\" set {} from json_populate_record(null::{}, ",
+            table.qualified(),
+            sets.join(", "),
+            table.qualified()
+        ));
+        qb.push_bind(payload.to_string());
+        qb.push("::json) as \"pgrst_r\"");
+        planner.push_where(&mut qb, table, "t0", &top)?;
+        qb.push(" returning \"t0\".*");
+    }
+    let qb = finish_mutation(qb, &mut planner, table, params)?;
+    let (body, n) = run_mutation(tx, qb, prefs).await?;
+    mutation_outcome(StatusCode::OK, body, n, prefs, media, table, role, true)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn delete(
+    tx: &mut Tx,
+    cache: &SchemaCache,
+    table: &Table,
+    role: &str,
+    params: &QueryParams,
+    prefs: &Preferences,
+    media: Media,
+) -> Result<Outcome, Failure> {
+    let top = params.at(&[]);
+    let mut planner = Planner::new(cache, role, params);
+    let mut qb: QueryBuilder<'static, Postgres> = QueryBuilder::new("with \"pgrst_mut\" as (");
+    qb.push(format!("delete from {} as \"t0\"", table.qualified()));
+    planner.push_where(&mut qb, table, "t0", &top)?;
+    qb.push(" returning \"t0\".*");
+    let qb = finish_mutation(qb, &mut planner, table, params)?;
+    let (body, n) = run_mutation(tx, qb, prefs).await?;
+    mutation_outcome(StatusCode::OK, body, n, prefs, media, table, role, false)
+}

@@ -1,0 +1,26 @@
+//! The PostgREST-style HTTP layer, implemented once and mounted by every service over its
+//! own schema.
+//!
+//! ```ignore
+//! let api = rest::Api::new("pots", pool, jwt, vec![]);
+//! let router: axum::Router = rest::router(api);
+//! // GET /pots?select=title,pot_invitations(invitation_method)&status=eq.open&order=created_at.desc
+//! ```
+//!
+//! - [`query`] parses the URL grammar (filters, logic trees, select trees, order, paging);
+//! - [`cache`] knows the tables, columns, keys and foreign keys (identifiers come only from it);
+//! - [`sql`] turns a parsed request into SQL with bound values;
+//! - [`api`] handles HTTP: transactions under the caller's role, Prefer, Range, Accept;
+//! - [`error`] is the `{code, message, details, hint}` envelope and the status table;
+//! - [`openapi`] describes the live schema at `GET /`.
+
+pub mod api;
+pub mod cache;
+pub mod error;
+pub mod openapi;
+pub mod prefer;
+pub mod query;
+pub mod sql;
+
+pub use api::{authenticate, begin, router, Api, Endpoint};
+pub use error::{ApiError, ApiResult};

@@ -1,0 +1,848 @@
+//! The PostgREST URL grammar, parsed into types. Nothing here touches SQL; identifiers are
+//! checked against the schema cache when the plan is built.
+
+use std::collections::BTreeMap;
+
+use crate::error::{ApiError, ApiResult};
+
+/// One step of a JSON path: `->key`, `->>key`, `->0`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonStep {
+    /// `true` for `->>` (text), `false` for `->` (json).
+    pub as_text: bool,
+    pub key: JsonKey,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonKey {
+    Key(String),
+    Index(i64),
+}
+
+/// A column, possibly followed by a JSON path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub column: String,
+    pub path: Vec<JsonStep>,
+}
+
+impl Field {
+    /// The key PostgREST gives this field in the output: the last JSON key, or the column.
+    pub fn output_name(&self) -> String {
+        match self.path.last() {
+            Some(JsonStep {
+                key: JsonKey::Key(k),
+                ..
+            }) => k.clone(),
+            Some(JsonStep {
+                key: JsonKey::Index(_),
+                ..
+            })
+            | None => self.column.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SelectItem {
+    Star,
+    Field {
+        field: Field,
+        alias: Option<String>,
+        cast: Option<String>,
+    },
+    Embed(Embed),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embed {
+    pub relation: String,
+    pub alias: Option<String>,
+    pub hint: Option<String>,
+    pub inner: bool,
+    pub select: Vec<SelectItem>,
+}
+
+impl Embed {
+    pub fn output_name(&self) -> &str {
+        self.alias.as_deref().unwrap_or(&self.relation)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Neq,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    Like,
+    Ilike,
+    Match,
+    Imatch,
+    In,
+    Is,
+    IsDistinct,
+    Cs,
+    Cd,
+    Ov,
+    Sl,
+    Sr,
+    Nxl,
+    Nxr,
+    Adj,
+    Fts,
+    Plfts,
+    Phfts,
+    Wfts,
+}
+
+impl Op {
+    fn parse(s: &str) -> Option<Op> {
+        Some(match s {
+            "eq" => Op::Eq,
+            "neq" => Op::Neq,
+            "gt" => Op::Gt,
+            "gte" => Op::Gte,
+            "lt" => Op::Lt,
+            "lte" => Op::Lte,
+            "like" => Op::Like,
+            "ilike" => Op::Ilike,
+            "match" => Op::Match,
+            "imatch" => Op::Imatch,
+            "in" => Op::In,
+            "is" => Op::Is,
+            "isdistinct" => Op::IsDistinct,
+            "cs" => Op::Cs,
+            "cd" => Op::Cd,
+            "ov" => Op::Ov,
+            "sl" => Op::Sl,
+            "sr" => Op::Sr,
+            "nxl" => Op::Nxl,
+            "nxr" => Op::Nxr,
+            "adj" => Op::Adj,
+            "fts" => Op::Fts,
+            "plfts" => Op::Plfts,
+            "phfts" => Op::Phfts,
+            "wfts" => Op::Wfts,
+            _ => return None,
+        })
+    }
+
+    pub fn is_fts(self) -> bool {
+        matches!(self, Op::Fts | Op::Plfts | Op::Phfts | Op::Wfts)
+    }
+
+    fn takes_quantifier(self) -> bool {
+        matches!(
+            self,
+            Op::Eq
+                | Op::Like
+                | Op::Ilike
+                | Op::Gt
+                | Op::Gte
+                | Op::Lt
+                | Op::Lte
+                | Op::Match
+                | Op::Imatch
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantifier {
+    Any,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsValue {
+    Null,
+    NotNull,
+    True,
+    False,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Single(String),
+    List(Vec<String>),
+    Is(IsValue),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub field: Field,
+    pub negate: bool,
+    pub op: Op,
+    pub quantifier: Option<Quantifier>,
+    /// Text search configuration, e.g. `french` in `fts(french)`.
+    pub config: Option<String>,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    Filter(Filter),
+    Logic {
+        or: bool,
+        negate: bool,
+        children: Vec<Condition>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderTerm {
+    pub field: Field,
+    pub desc: bool,
+    /// `Some(true)` nulls first, `Some(false)` nulls last.
+    pub nulls_first: Option<bool>,
+}
+
+/// Per-resource modifiers: the top level is path `[]`, an embed is `["pot_invitations"]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Modifiers {
+    pub conditions: Vec<Condition>,
+    pub order: Vec<OrderTerm>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryParams {
+    pub select: Vec<SelectItem>,
+    pub modifiers: BTreeMap<Vec<String>, Modifiers>,
+    pub columns: Option<Vec<String>>,
+    pub on_conflict: Option<Vec<String>>,
+}
+
+impl QueryParams {
+    pub fn at(&self, path: &[String]) -> Modifiers {
+        self.modifiers.get(path).cloned().unwrap_or_default()
+    }
+}
+
+/// Parses a raw query string (`a=b&c=d`, percent-encoded, `+` as space).
+pub fn parse_query(raw: &str) -> ApiResult<QueryParams> {
+    let mut params = QueryParams {
+        select: vec![SelectItem::Star],
+        modifiers: BTreeMap::new(),
+        columns: None,
+        on_conflict: None,
+    };
+    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+        let key = key.trim().to_string();
+        let value = value.to_string();
+        if key.is_empty() {
+            continue;
+        }
+        match key.as_str() {
+            "select" => params.select = parse_select(&value)?,
+            "columns" => params.columns = Some(parse_name_list(&value, "columns")?),
+            "on_conflict" => params.on_conflict = Some(parse_name_list(&value, "on_conflict")?),
+            _ => {
+                let (path, last) = split_path(&key);
+                let m = params.modifiers.entry(path).or_default();
+                match last.as_str() {
+                    "order" => m.order = parse_order(&value)?,
+                    "limit" => m.limit = Some(parse_int(&value, "limit")?),
+                    "offset" => m.offset = Some(parse_int(&value, "offset")?),
+                    "or" | "and" => m.conditions.push(parse_logic_param(&last, &value, false)?),
+                    _ => m.conditions.push(parse_filter_param(&last, &value)?),
+                }
+            }
+        }
+    }
+    Ok(params)
+}
+
+/// `a.b.order` -> (["a", "b"], "order"); `not.or` keys are handled by the value prefix.
+fn split_path(key: &str) -> (Vec<String>, String) {
+    let parts = split_top(key, '.');
+    if parts.len() == 1 {
+        return (vec![], unquote(&parts[0]));
+    }
+    let last = parts.last().unwrap().clone();
+    let path = parts[..parts.len() - 1]
+        .iter()
+        .map(|s| unquote(s))
+        .collect();
+    (path, unquote(&last))
+}
+
+fn parse_int(v: &str, what: &str) -> ApiResult<i64> {
+    v.trim()
+        .parse::<i64>()
+        .map_err(|_| ApiError::parse(what, v, format!("{what} must be an integer")))
+}
+
+fn parse_name_list(v: &str, what: &str) -> ApiResult<Vec<String>> {
+    let names: Vec<String> = split_top(v, ',')
+        .iter()
+        .map(|s| unquote(s.trim()))
+        .collect();
+    if names.iter().any(|n| n.is_empty()) {
+        return Err(ApiError::parse(what, v, "empty column name"));
+    }
+    Ok(names)
+}
+
+/// Splits on `sep` outside double quotes, parentheses and braces.
+fn split_top(s: &str, sep: char) -> Vec<String> {
+    let mut out = vec![];
+    let mut cur = String::new();
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quoted => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            '"' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            '(' | '{' | '[' if !quoted => {
+                depth += 1;
+                cur.push(c);
+            }
+            ')' | '}' | ']' if !quoted => {
+                depth -= 1;
+                cur.push(c);
+            }
+            c if c == sep && !quoted && depth == 0 => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// Removes surrounding double quotes and the `\"`, `\\` escapes inside them.
+fn unquote(s: &str) -> String {
+    let t = s.trim();
+    if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
+        let inner = &t[1..t.len() - 1];
+        let mut out = String::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        t.to_string()
+    }
+}
+
+/// `col`, `col->a->>b`, `"quoted col"->0`.
+pub fn parse_field(s: &str, what: &str) -> ApiResult<Field> {
+    let s = s.trim();
+    let err = |d: &str| ApiError::parse(what, s, d.to_string());
+    let (column, mut rest) = if let Some(stripped) = s.strip_prefix('"') {
+        let end = stripped
+            .find('"')
+            .ok_or_else(|| err("unterminated quoted name"))?;
+        (stripped[..end].to_string(), &stripped[end + 1..])
+    } else {
+        let end = s.find("->").unwrap_or(s.len());
+        (s[..end].to_string(), &s[end..])
+    };
+    if column.is_empty() {
+        return Err(err("expecting a column name"));
+    }
+    if !s.starts_with('"')
+        && !column
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == ' ' || c == '$')
+    {
+        return Err(err(&format!(
+            "unexpected character in column name {column:?}"
+        )));
+    }
+    let mut path = vec![];
+    while !rest.is_empty() {
+        let (as_text, after) = if let Some(r) = rest.strip_prefix("->>") {
+            (true, r)
+        } else if let Some(r) = rest.strip_prefix("->") {
+            (false, r)
+        } else {
+            return Err(err("expecting -> or ->>"));
+        };
+        let end = after.find("->").unwrap_or(after.len());
+        let raw = &after[..end];
+        if raw.is_empty() {
+            return Err(err("empty JSON key"));
+        }
+        let key = match raw.parse::<i64>() {
+            Ok(i) => JsonKey::Index(i),
+            Err(_) => JsonKey::Key(unquote(raw)),
+        };
+        path.push(JsonStep { as_text, key });
+        rest = &after[end..];
+    }
+    Ok(Field { column, path })
+}
+
+/// `[not.]op[(any|all)|(config)].value` for the field named by the key.
+fn parse_filter_param(key: &str, value: &str) -> ApiResult<Condition> {
+    let field = parse_field(key, "filter")?;
+    Ok(Condition::Filter(parse_op_value(field, value, false)?))
+}
+
+fn parse_op_value(field: Field, value: &str, in_logic: bool) -> ApiResult<Filter> {
+    let input = value;
+    let err = |d: String| ApiError::parse(if in_logic { "logic tree" } else { "filter" }, input, d);
+    let mut rest = value;
+    let mut negate = false;
+    if let Some(r) = rest.strip_prefix("not.") {
+        negate = true;
+        rest = r;
+    }
+    let dot = rest.find('.').ok_or_else(|| {
+        err("unexpected end of input expecting \"not\" or operator (eq, gt, ...)".to_string())
+    })?;
+    let mut op_text = &rest[..dot];
+    let value = &rest[dot + 1..];
+    let mut modifier = None;
+    if let Some(open) = op_text.find('(') {
+        if !op_text.ends_with(')') {
+            return Err(err(format!("unexpected {:?} expecting operator", op_text)));
+        }
+        modifier = Some(&op_text[open + 1..op_text.len() - 1]);
+        op_text = &op_text[..open];
+    }
+    let op = Op::parse(op_text).ok_or_else(|| {
+        err(format!(
+            "unexpected \"{op_text}\" expecting \"not\" or operator (eq, gt, ...)"
+        ))
+    })?;
+    let mut quantifier = None;
+    let mut config = None;
+    if let Some(m) = modifier {
+        if op.is_fts() {
+            if m.is_empty() || !m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(err(format!("bad text search configuration {m:?}")));
+            }
+            config = Some(m.to_string());
+        } else if op.takes_quantifier() {
+            quantifier = Some(match m {
+                "any" => Quantifier::Any,
+                "all" => Quantifier::All,
+                other => {
+                    return Err(err(format!(
+                        "unexpected modifier {other:?} expecting any or all"
+                    )))
+                }
+            });
+        } else {
+            return Err(err(format!("operator {op_text} takes no modifier")));
+        }
+    }
+    let value = match op {
+        Op::Is => Value::Is(match value.to_ascii_lowercase().as_str() {
+            "null" => IsValue::Null,
+            "not_null" => IsValue::NotNull,
+            "true" => IsValue::True,
+            "false" => IsValue::False,
+            "unknown" => IsValue::Unknown,
+            other => {
+                return Err(err(format!(
+                    "unexpected {other:?} expecting null, not_null, true, false or unknown"
+                )))
+            }
+        }),
+        Op::In => Value::List(
+            parse_list(value, '(', ')').ok_or_else(|| err("in expects a list (a,b,c)".into()))?,
+        ),
+        _ if quantifier.is_some() => Value::List(
+            parse_list(value, '{', '}')
+                .ok_or_else(|| err("(any)/(all) expect a list {a,b}".into()))?,
+        ),
+        _ => Value::Single(if in_logic {
+            unquote(value)
+        } else {
+            value.to_string()
+        }),
+    };
+    Ok(Filter {
+        field,
+        negate,
+        op,
+        quantifier,
+        config,
+        value,
+    })
+}
+
+/// `(a,b,"c,d")` -> ["a", "b", "c,d"]; `()` -> [].
+fn parse_list(v: &str, open: char, close: char) -> Option<Vec<String>> {
+    let v = v.trim();
+    let inner = v.strip_prefix(open)?.strip_suffix(close)?;
+    if inner.trim().is_empty() {
+        return Some(vec![]);
+    }
+    Some(split_top(inner, ',').iter().map(|s| unquote(s)).collect())
+}
+
+/// `or=(a.eq.1,and(b.gt.2,not.c.is.null))`, `not.or=(...)` arrives as key `or`, value `not...`?
+/// No: PostgREST spells it as key `not.or`; [`split_path`] leaves `not` in the path, so both
+/// forms are handled by the caller passing the negation.
+fn parse_logic_param(op: &str, value: &str, negate: bool) -> ApiResult<Condition> {
+    let v = value.trim();
+    let inner = v
+        .strip_prefix('(')
+        .and_then(|x| x.strip_suffix(')'))
+        .ok_or_else(|| {
+            ApiError::parse(
+                "logic tree",
+                &format!("{op}={value}"),
+                "expecting \"(\" ... \")\"",
+            )
+        })?;
+    let children = parse_logic_items(inner, value)?;
+    Ok(Condition::Logic {
+        or: op == "or",
+        negate,
+        children,
+    })
+}
+
+fn parse_logic_items(inner: &str, whole: &str) -> ApiResult<Vec<Condition>> {
+    if inner.trim().is_empty() {
+        return Err(ApiError::parse("logic tree", whole, "empty logic tree"));
+    }
+    let mut out = vec![];
+    for item in split_top(inner, ',') {
+        let item = item.trim();
+        let (negate, body) = match item.strip_prefix("not.") {
+            Some(b) if b.starts_with("and(") || b.starts_with("or(") => (true, b),
+            _ => (false, item),
+        };
+        if let Some(rest) = body
+            .strip_prefix("and(")
+            .or_else(|| body.strip_prefix("or("))
+        {
+            let or = body.starts_with("or(");
+            let inner = rest
+                .strip_suffix(')')
+                .ok_or_else(|| ApiError::parse("logic tree", whole, "unbalanced parentheses"))?;
+            out.push(Condition::Logic {
+                or,
+                negate,
+                children: parse_logic_items(inner, whole)?,
+            });
+            continue;
+        }
+        // field.op.value; the field ends at the first dot outside quotes.
+        let parts = split_top(body, '.');
+        if parts.len() < 3 {
+            return Err(ApiError::parse(
+                "logic tree",
+                whole,
+                format!("expecting field.operator.value in {body:?}"),
+            ));
+        }
+        let field = parse_field(&parts[0], "logic tree")?;
+        let rest = body[parts[0].len() + 1..].to_string();
+        out.push(Condition::Filter(parse_op_value(field, &rest, true)?));
+    }
+    Ok(out)
+}
+
+/// `col.desc.nullslast,other`.
+pub fn parse_order(v: &str) -> ApiResult<Vec<OrderTerm>> {
+    let mut out = vec![];
+    for item in split_top(v, ',') {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err(ApiError::parse("order", v, "empty order term"));
+        }
+        let parts = split_top(item, '.');
+        let field = parse_field(&parts[0], "order")?;
+        let mut term = OrderTerm {
+            field,
+            desc: false,
+            nulls_first: None,
+        };
+        for m in &parts[1..] {
+            match m.as_str() {
+                "asc" => term.desc = false,
+                "desc" => term.desc = true,
+                "nullsfirst" => term.nulls_first = Some(true),
+                "nullslast" => term.nulls_first = Some(false),
+                other => {
+                    return Err(ApiError::parse(
+                        "order",
+                        v,
+                        format!("unexpected {other:?} expecting \"asc\", \"desc\", \"nullsfirst\" or \"nullslast\""),
+                    ))
+                }
+            }
+        }
+        out.push(term);
+    }
+    Ok(out)
+}
+
+/// The `select=` tree.
+pub fn parse_select(v: &str) -> ApiResult<Vec<SelectItem>> {
+    let v2 = v.trim();
+    if v2.is_empty() {
+        return Ok(vec![SelectItem::Star]);
+    }
+    let mut out = vec![];
+    for raw in split_top(v2, ',') {
+        let item = raw.trim();
+        if item.is_empty() {
+            return Err(ApiError::parse("select", v, "empty select item"));
+        }
+        out.push(parse_select_item(item, v)?);
+    }
+    Ok(out)
+}
+
+fn parse_select_item(item: &str, whole: &str) -> ApiResult<SelectItem> {
+    if item == "*" {
+        return Ok(SelectItem::Star);
+    }
+    if item.starts_with("...") {
+        return Err(ApiError::parse(
+            "select",
+            whole,
+            "spread embedding (...) is not supported",
+        ));
+    }
+    // alias:rest, where ':' is not part of '::'
+    let (alias, body) = match find_alias_colon(item) {
+        Some(i) => (Some(unquote(&item[..i])), item[i + 1..].trim()),
+        None => (None, item),
+    };
+    if let Some(alias) = &alias {
+        if alias.is_empty() {
+            return Err(ApiError::parse("select", whole, "empty alias"));
+        }
+    }
+    if let Some(open) = body.find('(') {
+        if !body.starts_with('"') || body[..open].ends_with('"') {
+            if !body.ends_with(')') {
+                return Err(ApiError::parse("select", whole, "unbalanced parentheses"));
+            }
+            let head = &body[..open];
+            let inner = &body[open + 1..body.len() - 1];
+            let mut pieces = head.split('!');
+            let relation = unquote(pieces.next().unwrap_or(""));
+            if relation.is_empty() {
+                return Err(ApiError::parse("select", whole, "empty relation name"));
+            }
+            if inner.trim().is_empty()
+                && matches!(relation.as_str(), "count" | "sum" | "avg" | "min" | "max")
+            {
+                return Err(ApiError::bad_request(
+                    "PGRST123",
+                    "Use of aggregate functions is not allowed",
+                ));
+            }
+            let mut hint = None;
+            let mut inner_join = false;
+            for p in pieces {
+                match p {
+                    "inner" => inner_join = true,
+                    "left" => {}
+                    h if !h.is_empty() => hint = Some(unquote(h)),
+                    _ => return Err(ApiError::parse("select", whole, "empty embedding hint")),
+                }
+            }
+            let select = if inner.trim().is_empty() {
+                vec![SelectItem::Star]
+            } else {
+                parse_select(inner)?
+            };
+            return Ok(SelectItem::Embed(Embed {
+                relation,
+                alias,
+                hint,
+                inner: inner_join,
+                select,
+            }));
+        }
+    }
+    let (field_text, cast) = match body.find("::") {
+        Some(i) => {
+            let cast = body[i + 2..].trim().to_string();
+            if cast.is_empty()
+                || !cast.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || c == '_' || c == ' ' || c == '[' || c == ']'
+                })
+            {
+                return Err(ApiError::parse(
+                    "select",
+                    whole,
+                    format!("bad cast type {cast:?}"),
+                ));
+            }
+            (&body[..i], Some(cast))
+        }
+        None => (body, None),
+    };
+    let field = parse_field(field_text, "select")?;
+    Ok(SelectItem::Field { field, alias, cast })
+}
+
+fn find_alias_colon(item: &str) -> Option<usize> {
+    let bytes = item.as_bytes();
+    let mut quoted = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'(' if !quoted => return None,
+            b':' if !quoted => {
+                let next_colon = bytes.get(i + 1) == Some(&b':');
+                let prev_colon = i > 0 && bytes[i - 1] == b':';
+                if !next_colon && !prev_colon {
+                    return Some(i);
+                }
+                return None;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Handles `not.or` / `not.and` keys, which [`parse_query`] sees as path `["not"]`.
+pub fn normalise(mut params: QueryParams) -> QueryParams {
+    let keys: Vec<Vec<String>> = params.modifiers.keys().cloned().collect();
+    for k in keys {
+        if k.last().map(String::as_str) == Some("not") {
+            let m = params.modifiers.remove(&k).unwrap();
+            let target = k[..k.len() - 1].to_vec();
+            let entry = params.modifiers.entry(target).or_default();
+            for c in m.conditions {
+                entry.conditions.push(match c {
+                    Condition::Logic { or, children, .. } => Condition::Logic {
+                        or,
+                        negate: true,
+                        children,
+                    },
+                    // `not.col=...` is not PostgREST grammar; keep it as a filter on column "not.col" would
+                    // fail the cache check, which is the right answer.
+                    other => other,
+                });
+            }
+        }
+    }
+    params
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> QueryParams {
+        normalise(parse_query(s).unwrap())
+    }
+
+    #[test]
+    fn filters_with_operators_negation_and_lists() {
+        let p = q("status=eq.open&amount=not.gt.10&id=in.(1,2,%22a,b%22)&x=is.NULL");
+        let c = &p.at(&[]).conditions;
+        assert_eq!(c.len(), 4);
+        match &c[2] {
+            Condition::Filter(f) => assert_eq!(
+                f.value,
+                Value::List(vec!["1".into(), "2".into(), "a,b".into()])
+            ),
+            _ => panic!(),
+        }
+        match &c[1] {
+            Condition::Filter(f) => assert!(f.negate && f.op == Op::Gt),
+            _ => panic!(),
+        }
+    }
+
+    #[test]
+    fn nested_logic_trees_and_negated_trees() {
+        let p = q("or=(a.eq.1,and(b.gt.2,not.c.is.null))&not.and=(d.eq.%22x,y%22,e.lt.3)");
+        let c = &p.at(&[]).conditions;
+        assert_eq!(c.len(), 2);
+        match &c[0] {
+            Condition::Logic {
+                or: true,
+                negate: false,
+                children,
+            } => {
+                assert_eq!(children.len(), 2);
+                assert!(matches!(&children[1], Condition::Logic { or: false, .. }));
+            }
+            other => panic!("{other:?}"),
+        }
+        match &c[1] {
+            Condition::Logic {
+                or: false,
+                negate: true,
+                children,
+            } => match &children[0] {
+                Condition::Filter(f) => assert_eq!(f.value, Value::Single("x,y".into())),
+                _ => panic!(),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn select_with_alias_cast_json_and_embeds() {
+        let p = q("select=t:title,amount::text,properties->>region,pot_invitations!inner(method:invitation_method,sent_at)");
+        assert_eq!(p.select.len(), 4);
+        assert!(matches!(&p.select[0], SelectItem::Field { alias: Some(a), .. } if a == "t"));
+        assert!(matches!(&p.select[1], SelectItem::Field { cast: Some(c), .. } if c == "text"));
+        match &p.select[2] {
+            SelectItem::Field { field, .. } => assert_eq!(field.output_name(), "region"),
+            _ => panic!(),
+        }
+        match &p.select[3] {
+            SelectItem::Embed(e) => {
+                assert!(e.inner);
+                assert_eq!(e.select.len(), 2);
+            }
+            _ => panic!(),
+        }
+    }
+
+    #[test]
+    fn embedded_modifiers_go_to_their_path() {
+        let p = q("pot_invitations.order=sent_at.desc&pot_invitations.limit=2&pot_invitations.invitation_method=eq.sms");
+        let m = p.at(&["pot_invitations".to_string()]);
+        assert_eq!(m.limit, Some(2));
+        assert!(m.order[0].desc);
+        assert_eq!(m.conditions.len(), 1);
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        for bad in [
+            "a=eq",
+            "a=foo.1",
+            "order=a.sideways",
+            "select=a(b",
+            "or=(a.eq.1",
+            "limit=x",
+            "a=in.1,2",
+            "a=is.maybe",
+        ] {
+            let e = parse_query(bad).unwrap_err();
+            assert_eq!(e.code, "PGRST100", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,559 @@
+//! From parsed requests to SQL. Values are always bound parameters; identifiers come only
+//! from the schema cache and are quoted; casts of bound values use the catalog's type names.
+
+use axum::http::StatusCode;
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::{
+    cache::{quote_ident, ForeignKey, SchemaCache, Table},
+    error::{ApiError, ApiResult},
+    query::{
+        Condition, Embed, Field, Filter, IsValue, JsonKey, Modifiers, Op, OrderTerm, Quantifier,
+        QueryParams, SelectItem, Value,
+    },
+};
+
+pub type Qb<'a> = QueryBuilder<'a, Postgres>;
+
+/// What building one statement needs.
+pub struct Planner<'c> {
+    pub cache: &'c SchemaCache,
+    pub role: &'c str,
+    pub params: &'c QueryParams,
+    next_alias: usize,
+}
+
+/// How an embedded resource is linked to its parent.
+struct Link<'c> {
+    target: &'c Table,
+    fk: &'c ForeignKey,
+    /// The parent holds the foreign key (many-to-one).
+    parent_refers: bool,
+    to_one: bool,
+}
+
+pub fn column_missing(table: &Table, column: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "42703",
+        format!("column {}.{} does not exist", table.name, column),
+    )
+}
+
+impl<'c> Planner<'c> {
+    pub fn new(cache: &'c SchemaCache, role: &'c str, params: &'c QueryParams) -> Self {
+        Planner {
+            cache,
+            role,
+            params,
+            next_alias: 1,
+        }
+    }
+
+    fn alias(&mut self) -> String {
+        let a = format!("t{}", self.next_alias);
+        self.next_alias += 1;
+        a
+    }
+
+    /// `alias."col"->$k->>$k2`, and the type bound values compare against.
+    fn field_expr(
+        &self,
+        qb: &mut Qb<'_>,
+        table: &Table,
+        alias: &str,
+        field: &Field,
+    ) -> ApiResult<String> {
+        let col = table
+            .column(&field.column)
+            .ok_or_else(|| column_missing(table, &field.column))?;
+        qb.push(format!("{}.{}", quote_ident(alias), quote_ident(&col.name)));
+        for step in &field.path {
+            qb.push(if step.as_text { "->>" } else { "->" });
+            match &step.key {
+                JsonKey::Key(k) => {
+                    qb.push_bind(k.clone());
+                    qb.push("::text");
+                }
+                JsonKey::Index(i) => {
+                    qb.push_bind(*i as i32);
+                    qb.push("::int");
+                }
+            }
+        }
+        Ok(match field.path.last() {
+            None => col.data_type.clone(),
+            Some(s) if s.as_text => "text".into(),
+            Some(_) => "jsonb".into(),
+        })
+    }
+
+    /// The select list of `table` under `alias`, embeds included, for the resource at `path`.
+    pub fn push_select_list(
+        &mut self,
+        qb: &mut Qb<'_>,
+        table: &Table,
+        alias: &str,
+        items: &[SelectItem],
+        path: &[String],
+    ) -> ApiResult<()> {
+        let mut first = true;
+        let mut sep = |qb: &mut Qb<'_>| {
+            if !first {
+                qb.push(", ");
+            }
+            first = false;
+        };
+        for item in items {
+            match item {
+                SelectItem::Star => {
+                    for c in table.star_columns(self.role) {
+                        sep(qb);
+                        qb.push(format!("{}.{}", quote_ident(alias), quote_ident(&c.name)));
+                    }
+                }
+                SelectItem::Field {
+                    field,
+                    alias: out,
+                    cast,
+                } => {
+                    sep(qb);
+                    let name = out.clone().unwrap_or_else(|| field.output_name());
+                    if field.path.is_empty() && cast.is_none() {
+                        self.field_expr(qb, table, alias, field)?;
+                    } else {
+                        qb.push("(");
+                        self.field_expr(qb, table, alias, field)?;
+                        qb.push(")");
+                        if let Some(c) = cast {
+                            qb.push(format!("::{c}"));
+                        }
+                    }
+                    qb.push(format!(" as {}", quote_ident(&name)));
+                }
+                SelectItem::Embed(embed) => {
+                    sep(qb);
+                    let mut sub = path.to_vec();
+                    sub.push(embed.output_name().to_string());
+                    self.push_embed(qb, table, alias, embed, &sub)?;
+                    qb.push(format!(" as {}", quote_ident(embed.output_name())));
+                }
+            }
+        }
+        if first {
+            // `select=` naming only embeds is fine; nothing at all is an empty object.
+            qb.push("null as \"__pgrst_empty\"");
+        }
+        Ok(())
+    }
+
+    fn resolve(&self, parent: &Table, embed: &Embed) -> ApiResult<Link<'c>> {
+        let cache = self.cache;
+        let mut found: Vec<Link<'c>> = vec![];
+        for fk in &cache.foreign_keys {
+            let hint_ok = |cols: &[String]| match &embed.hint {
+                None => true,
+                Some(h) => &fk.name == h || cols.iter().any(|c| c == h),
+            };
+            // many-to-one: parent holds the key.
+            if fk.schema == parent.schema && fk.table == parent.name {
+                let by_table = fk.ref_table == embed.relation;
+                let by_column = fk.columns.len() == 1 && fk.columns[0] == embed.relation;
+                let by_name = fk.name == embed.relation;
+                if (by_table || by_column || by_name) && hint_ok(&fk.columns) {
+                    if let Some(target) = cache.table(&fk.ref_schema, &fk.ref_table) {
+                        found.push(Link {
+                            target,
+                            fk,
+                            parent_refers: true,
+                            to_one: true,
+                        });
+                    }
+                }
+            }
+            // one-to-many (or one-to-one): the target holds the key.
+            if fk.ref_schema == parent.schema
+                && fk.ref_table == parent.name
+                && fk.table == embed.relation
+                && hint_ok(&fk.columns)
+            {
+                if let Some(target) = cache.table(&fk.schema, &fk.table) {
+                    let to_one = target.is_unique(&fk.columns);
+                    found.push(Link {
+                        target,
+                        fk,
+                        parent_refers: false,
+                        to_one,
+                    });
+                }
+            }
+        }
+        // The same table in several schemas: keep the parent's own schema when it has one.
+        if found.len() > 1 && found.iter().any(|l| l.target.schema == parent.schema) {
+            found.retain(|l| l.target.schema == parent.schema);
+        }
+        match found.len() {
+            0 => Err(ApiError::bad_request(
+                "PGRST200",
+                format!("Could not find a relationship between '{}' and '{}' in the schema cache", parent.name, embed.relation),
+            )
+            .hint("Check the spelling of the relation, or add a foreign key between the two tables.")),
+            1 => Ok(found.pop().unwrap()),
+            _ => Err(ApiError::new(
+                StatusCode::MULTIPLE_CHOICES,
+                "PGRST201",
+                format!("Could not embed because more than one relationship was found for '{}' and '{}'", parent.name, embed.relation),
+            )
+            .details(found.iter().map(|l| l.fk.name.clone()).collect::<Vec<_>>().join(", "))
+            .hint(format!("Try changing '{}' to one of the relationship names, e.g. '{}!{}'", embed.relation, embed.relation, found[0].fk.name))),
+        }
+    }
+
+    fn push_join(&self, qb: &mut Qb<'_>, link: &Link<'_>, parent_alias: &str, child_alias: &str) {
+        for (i, (fcol, rcol)) in link.fk.columns.iter().zip(&link.fk.ref_columns).enumerate() {
+            if i > 0 {
+                qb.push(" and ");
+            }
+            let (child_col, parent_col) = if link.parent_refers {
+                (rcol, fcol)
+            } else {
+                (fcol, rcol)
+            };
+            qb.push(format!(
+                "{}.{} = {}.{}",
+                quote_ident(child_alias),
+                quote_ident(child_col),
+                quote_ident(parent_alias),
+                quote_ident(parent_col)
+            ));
+        }
+    }
+
+    fn push_embed(
+        &mut self,
+        qb: &mut Qb<'_>,
+        parent: &Table,
+        parent_alias: &str,
+        embed: &Embed,
+        path: &[String],
+    ) -> ApiResult<()> {
+        let link = self.resolve(parent, embed)?;
+        let child = self.alias();
+        let row = self.alias();
+        let m = self.params.at(path);
+        if link.to_one {
+            qb.push(format!(
+                "(select row_to_json({}) from (select ",
+                quote_ident(&row)
+            ));
+        } else {
+            qb.push(format!(
+                "(select coalesce(json_agg({}), '[]'::json) from (select ",
+                quote_ident(&row)
+            ));
+        }
+        self.push_select_list(qb, link.target, &child, &embed.select, path)?;
+        qb.push(format!(
+            " from {} as {} where ",
+            link.target.qualified(),
+            quote_ident(&child)
+        ));
+        self.push_join(qb, &link, parent_alias, &child);
+        for c in &m.conditions {
+            qb.push(" and ");
+            self.push_condition(qb, link.target, &child, c)?;
+        }
+        self.push_inner_embeds(qb, link.target, &child, &embed.select, path)?;
+        self.push_order(qb, link.target, &child, &m.order)?;
+        if link.to_one {
+            qb.push(" limit 1");
+        } else {
+            push_limit_offset(qb, m.limit, m.offset);
+        }
+        qb.push(format!(") as {})", quote_ident(&row)));
+        Ok(())
+    }
+
+    /// `and exists (...)` for every `!inner` embed among `items`.
+    pub fn push_inner_embeds(
+        &mut self,
+        qb: &mut Qb<'_>,
+        table: &Table,
+        alias: &str,
+        items: &[SelectItem],
+        path: &[String],
+    ) -> ApiResult<()> {
+        for item in items {
+            if let SelectItem::Embed(embed) = item {
+                if !embed.inner {
+                    continue;
+                }
+                let link = self.resolve(table, embed)?;
+                let child = self.alias();
+                let mut sub = path.to_vec();
+                sub.push(embed.output_name().to_string());
+                let m = self.params.at(&sub);
+                qb.push(format!(
+                    " and exists (select 1 from {} as {} where ",
+                    link.target.qualified(),
+                    quote_ident(&child)
+                ));
+                self.push_join(qb, &link, alias, &child);
+                for c in &m.conditions {
+                    qb.push(" and ");
+                    self.push_condition(qb, link.target, &child, c)?;
+                }
+                self.push_inner_embeds(qb, link.target, &child, &embed.select, &sub)?;
+                qb.push(")");
+            }
+        }
+        Ok(())
+    }
+
+    /// ` where ...` for the top level (always emits `where true` first).
+    pub fn push_where(
+        &mut self,
+        qb: &mut Qb<'_>,
+        table: &Table,
+        alias: &str,
+        m: &Modifiers,
+    ) -> ApiResult<()> {
+        qb.push(" where true");
+        for c in &m.conditions {
+            qb.push(" and ");
+            self.push_condition(qb, table, alias, c)?;
+        }
+        let select = self.params.select.clone();
+        self.push_inner_embeds(qb, table, alias, &select, &[])
+    }
+
+    pub fn push_condition(
+        &self,
+        qb: &mut Qb<'_>,
+        table: &Table,
+        alias: &str,
+        c: &Condition,
+    ) -> ApiResult<()> {
+        match c {
+            Condition::Filter(f) => self.push_filter(qb, table, alias, f),
+            Condition::Logic {
+                or,
+                negate,
+                children,
+            } => {
+                qb.push(if *negate { "not (" } else { "(" });
+                for (i, child) in children.iter().enumerate() {
+                    if i > 0 {
+                        qb.push(if *or { " or " } else { " and " });
+                    }
+                    self.push_condition(qb, table, alias, child)?;
+                }
+                qb.push(")");
+                Ok(())
+            }
+        }
+    }
+
+    fn push_filter(
+        &self,
+        qb: &mut Qb<'_>,
+        table: &Table,
+        alias: &str,
+        f: &Filter,
+    ) -> ApiResult<()> {
+        if f.negate {
+            qb.push("not (");
+        }
+        // Evaluate the lhs into a scratch builder first to learn its type? The type only
+        // depends on the cache, so compute it up front.
+        let col = table
+            .column(&f.field.column)
+            .ok_or_else(|| column_missing(table, &f.field.column))?;
+        let ty = match f.field.path.last() {
+            None => col.data_type.clone(),
+            Some(s) if s.as_text => "text".into(),
+            Some(_) => "jsonb".into(),
+        };
+        let lhs = |qb: &mut Qb<'_>| -> ApiResult<()> {
+            qb.push("(");
+            self.field_expr(qb, table, alias, &f.field)?;
+            qb.push(")");
+            Ok(())
+        };
+        let single = |v: &Value| -> ApiResult<String> {
+            match v {
+                Value::Single(s) => Ok(s.clone()),
+                _ => Err(ApiError::parse(
+                    "filter",
+                    &format!("{:?}", f.op),
+                    "expecting a single value",
+                )),
+            }
+        };
+        let list = |v: &Value| -> Vec<String> {
+            match v {
+                Value::List(l) => l.clone(),
+                Value::Single(s) => vec![s.clone()],
+                Value::Is(_) => vec![],
+            }
+        };
+        let cmp = |op: Op| match op {
+            Op::Eq => "=",
+            Op::Neq => "<>",
+            Op::Gt => ">",
+            Op::Gte => ">=",
+            Op::Lt => "<",
+            Op::Lte => "<=",
+            Op::Like => "like",
+            Op::Ilike => "ilike",
+            Op::Match => "~",
+            Op::Imatch => "~*",
+            Op::Cs => "@>",
+            Op::Cd => "<@",
+            Op::Ov => "&&",
+            Op::Sl => "<<",
+            Op::Sr => ">>",
+            Op::Nxl => "&<",
+            Op::Nxr => "&>",
+            Op::Adj => "-|-",
+            _ => "=",
+        };
+        match f.op {
+            Op::Is => {
+                lhs(qb)?;
+                qb.push(match f.value {
+                    Value::Is(IsValue::Null) => " is null",
+                    Value::Is(IsValue::NotNull) => " is not null",
+                    Value::Is(IsValue::True) => " is true",
+                    Value::Is(IsValue::False) => " is false",
+                    _ => " is unknown",
+                });
+            }
+            Op::In => {
+                let items = list(&f.value);
+                if items.is_empty() {
+                    qb.push("false");
+                } else {
+                    lhs(qb)?;
+                    qb.push(" = any(");
+                    qb.push_bind(items);
+                    qb.push(format!("::{})", array_of(&ty)));
+                }
+            }
+            Op::IsDistinct => {
+                lhs(qb)?;
+                qb.push(" is distinct from ");
+                qb.push_bind(single(&f.value)?);
+                qb.push(format!("::{ty}"));
+            }
+            Op::Like | Op::Ilike | Op::Match | Op::Imatch => {
+                lhs(qb)?;
+                qb.push(format!("::text {} ", cmp(f.op)));
+                let fix = |s: String| {
+                    if matches!(f.op, Op::Like | Op::Ilike) {
+                        s.replace('*', "%")
+                    } else {
+                        s
+                    }
+                };
+                match f.quantifier {
+                    Some(q) => {
+                        qb.push(if q == Quantifier::Any { "any(" } else { "all(" });
+                        qb.push_bind(list(&f.value).into_iter().map(fix).collect::<Vec<_>>());
+                        qb.push("::text[])");
+                    }
+                    None => {
+                        qb.push_bind(fix(single(&f.value)?));
+                        qb.push("::text");
+                    }
+                }
+            }
+            Op::Fts | Op::Plfts | Op::Phfts | Op::Wfts => {
+                let func = match f.op {
+                    Op::Fts => "to_tsquery",
+                    Op::Plfts => "plainto_tsquery",
+                    Op::Phfts => "phraseto_tsquery",
+                    _ => "websearch_to_tsquery",
+                };
+                if ty == "tsvector" {
+                    lhs(qb)?;
+                } else {
+                    qb.push("to_tsvector(");
+                    if let Some(cfg) = &f.config {
+                        qb.push_bind(cfg.clone());
+                        qb.push("::regconfig, ");
+                    }
+                    lhs(qb)?;
+                    qb.push("::text)");
+                }
+                qb.push(format!(" @@ {func}("));
+                if let Some(cfg) = &f.config {
+                    qb.push_bind(cfg.clone());
+                    qb.push("::regconfig, ");
+                }
+                qb.push_bind(single(&f.value)?);
+                qb.push(")");
+            }
+            op => {
+                lhs(qb)?;
+                qb.push(format!(" {} ", cmp(op)));
+                match f.quantifier {
+                    Some(q) => {
+                        qb.push(if q == Quantifier::Any { "any(" } else { "all(" });
+                        qb.push_bind(list(&f.value));
+                        qb.push(format!("::{})", array_of(&ty)));
+                    }
+                    None => {
+                        qb.push_bind(single(&f.value)?);
+                        qb.push(format!("::{ty}"));
+                    }
+                }
+            }
+        }
+        if f.negate {
+            qb.push(")");
+        }
+        Ok(())
+    }
+
+    pub fn push_order(
+        &self,
+        qb: &mut Qb<'_>,
+        table: &Table,
+        alias: &str,
+        order: &[OrderTerm],
+    ) -> ApiResult<()> {
+        for (i, term) in order.iter().enumerate() {
+            qb.push(if i == 0 { " order by " } else { ", " });
+            self.field_expr(qb, table, alias, &term.field)?;
+            qb.push(if term.desc { " desc" } else { " asc" });
+            match term.nulls_first {
+                Some(true) => {
+                    qb.push(" nulls first");
+                }
+                Some(false) => {
+                    qb.push(" nulls last");
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn array_of(ty: &str) -> String {
+    format!("{ty}[]")
+}
+
+pub fn push_limit_offset(qb: &mut Qb<'_>, limit: Option<i64>, offset: Option<i64>) {
+    if let Some(l) = limit {
+        qb.push(" limit ");
+        qb.push_bind(l);
+    }
+    if let Some(o) = offset {
+        if o > 0 {
+            qb.push(" offset ");
+            qb.push_bind(o);
+        }
+    }
+}
