@@ -22,10 +22,21 @@ impl FromRef<AppState> for PgPool {
     }
 }
 
-/// The service's routes.
+/// Custom endpoints beside the tables (listed in the OpenAPI document).
+pub const ENDPOINTS: &[rest::Endpoint] = &[];
+
+/// The service's routes: probes, and its schema's tables PostgREST-style.
 pub fn router(ctx: platform::Context) -> Router {
+    let api = rest::Api::new(
+        NAME,
+        ctx.config.database_url.expose(),
+        ctx.db.clone(),
+        ctx.jwt(),
+        ENDPOINTS.to_vec(),
+    );
     let state = AppState { db: ctx.db };
     Router::new()
         .merge(platform::health::router(NAME))
         .with_state(state)
+        .merge(rest::router(api))
 }

@@ -3,14 +3,16 @@
 
 use std::net::SocketAddr;
 
+use axum::ServiceExt;
 use axum::{
     http::{HeaderName, HeaderValue, Method},
     Router,
 };
-use tower::ServiceBuilder;
+use tower::{Layer, ServiceBuilder};
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
+    normalize_path::{NormalizePath, NormalizePathLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
@@ -70,6 +72,17 @@ pub fn edge(router: Router, origins: Option<&[String]>) -> Router {
     )
 }
 
+/// The router as the server runs it: [`edge`] middleware, and a trailing slash trimmed
+/// before routing, so `/pots/` (the OpenAPI document clients ask for) reaches `/pots`.
+pub fn app(
+    router: Router,
+    origins: Option<&[String]>,
+) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<NormalizePath<Router>, SocketAddr>
+{
+    let svc = NormalizePathLayer::trim_trailing_slash().layer(edge(router, origins));
+    ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(svc)
+}
+
 /// Binds `WOLO_HTTP_ADDR` and serves `router` (wrapped in [`edge`]) until a shutdown signal.
 pub async fn serve(config: &crate::Config, router: Router, name: &str) -> anyhow::Result<()> {
     let addr = config.http_addr;
@@ -79,13 +92,9 @@ pub async fn serve(config: &crate::Config, router: Router, name: &str) -> anyhow
     let local = listener.local_addr()?;
     tracing::info!(%local, service = name, "listening");
     println!("{name} listening on http://{local}");
-    axum::serve(
-        listener,
-        edge(router, config.cors_origins.as_deref())
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    axum::serve(listener, app(router, config.cors_origins.as_deref()))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!(service = name, "stopped");
     Ok(())
 }

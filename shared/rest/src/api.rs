@@ -43,10 +43,16 @@ pub struct Api {
 }
 
 impl Api {
-    /// Builds the API and starts keeping its schema cache current.
-    pub fn new(schema: &str, pool: PgPool, jwt: Jwt, endpoints: Vec<Endpoint>) -> Arc<Api> {
-        let cache = SharedCache::default();
-        cache.watch(pool.clone());
+    /// Builds the API over the database at `url` (through `pool`); the schema cache is the
+    /// process's shared one for that database.
+    pub fn new(
+        schema: &str,
+        url: &str,
+        pool: PgPool,
+        jwt: Jwt,
+        endpoints: Vec<Endpoint>,
+    ) -> Arc<Api> {
+        let cache = SharedCache::for_database(url, pool.clone());
         Arc::new(Api {
             schema: schema.to_string(),
             pool,

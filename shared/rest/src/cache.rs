@@ -4,7 +4,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex, OnceLock, RwLock},
     time::Duration,
 };
 
@@ -230,6 +230,24 @@ pub fn quote_ident(name: &str) -> String {
 pub struct SharedCache(Arc<RwLock<Option<Arc<SchemaCache>>>>);
 
 impl SharedCache {
+    /// The process's cache of the database at `url`: created, loaded and watched on first
+    /// use, then shared, so ten services in one process hold one listener and load once.
+    pub fn for_database(url: &str, pool: PgPool) -> SharedCache {
+        static CACHES: OnceLock<Mutex<HashMap<String, SharedCache>>> = OnceLock::new();
+        let mut caches = CACHES
+            .get_or_init(Default::default)
+            .lock()
+            .expect("cache registry");
+        caches
+            .entry(url.to_string())
+            .or_insert_with(|| {
+                let cache = SharedCache::default();
+                cache.watch(url.to_string(), pool);
+                cache
+            })
+            .clone()
+    }
+
     pub fn get(&self) -> Option<Arc<SchemaCache>> {
         self.0.read().expect("schema cache lock").clone()
     }
@@ -250,7 +268,8 @@ impl SharedCache {
     /// Keeps the cache current for the life of the process: loads it (retrying while the
     /// database is down), then reloads on every `NOTIFY pgrst` (payload empty or
     /// `reload schema`), reloading once more after each reconnection of the listener.
-    pub fn watch(&self, pool: PgPool) {
+    /// The listener has a connection of its own (not one of the pool's).
+    pub fn watch(&self, url: String, pool: PgPool) {
         let cache = self.clone();
         tokio::spawn(async move {
             loop {
@@ -260,7 +279,7 @@ impl SharedCache {
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
             loop {
-                let mut listener = match PgListener::connect_with(&pool).await {
+                let mut listener = match PgListener::connect(&url).await {
                     Ok(l) => l,
                     Err(_) => {
                         tokio::time::sleep(Duration::from_secs(2)).await;

@@ -2,7 +2,7 @@
 //! own schema.
 //!
 //! ```ignore
-//! let api = rest::Api::new("pots", pool, jwt, vec![]);
+//! let api = rest::Api::new("pots", database_url, pool, jwt, vec![]);
 //! let router: axum::Router = rest::router(api);
 //! // GET /pots?select=title,pot_invitations(invitation_method)&status=eq.open&order=created_at.desc
 //! ```

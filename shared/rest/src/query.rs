@@ -526,9 +526,10 @@ fn parse_logic_items(inner: &str, whole: &str) -> ApiResult<Vec<Condition>> {
     let mut out = vec![];
     for item in split_top(inner, ',') {
         let item = item.trim();
+        // `not.` before a tree, or before a filter (`not.col.eq.1`, same as `col.not.eq.1`).
         let (negate, body) = match item.strip_prefix("not.") {
-            Some(b) if b.starts_with("and(") || b.starts_with("or(") => (true, b),
-            _ => (false, item),
+            Some(b) => (true, b),
+            None => (false, item),
         };
         if let Some(rest) = body
             .strip_prefix("and(")
@@ -556,7 +557,11 @@ fn parse_logic_items(inner: &str, whole: &str) -> ApiResult<Vec<Condition>> {
         }
         let field = parse_field(&parts[0], "logic tree")?;
         let rest = body[parts[0].len() + 1..].to_string();
-        out.push(Condition::Filter(parse_op_value(field, &rest, true)?));
+        let mut filter = parse_op_value(field, &rest, true)?;
+        if negate {
+            filter.negate = !filter.negate;
+        }
+        out.push(Condition::Filter(filter));
     }
     Ok(out)
 }

@@ -196,6 +196,11 @@ impl Drop for TestDb {
     }
 }
 
+/// A valid access token for `user` as `role`, signed with the test configuration's key.
+pub fn token(role: auth::Role, user: uuid::Uuid) -> String {
+    auth::Jwt::new(TEST_JWT_SECRET.as_bytes(), None).issue(user, role, 900, None)
+}
+
 /// A router served on a random loopback port for the length of a test.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -206,6 +211,11 @@ pub struct TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
+    }
+
+    /// A request to `path` (relative to the served router).
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -221,8 +231,7 @@ impl TestApp {
 pub async fn spawn(router: axum::Router) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app =
-        platform::serve::edge(router, None).into_make_service_with_connect_info::<SocketAddr>();
+    let app = platform::serve::app(router, None);
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
