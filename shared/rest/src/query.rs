@@ -851,3 +851,49 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! Whatever the query string, the parser answers: a value or a 400-class error, no panic.
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn grammar_piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("select=".to_string()),
+            Just("order=".to_string()),
+            Just("or=(".to_string()),
+            Just("and(".to_string()),
+            Just("not.".to_string()),
+            Just("eq.".to_string()),
+            Just("in.(".to_string()),
+            Just("->>".to_string()),
+            Just("::".to_string()),
+            Just("!inner".to_string()),
+            Just("%22".to_string()),
+            Just("%2C".to_string()),
+            "[a-z_*.,():!{}\"=&-]{0,6}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(raw in ".{0,80}") {
+            if let Err(e) = parse_query(&raw).map(normalise) {
+                prop_assert!(e.status.is_client_error(), "{raw:?} -> {}", e.status);
+            }
+        }
+
+        #[test]
+        fn grammar_shaped_input_never_panics(pieces in proptest::collection::vec(grammar_piece(), 0..12)) {
+            let raw = pieces.concat();
+            if let Err(e) = parse_query(&raw).map(normalise) {
+                prop_assert!(e.status.is_client_error(), "{raw:?} -> {}", e.status);
+                prop_assert!(e.code.starts_with("PGRST"), "{raw:?} -> {}", e.code);
+            }
+        }
+    }
+}
