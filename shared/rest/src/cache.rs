@@ -268,8 +268,25 @@ impl SharedCache {
     /// Keeps the cache current for the life of the process: loads it (retrying while the
     /// database is down), then reloads on every `NOTIFY pgrst` (payload empty or
     /// `reload schema`), reloading once more after each reconnection of the listener.
-    /// The listener has a connection of its own (not one of the pool's).
+    /// The listener has a connection of its own (not one of the pool's). SIGHUP reloads too.
     pub fn watch(&self, url: String, pool: PgPool) {
+        #[cfg(unix)]
+        {
+            let cache = self.clone();
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                use tokio::signal::unix::{signal, SignalKind};
+                let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                    return;
+                };
+                while hup.recv().await.is_some() {
+                    tracing::info!("SIGHUP: reloading the schema cache");
+                    if let Err(e) = cache.reload(&pool).await {
+                        tracing::warn!(error = %e, "schema cache reload failed");
+                    }
+                }
+            });
+        }
         let cache = self.clone();
         tokio::spawn(async move {
             loop {

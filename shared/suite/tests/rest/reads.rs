@@ -405,3 +405,52 @@ async fn a_new_table_appears_after_a_schema_reload_notification() {
     }
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn an_embedded_cross_schema_resource_keeps_its_own_row_security() {
+    let s = stack().await;
+    let path = format!("/pots/pots?select=title,donations(amount_cfa,status,is_anonymous,public_donor_name)&id=eq.{MOUSSA_POT}");
+    // The owner sees every donation of their pot, whatever its status.
+    let res = s
+        .as_user(crate::MOUSSA, Method::GET, &path)
+        .send()
+        .await
+        .unwrap();
+    let rows = expect(res, 200).await;
+    let statuses: Vec<&str> = rows[0]["donations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&"pending") && statuses.contains(&"failed"),
+        "{statuses:?}"
+    );
+    // An anonymous visitor of the public pot sees only succeeded donations, and no name
+    // behind an anonymous one.
+    let res = s.app.request(Method::GET, &path).send().await.unwrap();
+    let rows = expect(res, 200).await;
+    let donations = rows[0]["donations"].as_array().unwrap();
+    assert!(!donations.is_empty());
+    assert!(
+        donations.iter().all(|d| d["status"] == "succeeded"),
+        "{donations:?}"
+    );
+    assert!(donations
+        .iter()
+        .filter(|d| d["is_anonymous"] == true)
+        .all(|d| d["public_donor_name"].is_null()));
+    assert!(donations.iter().any(|d| d["is_anonymous"] == true));
+    // Asking for the donor's real name is refused outright.
+    let res = s
+        .app
+        .request(
+            Method::GET,
+            &format!("/pots/pots?select=donations(donor_name)&id=eq.{MOUSSA_POT}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(res, 401).await["code"], "42501");
+}
