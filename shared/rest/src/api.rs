@@ -686,6 +686,7 @@ async fn run_mutation(
     Ok((body, n))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn mutation_outcome(
     status_created: StatusCode,
     body: String,
