@@ -15,7 +15,7 @@ export WOLO_HTTP_ADDR ?= 127.0.0.1:8080
 export RUST_LOG ?= info,sqlx=warn
 DB = export DATABASE_URL="$$(scripts/ensure-db.sh)"
 
-.PHONY: help run build migrate seed serve test fmt lint check-env
+.PHONY: help run build migrate seed serve test clients-deps fmt lint check-env bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,8 +41,27 @@ migrate: build ## apply pending migrations
 seed: build ## load the demo data (idempotent)
 	@$(DB); $(WOLO) seed
 
-test: ## the whole test suite against a real PostgreSQL
+test: clients-deps ## the whole test suite against a real PostgreSQL
 	@$(DB); $(CARGO) test --workspace --no-fail-fast
+
+# The client tests (shared/suite/tests/clients) run postgrest-js, postgrest-py and headless
+# Chromium; each step runs only when its dependency is missing or out of date.
+clients-deps: ## install the client tests' npm, pip and chromium dependencies when missing
+	@if [ ! -f clients/node_modules/.package-lock.json ] || [ clients/package-lock.json -nt clients/node_modules/.package-lock.json ]; then \
+	  echo "clients-deps: npm ci --prefix clients"; \
+	  npm ci --prefix clients --no-audit --no-fund --loglevel=error >/dev/null; \
+	fi
+	@if ! python3 -c "import postgrest" >/dev/null 2>&1; then \
+	  echo "clients-deps: pip install -r clients/requirements.txt"; \
+	  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r clients/requirements.txt \
+	    || python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --break-system-packages -r clients/requirements.txt; \
+	fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "clients-deps: apt-get install chromium"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo="sudo -n"; fi; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null \
+	    || echo "clients-deps: could not install chromium (apt-get install chromium); the browser test will fail" >&2; \
+	fi
 
 fmt: ## format the code
 	$(CARGO) fmt --all
@@ -50,3 +69,6 @@ fmt: ## format the code
 lint: ## clippy with warnings as errors, and a format check
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+bench: ## time a pot read through the stack against the same SQL on PostgreSQL; writes docs/benchmarks.md
+	bench/run.sh

@@ -650,14 +650,22 @@ fn unknown_column(table: &Table, col: &str) -> ApiError {
     )
 }
 
-/// Wraps a mutation (`... returning "t0".*`) so its rows come back shaped by `select=`.
+/// Wraps a mutation (`... returning "t0".*`) so its rows come back shaped by `select=`, with
+/// their count and, for inserts that return `pgrst_inserted`, how many rows were new.
 fn finish_mutation(
     mut qb: QueryBuilder<'static, Postgres>,
     planner: &mut Planner<'_>,
     table: &Table,
     params: &QueryParams,
+    tracks_inserts: bool,
 ) -> ApiResult<QueryBuilder<'static, Postgres>> {
-    qb.push(") select coalesce(json_agg(\"pgrst_t\"), '[]'::json)::text, count(*) from (select ");
+    qb.push(") select coalesce(json_agg(\"pgrst_t\"), '[]'::json)::text, count(*), ");
+    if tracks_inserts {
+        qb.push("(select count(*) from \"pgrst_mut\" where \"pgrst_inserted\")");
+    } else {
+        qb.push("count(*)");
+    }
+    qb.push(" from (select ");
     planner.push_select_list(&mut qb, table, "t0", &params.select, &[])?;
     qb.push(" from \"pgrst_mut\" as \"t0\") as \"pgrst_t\"");
     Ok(qb)
@@ -667,10 +675,11 @@ async fn run_mutation(
     tx: &mut Tx,
     mut qb: QueryBuilder<'static, Postgres>,
     prefs: &Preferences,
-) -> Result<(String, i64), Failure> {
+) -> Result<(String, i64, i64), Failure> {
     let row = qb.build().fetch_one(&mut **tx).await?;
     let body: String = row.get(0);
     let n: i64 = row.get(1);
+    let inserted: i64 = row.get(2);
     if prefs.strict == Some(true) {
         if let Some(max) = prefs.max_affected {
             if n > max {
@@ -683,12 +692,14 @@ async fn run_mutation(
             }
         }
     }
-    Ok((body, n))
+    Ok((body, n, inserted))
 }
 
 #[allow(clippy::too_many_arguments)]
+/// `post_status` is POST's status (201, or 200 for an upsert that only updated); PATCH and
+/// DELETE pass `None` and answer 200 with a body, 204 without.
 fn mutation_outcome(
-    status_created: StatusCode,
+    post_status: Option<StatusCode>,
     body: String,
     n: i64,
     prefs: &Preferences,
@@ -735,26 +746,16 @@ fn mutation_outcome(
     };
     if prefs.ret == Some(Return::Representation) {
         let body = shape_body(body, n, media, table, role)?;
-        let status = if status_created == StatusCode::CREATED {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        };
         return Ok(Outcome {
-            status,
+            status: post_status.unwrap_or(StatusCode::OK),
             body: Some(body),
             content_range: Some(content_range),
             location,
             media,
         });
     }
-    let status = if status_created == StatusCode::CREATED {
-        StatusCode::CREATED
-    } else {
-        StatusCode::NO_CONTENT
-    };
     Ok(Outcome {
-        status,
+        status: post_status.unwrap_or(StatusCode::NO_CONTENT),
         body: None,
         content_range: Some(content_range),
         location,
@@ -817,7 +818,7 @@ async fn insert(
     if objects.is_empty() {
         // Nothing to insert: an empty result of the right shape.
         qb.push(format!(
-            "select * from {} as \"t0\" where false",
+            "select *, true as \"pgrst_inserted\" from {} as \"t0\" where false",
             table.qualified()
         ));
     } else if columns.is_empty() {
@@ -894,20 +895,19 @@ async fn insert(
         }
     }
     if !objects.is_empty() {
-        qb.push(" returning \"t0\".*");
+        // xmax = 0 on a row this statement inserted; an upsert's updated rows have it set.
+        qb.push(" returning \"t0\".*, (\"t0\".xmax = 0) as \"pgrst_inserted\"");
     }
-    let qb = finish_mutation(qb, &mut planner, table, params)?;
-    let (body, n) = run_mutation(tx, qb, prefs).await?;
-    mutation_outcome(
-        StatusCode::CREATED,
-        body,
-        n,
-        prefs,
-        media,
-        table,
-        role,
-        false,
-    )
+    let qb = finish_mutation(qb, &mut planner, table, params, true)?;
+    let (body, n, inserted) = run_mutation(tx, qb, prefs).await?;
+    // As PostgREST: a merge-duplicates upsert that inserted no row answers 200, not 201.
+    let status = if prefs.resolution == Some(Resolution::MergeDuplicates) && n > 0 && inserted == 0
+    {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    mutation_outcome(Some(status), body, n, prefs, media, table, role, false)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -960,9 +960,9 @@ async fn update(
         planner.push_where(&mut qb, table, "t0", &top)?;
         qb.push(" returning \"t0\".*");
     }
-    let qb = finish_mutation(qb, &mut planner, table, params)?;
-    let (body, n) = run_mutation(tx, qb, prefs).await?;
-    mutation_outcome(StatusCode::OK, body, n, prefs, media, table, role, true)
+    let qb = finish_mutation(qb, &mut planner, table, params, false)?;
+    let (body, n, _) = run_mutation(tx, qb, prefs).await?;
+    mutation_outcome(None, body, n, prefs, media, table, role, true)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -981,7 +981,7 @@ async fn delete(
     qb.push(format!("delete from {} as \"t0\"", table.qualified()));
     planner.push_where(&mut qb, table, "t0", &top)?;
     qb.push(" returning \"t0\".*");
-    let qb = finish_mutation(qb, &mut planner, table, params)?;
-    let (body, n) = run_mutation(tx, qb, prefs).await?;
-    mutation_outcome(StatusCode::OK, body, n, prefs, media, table, role, false)
+    let qb = finish_mutation(qb, &mut planner, table, params, false)?;
+    let (body, n, _) = run_mutation(tx, qb, prefs).await?;
+    mutation_outcome(None, body, n, prefs, media, table, role, false)
 }
