@@ -1,0 +1,360 @@
+#!/usr/bin/env bash
+# `make bench`: one pot read through the whole stack against the same transaction run
+# directly on PostgreSQL, in the same run on the same machine; rewrites docs/benchmarks.md.
+#
+#   through the stack  wrk -> GET /pots/pots?id=eq.<pot> with a user JWT -> `wolo serve`
+#                      (release build) -> PostgreSQL
+#   directly           pgbench -M prepared running the statements the server sends for that
+#                      request: BEGIN; set transaction read only; the set_config select
+#                      (role, claims, request details, statement timeout); the select the REST
+#                      layer builds; COMMIT
+#
+# Before measuring, it checks that both return the same single row, byte for byte.
+#
+# Settings (environment): BENCH_DURATION (seconds per measured run, default 15, at most 60),
+# BENCH_WARMUP (seconds, default 3), BENCH_CONNECTIONS (default 16), BENCH_THREADS (default 2).
+# The database server comes from scripts/ensure-db.sh and must be on this machine (loopback
+# or a Unix socket); the script creates a fresh database `wolo_bench` on it and drops it at
+# the end, whatever happens. Everything else runs on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${BENCH_DURATION:-15}
+WARMUP=${BENCH_WARMUP:-3}
+CONNECTIONS=${BENCH_CONNECTIONS:-16}
+THREADS=${BENCH_THREADS:-2}
+BENCH_DB=wolo_bench
+OUT=docs/benchmarks.md
+# Seeds: Moussa owns the open pot (see seeds/README.md).
+OWNER=00000000-0000-4000-a000-010100000002
+POT=00000000-0000-4000-a000-040100000002
+ROLE=wolo_user
+
+export WOLO_JWT_SECRET=${WOLO_JWT_SECRET:-bench-only-jwt-secret-0123456789abcdef}
+export RUST_LOG=${RUST_LOG:-info,sqlx=warn}
+unset RUST_LOG_FORMAT
+
+log() { echo "bench: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+for v in DURATION WARMUP CONNECTIONS THREADS; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number (got ${!v})"
+done
+((DURATION >= 1 && DURATION <= 60)) || die "BENCH_DURATION must be between 1 and 60 seconds"
+((WARMUP <= 30)) || die "BENCH_WARMUP must be at most 30 seconds"
+((CONNECTIONS >= THREADS && THREADS >= 1)) || die "need BENCH_CONNECTIONS >= BENCH_THREADS >= 1"
+LIMIT=$((DURATION + 30)) # hard cap on any one load run
+
+started=$(date +%s)
+work=$(mktemp -d /tmp/wolo-bench.XXXXXX)
+server_pid=
+admin_url=
+cleanup() {
+  local rc=$?
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$server_pid" 2>/dev/null || true
+  fi
+  if [ -n "$admin_url" ]; then
+    psql "$admin_url" -XAtqc "drop database if exists $BENCH_DB with (force)" >/dev/null 2>&1 ||
+      log "could not drop database $BENCH_DB"
+  fi
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- tools -------------------------------------------------------------------------------
+apt_install() {
+  [ "$(id -u)" = 0 ] || die "$1 is missing: install the Debian package $2"
+  log "installing $2 with apt"
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >&2
+}
+command -v wrk >/dev/null 2>&1 || apt_install wrk wrk
+command -v curl >/dev/null 2>&1 || apt_install curl curl
+command -v python3 >/dev/null 2>&1 || die "python3 is missing"
+
+# --- build -------------------------------------------------------------------------------
+log "building the release binaries"
+cargo build --release --quiet --bin wolo --bin wolo-bench-token
+WOLO=target/release/wolo
+built=$(date +%s)
+TOKEN_BIN=target/release/wolo-bench-token
+
+# --- database ----------------------------------------------------------------------------
+base_url=$(scripts/ensure-db.sh)
+url_part() { # url_part URL host|with-db NAME
+  python3 - "$@" <<'PY'
+import re, sys
+from urllib.parse import urlsplit, parse_qs
+url = sys.argv[1]
+if sys.argv[2] == "host":
+    u = urlsplit(url)
+    host = u.hostname or parse_qs(u.query).get("host", [""])[0]
+    print(host)
+else:
+    m = re.match(r"^(postgres(?:ql)?://[^/?]*)(/[^?]*)?(\?.*)?$", url)
+    print(f"{m.group(1)}/{sys.argv[3]}{m.group(3) or ''}")
+PY
+}
+db_host=$(url_part "$base_url" host)
+case "$db_host" in
+  "" | /* | localhost | 127.* | ::1 | "[::1]") ;;
+  *) die "the database server ($db_host) is not on this machine: the bench compares both paths on one host over loopback" ;;
+esac
+admin_url=$base_url
+bench_url=$(url_part "$base_url" with-db "$BENCH_DB")
+psql "$admin_url" -XAtqc "drop database if exists $BENCH_DB with (force)" >/dev/null
+DATABASE_URL=$bench_url scripts/ensure-db.sh >/dev/null
+export DATABASE_URL=$bench_url
+log "migrating and seeding $BENCH_DB"
+"$WOLO" migrate >/dev/null
+"$WOLO" seed >/dev/null
+
+pg_major=$(psql "$bench_url" -XAtqc "select current_setting('server_version_num')::int / 10000")
+pgbench=/usr/lib/postgresql/$pg_major/bin/pgbench
+[ -x "$pgbench" ] || pgbench=$(command -v pgbench || true)
+[ -n "$pgbench" ] || { apt_install pgbench "postgresql-$pg_major"; pgbench=/usr/lib/postgresql/$pg_major/bin/pgbench; }
+
+# --- server ------------------------------------------------------------------------------
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export WOLO_HTTP_ADDR=127.0.0.1:$port
+base=http://$WOLO_HTTP_ADDR
+"$WOLO" serve >"$work/serve.log" 2>&1 &
+server_pid=$!
+log "wolo serve (pid $server_pid) on $base"
+for i in $(seq 1 100); do
+  curl -fsS --max-time 2 "$base/pots/ready" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log" >&2; die "wolo serve exited"; }
+  [ "$i" = 100 ] && { cat "$work/serve.log" >&2; die "/pots/ready did not answer 200 within 20 s"; }
+  sleep 0.2
+done
+pool_size=${WOLO_DB_MAX_CONNECTIONS:-10}
+
+# --- the request and its SQL ---------------------------------------------------------------
+token=$("$TOKEN_BIN" "$ROLE" "$OWNER" 3600)
+# The claims exactly as the server sets them: the token's payload, as issued.
+claims=$(python3 -c 'import base64,sys; p=sys.argv[1].split(".")[1]; print(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)).decode())' "$token")
+path="/pots/pots?id=eq.$POT"
+http_body=$(curl -fsS --max-time 5 -H "Authorization: Bearer $token" "$base$path")
+python3 - "$http_body" "$POT" <<'PY' || die "GET $path did not return exactly the one pot"
+import json, sys
+rows = json.loads(sys.argv[1])
+assert isinstance(rows, list) and len(rows) == 1 and rows[0]["id"] == sys.argv[2], rows
+PY
+
+# The select list as the schema cache builds it: the columns wolo_user may read, in table
+# order (all of them when it may read none), each quoted.
+columns=$(psql "$bench_url" -XAtq -v ON_ERROR_STOP=1 <<SQL
+with cols as (
+  select a.attnum, a.attname, has_column_privilege('$ROLE', a.attrelid, a.attnum, 'SELECT') as readable
+    from pg_attribute a
+   where a.attrelid = 'pots.pots'::regclass and a.attnum > 0 and not a.attisdropped)
+select string_agg('"t0"."' || replace(attname, '"', '""') || '"', ', ' order by attnum)
+  from cols where readable or not exists (select 1 from cols where readable);
+SQL
+)
+# The server's request.headers: what wrk sends (Host), less Authorization, plus the
+# x-request-id the HTTP edge adds (a fresh uuid per request; a fixed one here).
+headers="{\"host\":\"$WOLO_HTTP_ADDR\",\"x-request-id\":\"6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f\"}"
+timeout_ms=8000 # auth::Role::User.statement_timeout_ms()
+
+# The statements of shared/rest/src/api.rs (begin + read) in the order the server sends them.
+cat >"$work/direct.sql" <<SQL
+BEGIN;
+set transaction read only;
+select set_config('role', :role, true), set_config('request.jwt.claims', :claims, true),
+                set_config('request.method', :method, true), set_config('request.path', :path, true),
+                set_config('request.headers', :headers, true), set_config('statement_timeout', :timeout, true);
+select coalesce(json_agg("pgrst_t"), '[]'::json)::text, count(*) from (select $columns from "pots"."pots" as "t0" where true and ("t0"."id") = :pot_id::uuid) as "pgrst_t";
+COMMIT;
+SQL
+pgvars=(-D "role=$ROLE" -D "claims=$claims" -D "method=GET" -D "path=/pots"
+  -D "headers=$headers" -D "timeout=$timeout_ms" -D "pot_id=$POT")
+
+# Same statements through psql (values quoted as literals): the body must be the HTTP body.
+sed -E "s/:(role|claims|method|path|headers|timeout|pot_id)\b/:'\1'/g; s| as \"pgrst_t\";\$| as \"pgrst_t\" \\\\g $work/check.out|" \
+  "$work/direct.sql" >"$work/check.sql"
+psql "$bench_url" -XAtq -v ON_ERROR_STOP=1 -v "role=$ROLE" -v "claims=$claims" \
+  -v method=GET -v path=/pots -v "headers=$headers" -v "timeout=$timeout_ms" -v "pot_id=$POT" \
+  -f "$work/check.sql" >/dev/null || die "the direct SQL failed (see above)"
+line=$(cat "$work/check.out") # body|count
+direct_count=${line##*|}
+direct_body=${line%|*}
+[ "$direct_count" = 1 ] || die "the direct SQL returned $direct_count rows, not 1"
+[ "$direct_body" = "$http_body" ] || die "the direct SQL's body differs from the HTTP body:
+  http:   $http_body
+  direct: $direct_body"
+log "checked: one row, and the direct SQL returns the HTTP body byte for byte"
+
+# --- measuring ---------------------------------------------------------------------------
+cpu_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+proc_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+ticks=$(getconf CLK_TCK)
+# CPU seconds (user + system) of this shell's finished children: wrk and pgbench, each
+# counted once it has exited and been waited for.
+# Sets CHILD_CPU; `times` must run in this shell, not in a $(...) subshell.
+children_cpu() {
+  times >"$work/times"
+  CHILD_CPU=$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%.3f", t }' "$work/times")
+}
+loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
+url="$base$path"
+
+log "through the stack: warm-up ${WARMUP}s, then wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s"
+if ((WARMUP > 0)); then
+  timeout "$LIMIT" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Authorization: Bearer $token" "$url" >/dev/null
+fi
+read -r b0 t0 < <(cpu_busy); w0=$(proc_ticks "$server_pid"); children_cpu; k0=$CHILD_CPU
+timeout "$LIMIT" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
+  -H "Authorization: Bearer $token" "$url" >"$work/wrk.txt"
+read -r b1 t1 < <(cpu_busy); w1=$(proc_ticks "$server_pid"); children_cpu; k1=$CHILD_CPU
+cat "$work/wrk.txt" >&2
+! grep -q 'Non-2xx\|Socket errors' "$work/wrk.txt" || die "wrk saw errors (see above)"
+# Stop the server before the direct run so it holds no connections or CPU then.
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+
+log "directly: warm-up ${WARMUP}s, then pgbench -M prepared -c$CONNECTIONS -j$THREADS -T$DURATION"
+pgbench_cmd=("$pgbench" -n -M prepared -c "$CONNECTIONS" -j "$THREADS" "${pgvars[@]}" -f "$work/direct.sql")
+if ((WARMUP > 0)); then
+  timeout "$LIMIT" "${pgbench_cmd[@]}" -T "$WARMUP" "$bench_url" >/dev/null 2>"$work/warmup.err" ||
+    { cat "$work/warmup.err" >&2; die "pgbench warm-up failed"; }
+fi
+read -r c0 u0 < <(cpu_busy); children_cpu; j0=$CHILD_CPU
+(cd "$work" && timeout "$LIMIT" "${pgbench_cmd[@]}" -T "$DURATION" -l --log-prefix=pgbench_log "$bench_url" >pgbench.txt 2>pgbench.err) ||
+  { cat "$work/pgbench.err" "$work/pgbench.txt" >&2; die "pgbench failed"; }
+read -r c1 u1 < <(cpu_busy); children_cpu; j1=$CHILD_CPU
+cat "$work/pgbench.txt" >&2
+grep -q 'number of failed transactions: 0 ' "$work/pgbench.txt" || die "pgbench reported failed transactions"
+
+# --- figures -----------------------------------------------------------------------------
+to_ms() { # 1.23ms / 456.00us / 1.02s -> milliseconds
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) ; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
+}
+rps=$(awk '/^Requests\/sec:/{print $2}' "$work/wrk.txt")
+http_total=$(awk '/requests in/{print $1}' "$work/wrk.txt")
+http_avg=$(to_ms "$(awk '$1=="Latency"{print $2; exit}' "$work/wrk.txt")")
+http_p50=$(to_ms "$(awk '$1=="50%"{print $2}' "$work/wrk.txt")")
+http_p99=$(to_ms "$(awk '$1=="99%"{print $2}' "$work/wrk.txt")")
+tps=$(awk '/^tps = /{print $3}' "$work/pgbench.txt")
+db_total=$(awk -F': ' '/number of transactions actually processed/{split($2, a, "/"); print a[1]}' "$work/pgbench.txt")
+db_avg=$(awk '/^latency average = /{print $4}' "$work/pgbench.txt")
+read -r db_p50 db_p99 < <(cat "$work"/pgbench_log.* | awk '{print $3}' | sort -n | awk '
+  { v[NR] = $1 } END { i50 = int(NR * 0.50); i99 = int(NR * 0.99); if (i50 < 1) i50 = 1; if (i99 < 1) i99 = 1
+  printf "%.2f %.2f\n", v[i50] / 1000, v[i99] / 1000 }')
+# CPU per request, in µs: the whole machine, the load generator, `wolo serve`, and the rest
+# (PostgreSQL, plus whatever else the machine was doing).
+read -r ratio http_busy db_busy mach_http_us mach_db_us wrk_us pgb_us wolo_us rest_http_us rest_db_us wolo_share <<<"$(awk \
+  -v rps="$rps" -v tps="$tps" -v nh="$http_total" -v nd="$db_total" -v hz="$ticks" \
+  -v b0="$b0" -v t0="$t0" -v b1="$b1" -v t1="$t1" -v c0="$c0" -v u0="$u0" -v c1="$c1" -v u1="$u1" \
+  -v w0="$w0" -v w1="$w1" -v k0="$k0" -v k1="$k1" -v j0="$j0" -v j1="$j1" 'BEGIN {
+    mh = 1e6 * (b1 - b0) / hz / nh; md = 1e6 * (c1 - c0) / hz / nd
+    gh = 1e6 * (k1 - k0) / nh; gd = 1e6 * (j1 - j0) / nd; wo = 1e6 * (w1 - w0) / hz / nh
+    printf "%.2f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f\n", rps / tps,
+      100 * (b1 - b0) / (t1 - t0), 100 * (c1 - c0) / (u1 - u0),
+      mh, md, gh, gd, wo, mh - gh - wo, md - gd, 100 * wo / mh }')"
+srv_http_us=$((mach_http_us - wrk_us)) # everything but the load generator
+srv_db_us=$((mach_db_us - pgb_us))
+srv_ratio=$(awk -v a="$srv_db_us" -v b="$srv_http_us" 'BEGIN { printf "%.2f", a / b }')
+fmt_int() { printf "%.0f" "$1"; }
+
+# --- report ------------------------------------------------------------------------------
+cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || commit="$commit (with local changes)"
+pg_version=$(psql "$bench_url" -XAtqc "select split_part(version(), ',', 1)")
+wrk_version=$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}' || true)
+pgbench_version=$("$pgbench" --version)
+rustc_version=$(rustc --version)
+finished=$(date +%s)
+elapsed=$((finished - started))
+build_s=$((built - started))
+measure_s=$((finished - built))
+
+{
+  cat <<EOF
+# Benchmarks
+
+<!-- Generated by \`make bench\` (bench/run.sh). Every run rewrites this file: do not edit it by
+hand, run the bench again. -->
+
+One read of one row, \`GET /pots/pots?id=eq.<uuid>\` with a user token, through the whole
+stack (HTTP, JWT check, REST layer, pool, PostgreSQL), against the same transaction sent
+directly to PostgreSQL with pgbench — same SQL, same role switch and settings, same
+concurrency, same duration, same machine, one after the other in one run. Everything runs on
+loopback; nothing crosses a network.
+
+## Latest run
+
+- **Date**: $(date -u +"%Y-%m-%d %H:%M UTC")
+- **Machine**: $(nproc) CPUs, ${cpu_model}, $(awk '/MemTotal/{printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, Linux $(uname -r); load average before the run: ${loadavg}
+- **Versions**: wolo ${commit} (release build), ${rustc_version}, ${pg_version}, ${wrk_version}, ${pgbench_version}
+- **Load**: ${CONNECTIONS} connections on ${THREADS} threads, ${WARMUP} s warm-up then ${DURATION} s measured, for each side; \`wolo serve\` with its default pool of ${pool_size} database connections
+- **Data**: a fresh database \`${BENCH_DB}\` (\`wolo migrate\`, \`wolo seed\`); pot \`${POT}\` read by its owner \`${OWNER}\` (Moussa) as \`${ROLE}\`; row-level security applies as in production
+
+| | throughput | latency avg | p50 | p99 | requests in ${DURATION} s |
+|---|---:|---:|---:|---:|---:|
+| through the stack (wrk → \`wolo serve\` → PostgreSQL) | **$(fmt_int "$rps") req/s** | ${http_avg} ms | ${http_p50} ms | ${http_p99} ms | ${http_total} |
+| directly on PostgreSQL (pgbench, same transaction) | **$(fmt_int "$tps") tps** | ${db_avg} ms | ${db_p50} ms | ${db_p99} ms | ${db_total} |
+| **ratio** stack / direct (throughput) | **${ratio}** | | | | |
+
+CPU per request (from \`/proc\` and the shell's accounting of its children; "machine" is every
+process on it, the rest being PostgreSQL plus anything else that ran at the time):
+
+| | machine CPU busy | machine | load generator | \`wolo serve\` | rest (PostgreSQL, other) |
+|---|---:|---:|---:|---:|---:|
+| through the stack | ${http_busy} % | ${mach_http_us} µs | ${wrk_us} µs (wrk) | ${wolo_us} µs | ${rest_http_us} µs |
+| directly | ${db_busy} % | ${mach_db_us} µs | ${pgb_us} µs (pgbench) | — | ${rest_db_us} µs |
+
+## Reading it
+
+- Through the stack the machine served $(fmt_int "$rps") pot reads per second against $(fmt_int "$tps") bare transactions, a ratio of **${ratio}**. Both runs keep the $(nproc) CPUs busy (${http_busy} % and ${db_busy} %), load generator, server and PostgreSQL sharing them: what is measured is CPU per request, not network or disk time.
+- The load generators do not cost the same: wrk used ${wrk_us} µs per request, pgbench ${pgb_us} µs per transaction (libpq handles five round trips, and \`-l\` logs each one). Without them, serving a read costs ${srv_http_us} µs of CPU through the stack against ${srv_db_us} µs in PostgreSQL alone: a server-side ratio of about ${srv_ratio}.
+- Of those ${srv_http_us} µs, \`wolo serve\` used ${wolo_us} µs (HTTP, the HS256 check, query parsing, SQL building, the pool, sqlx driving the statements) and the rest ${rest_http_us} µs, against ${rest_db_us} µs directly: PostgreSQL gets the same five statements in the same order, prepared, either way (sqlx sends BEGIN and COMMIT as simple queries where pgbench prepares them; the server multiplexes ${CONNECTIONS} HTTP connections over ${pool_size} sessions, pgbench holds ${CONNECTIONS}), so the gap between the two runs is the server's own work.
+- One run of ${DURATION} s per side on a machine that may be doing other things (load average above; it lands in the "rest" column): a few percent between runs is noise, so run \`make bench\` again before reading anything into it. On more cores, or with PostgreSQL on another host, the figures and the ratio change.
+
+## How it is measured
+
+\`make bench\` runs \`bench/run.sh\` (${elapsed} s this time: ${build_s} s of build, ${measure_s} s of setup and measuring; \`BENCH_DURATION\`, \`BENCH_WARMUP\`, \`BENCH_CONNECTIONS\` and \`BENCH_THREADS\` change the defaults of 15, 3, 16 and 2). It:
+
+1. builds \`wolo\` and \`wolo-bench-token\` in release mode;
+2. gets a PostgreSQL server from \`scripts/ensure-db.sh\` (it must be on this machine), creates a fresh database \`${BENCH_DB}\`, runs \`wolo migrate\` and \`wolo seed\`;
+3. starts \`wolo serve\` on a free 127.0.0.1 port, waits for \`/pots/ready\`, mints a \`${ROLE}\` token for Moussa with \`wolo-bench-token ${ROLE} ${OWNER}\`, and checks that the request returns exactly that one pot and that the direct SQL below returns the same body, byte for byte;
+4. measures through the stack, then stops the server;
+5. measures directly with the same concurrency and duration;
+6. writes this file, then drops \`${BENCH_DB}\` (also on failure).
+
+Through the stack:
+
+\`\`\`sh
+wrk -t${THREADS} -c${CONNECTIONS} -d${WARMUP}s -H "Authorization: Bearer \$TOKEN" '$url'            # warm-up
+wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --latency -H "Authorization: Bearer \$TOKEN" '$url'
+\`\`\`
+
+Directly (\`direct.sql\` below; its values are bound as parameters, like sqlx binds them):
+
+\`\`\`sh
+pgbench -n -M prepared -c ${CONNECTIONS} -j ${THREADS} -T ${WARMUP} ... -f direct.sql "\$DATABASE_URL"   # warm-up
+pgbench -n -M prepared -c ${CONNECTIONS} -j ${THREADS} -T ${DURATION} -l \\
+  -D role=${ROLE} -D 'claims=${claims}' -D method=GET -D path=/pots \\
+  -D 'headers=${headers}' -D timeout=${timeout_ms} -D pot_id=${POT} \\
+  -f direct.sql "\$DATABASE_URL"
+\`\`\`
+
+\`direct.sql\`, the statements of \`shared/rest/src/api.rs\` (\`begin\` and \`read\`) for this request, the select list being the columns \`${ROLE}\` may read, as the schema cache lists them:
+
+\`\`\`sql
+$(cat "$work/direct.sql")
+\`\`\`
+
+pgbench's p50 and p99 come from its per-transaction log (\`-l\`); wrk's from \`--latency\`.
+EOF
+} >"$work/benchmarks.md"
+mv "$work/benchmarks.md" "$OUT"
+
+log "through the stack: $(fmt_int "$rps") req/s (p50 ${http_p50} ms, p99 ${http_p99} ms)"
+log "directly:          $(fmt_int "$tps") tps (avg ${db_avg} ms, p50 ${db_p50} ms, p99 ${db_p99} ms)"
+log "ratio stack/direct: ${ratio}; wrote $OUT (${elapsed} s)"
