@@ -5,6 +5,7 @@
 //! - [`db`]: the pool builder, with acquire and statement timeouts;
 //! - [`migrate`]: the embedded refinery migrations and their runner;
 //! - [`health`]: `GET /health` and `GET /ready`;
+//! - [`outbox`]: events published with a change, consumed at most once per consumer;
 //! - [`serve`]: the HTTP middleware stack, binding, graceful shutdown.
 //!
 //! A service's `main.rs` is one call:
@@ -19,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod health;
 pub mod migrate;
+pub mod outbox;
 pub mod serve;
 pub mod telemetry;
 

@@ -1,0 +1,350 @@
+//! The transactional outbox: events written in the same transaction as the change they
+//! describe, read by consumers that each keep their own cursor and apply each event at most
+//! once.
+//!
+//! ```no_run
+//! # async fn f(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+//! // inside the transaction that marks a donation succeeded:
+//! platform::outbox::publish(tx, "donation.succeeded", &serde_json::json!({"donation_id": "…"}), "donations").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Guarantees (see `migrations/V35__wolo_outbox.sql` for the ordering argument):
+//! - an event exists if and only if its transaction committed;
+//! - a consumer applies an event inside a transaction that also advances its cursor, so the
+//!   effect and the cursor commit together: a consumer killed mid-batch loses nothing and,
+//!   restarted, applies nothing twice;
+//! - replicas of one consumer take turns (the cursor row is locked with `skip locked`);
+//! - a failing event is retried with exponential backoff and jitter, holding back the events
+//!   behind it (order is kept); after `max_attempts` it is parked with its error and the
+//!   consumer moves on;
+//! - consumers are woken by `LISTEN wolo_outbox` and poll as a fallback.
+//!
+//! Latency: an event becomes readable once every transaction of the cluster that started
+//! before it has ended, so one long transaction anywhere delays delivery (never loses or
+//! reorders it). Statement timeouts and `idle_in_transaction_session_timeout` bound that.
+
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{postgres::PgListener, Acquire, PgConnection, PgPool, Row};
+
+/// The channel `wolo.publish_event` notifies.
+pub const CHANNEL: &str = "wolo_outbox";
+
+/// Appends an event in the caller's transaction. Works under any API role.
+pub async fn publish(
+    conn: &mut PgConnection,
+    topic: &str,
+    payload: &Value,
+    source: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select wolo.publish_event($1, $2, $3)")
+        .bind(topic)
+        .bind(payload)
+        .bind(source)
+        .fetch_one(conn)
+        .await
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: i64,
+    pub topic: String,
+    pub payload: Value,
+    pub source: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
+
+/// What a consumer does with one event, inside the consumer's transaction (a savepoint:
+/// an error undoes the handler's writes and nothing else).
+pub trait Handler: Send + Sync + 'static {
+    fn handle<'a>(&'a self, conn: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a>;
+}
+
+impl<F> Handler for F
+where
+    F: for<'a> Fn(&'a mut PgConnection, &'a Event) -> HandlerFuture<'a> + Send + Sync + 'static,
+{
+    fn handle<'a>(&'a self, conn: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        self(conn, event)
+    }
+}
+
+/// A named consumer of some topics.
+#[derive(Clone)]
+pub struct Consumer {
+    pub name: String,
+    /// Topics applied: exact names, or prefixes ending in `.` or `*` (`donation.`); empty = all.
+    pub topics: Vec<String>,
+    pub batch_size: i64,
+    pub max_attempts: i32,
+    /// Backoff before the n-th retry: `base * 2^(n-1)`, capped, with ±20 % jitter.
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    pub poll_interval: Duration,
+    pub handler: Arc<dyn Handler>,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Pass {
+    pub applied: usize,
+    pub skipped: usize,
+    pub parked: usize,
+    /// A failing event holds the consumer back until then.
+    pub retry_at: Option<DateTime<Utc>>,
+    /// Another replica held the cursor.
+    pub busy: bool,
+}
+
+impl Consumer {
+    pub fn new(name: &str, topics: &[&str], handler: impl Handler) -> Consumer {
+        Consumer {
+            name: name.to_string(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            batch_size: 100,
+            max_attempts: 5,
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(2),
+            handler: Arc::new(handler),
+        }
+    }
+
+    fn wants(&self, topic: &str) -> bool {
+        self.topics.is_empty()
+            || self.topics.iter().any(|t| {
+                if let Some(prefix) = t.strip_suffix('*') {
+                    topic.starts_with(prefix)
+                } else if t.ends_with('.') {
+                    topic.starts_with(t.as_str())
+                } else {
+                    t == topic
+                }
+            })
+    }
+
+    fn backoff(&self, attempts: i32) -> Duration {
+        let exp = self
+            .backoff_base
+            .saturating_mul(1u32 << (attempts.clamp(1, 20) - 1) as u32);
+        let capped = exp.min(self.backoff_cap);
+        // ±20 % jitter from the clock's nanoseconds: enough to spread replicas apart.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let factor = 0.8 + 0.4 * (nanos % 1000) as f64 / 1000.0;
+        capped.mul_f64(factor)
+    }
+
+    /// Applies what is available now, in one transaction.
+    pub async fn run_once(&self, pool: &PgPool) -> anyhow::Result<Pass> {
+        let mut pass = Pass::default();
+        sqlx::query(
+            "insert into wolo.outbox_cursors (consumer) values ($1) on conflict do nothing",
+        )
+        .bind(&self.name)
+        .execute(pool)
+        .await?;
+        let mut tx = pool.begin().await?;
+        let Some(cursor) = sqlx::query(
+            "select last_txid, last_id from wolo.outbox_cursors where consumer = $1 for update skip locked",
+        )
+        .bind(&self.name)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            pass.busy = true;
+            return Ok(pass);
+        };
+        let (mut last_txid, mut last_id): (i64, i64) = (cursor.get(0), cursor.get(1));
+        let events = sqlx::query(
+            "select id, txid, topic, payload, source, created_at from wolo.outbox
+              where (txid, id) > ($1, $2)
+                and txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+              order by txid, id
+              limit $3",
+        )
+        .bind(last_txid)
+        .bind(last_id)
+        .bind(self.batch_size)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in events {
+            let txid: i64 = row.get("txid");
+            let event = Event {
+                id: row.get("id"),
+                topic: row.get("topic"),
+                payload: row.get("payload"),
+                source: row.get("source"),
+                created_at: row.get("created_at"),
+            };
+            if !self.wants(&event.topic) {
+                (last_txid, last_id) = (txid, event.id);
+                pass.skipped += 1;
+                continue;
+            }
+            let failure = sqlx::query(
+                "select attempts, next_attempt_at from wolo.outbox_failures where consumer = $1 and event_id = $2",
+            )
+            .bind(&self.name)
+            .bind(event.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let attempts: i32 = failure.as_ref().map(|r| r.get(0)).unwrap_or(0);
+            if let Some(next) = failure
+                .as_ref()
+                .and_then(|r| r.get::<Option<DateTime<Utc>>, _>(1))
+            {
+                if next > Utc::now() {
+                    pass.retry_at = Some(next);
+                    break;
+                }
+            }
+            let mut savepoint = tx.begin().await?;
+            let outcome = self
+                .handler
+                .handle(savepoint.acquire().await?, &event)
+                .await;
+            match outcome {
+                Ok(()) => {
+                    savepoint.commit().await?;
+                    if failure.is_some() {
+                        sqlx::query("delete from wolo.outbox_failures where consumer = $1 and event_id = $2")
+                            .bind(&self.name)
+                            .bind(event.id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    (last_txid, last_id) = (txid, event.id);
+                    pass.applied += 1;
+                }
+                Err(err) => {
+                    savepoint.rollback().await?;
+                    let attempts = attempts + 1;
+                    let error = format!("{err:#}");
+                    if attempts >= self.max_attempts {
+                        tracing::error!(consumer = %self.name, event.id = event.id, topic = %event.topic, %error, "outbox event parked");
+                        self.record_failure(&mut tx, event.id, attempts, &error, None, true)
+                            .await?;
+                        (last_txid, last_id) = (txid, event.id);
+                        pass.parked += 1;
+                    } else {
+                        let next = Utc::now()
+                            + chrono::Duration::from_std(self.backoff(attempts))
+                                .unwrap_or_default();
+                        tracing::warn!(consumer = %self.name, event.id = event.id, attempts, %error, "outbox event failed, will retry");
+                        self.record_failure(&mut tx, event.id, attempts, &error, Some(next), false)
+                            .await?;
+                        pass.retry_at = Some(next);
+                        break;
+                    }
+                }
+            }
+        }
+        sqlx::query("update wolo.outbox_cursors set last_txid = $2, last_id = $3, updated_at = now() where consumer = $1")
+            .bind(&self.name)
+            .bind(last_txid)
+            .bind(last_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(pass)
+    }
+
+    async fn record_failure(
+        &self,
+        conn: &mut PgConnection,
+        event_id: i64,
+        attempts: i32,
+        error: &str,
+        next: Option<DateTime<Utc>>,
+        parked: bool,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "insert into wolo.outbox_failures (consumer, event_id, attempts, last_error, next_attempt_at, parked_at)
+             values ($1, $2, $3, $4, $5, case when $6 then now() end)
+             on conflict (consumer, event_id) do update
+                set attempts = excluded.attempts, last_error = excluded.last_error,
+                    next_attempt_at = excluded.next_attempt_at, parked_at = excluded.parked_at, updated_at = now()",
+        )
+        .bind(&self.name)
+        .bind(event_id)
+        .bind(attempts)
+        .bind(error)
+        .bind(next)
+        .bind(parked)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Runs the consumer for the life of the process: a pass whenever woken by
+    /// `NOTIFY wolo_outbox`, at least every `poll_interval`, and when a retry falls due.
+    pub fn spawn(self, pool: PgPool, database_url: String) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut listener: Option<PgListener> = None;
+            // After a NOTIFY the new events may not be readable yet (an older transaction of
+            // the cluster is still running): poll quickly until they are, or until the poll
+            // interval has passed.
+            let mut eager_until: Option<tokio::time::Instant> = None;
+            loop {
+                let pass = match self.run_once(&pool).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(consumer = %self.name, error = %e, "outbox pass failed");
+                        Pass::default()
+                    }
+                };
+                let moved = pass.applied + pass.skipped + pass.parked;
+                if moved >= self.batch_size as usize {
+                    continue; // more is waiting
+                }
+                if moved > 0 {
+                    eager_until = None;
+                }
+                if listener.is_none() {
+                    if let Ok(mut l) = PgListener::connect(&database_url).await {
+                        if l.listen(CHANNEL).await.is_ok() {
+                            listener = Some(l);
+                        }
+                    }
+                }
+                let mut wait = self.poll_interval;
+                if let Some(until) = eager_until {
+                    if tokio::time::Instant::now() < until {
+                        wait = EAGER_POLL;
+                    } else {
+                        eager_until = None;
+                    }
+                }
+                if let Some(at) = pass.retry_at {
+                    let until = (at - Utc::now()).to_std().unwrap_or_default();
+                    wait = wait.min(until.max(Duration::from_millis(10)));
+                }
+                match listener.as_mut() {
+                    Some(l) => {
+                        tokio::select! {
+                            r = l.recv() => {
+                                match r {
+                                    Ok(_) => eager_until = Some(tokio::time::Instant::now() + self.poll_interval),
+                                    Err(_) => listener = None,
+                                }
+                            }
+                            _ = tokio::time::sleep(wait) => {}
+                        }
+                    }
+                    None => tokio::time::sleep(wait).await,
+                }
+            }
+        })
+    }
+}
+
+/// How often a consumer re-reads right after a notification whose events are not readable yet.
+const EAGER_POLL: Duration = Duration::from_millis(50);
