@@ -1,9 +1,35 @@
-//! Notifications: templates in fr-SN, wo-SN and en, the delivery queue over email, SMS and WhatsApp, preferences. Owns the `notifications` schema.
+//! Notifications: templates in fr-SN, wo-SN and en, the delivery queue over email, SMS and
+//! WhatsApp, preferences, digests, delivery receipts, analytics. Owns the `notifications`
+//! schema. `docs/notifications.md` describes the flows.
 //!
-//! [`router`] serves the service at `/`; `wolo serve` mounts it under `/notifications`.
+//! - [`request_message`]: the public API for other services (and the outbox consumer of
+//!   `notification.requested`): checks variables, applies preferences and quiet hours,
+//!   renders and queues;
+//! - [`dispatch::dispatch_once`], [`jobs::run_digest`], [`jobs::rollup_analytics`]: the jobs,
+//!   each taking `now`; [`jobs::run_jobs`] / [`jobs::spawn_jobs`] run them in a loop;
+//! - [`router`] serves the service at `/` (`wolo serve` mounts it under `/notifications`):
+//!   the tables PostgREST-style, `POST /messages`, `POST /receipts/{provider}`.
 
-use axum::{extract::FromRef, Router};
+pub mod config;
+pub mod dispatch;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod jobs;
+pub mod providers;
+pub mod render;
+pub mod request;
+
+use std::sync::Arc;
+
+use axum::{extract::FromRef, routing::post, Router};
 use sqlx::PgPool;
+
+pub use config::NotifyConfig;
+pub use error::NotifyError;
+pub use jobs::{run_jobs, spawn_jobs};
+pub use render::Channel;
+pub use request::{request_message, request_message_at, MessageRequest, Recipient};
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
 pub const NAME: &str = "notifications";
@@ -14,6 +40,8 @@ pub const DEFAULT_PORT: u16 = 8088;
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
+    pub jwt: auth::Jwt,
+    pub config: Arc<NotifyConfig>,
 }
 
 impl FromRef<AppState> for PgPool {
@@ -23,10 +51,30 @@ impl FromRef<AppState> for PgPool {
 }
 
 /// Custom endpoints beside the tables (listed in the OpenAPI document).
-pub const ENDPOINTS: &[rest::Endpoint] = &[];
+pub const ENDPOINTS: &[rest::Endpoint] = &[
+    rest::Endpoint {
+        method: "POST",
+        path: "/messages",
+        summary: "Request a message (admin token): {user_id, recipient: {phone, email}, message, locale, channels, data, scheduled_at}; 201 {ids}",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/receipts/{provider}",
+        summary: "Delivery receipts from a provider (sms, whatsapp, smtp, dev), signed X-Wolo-Signature: sha256=<HMAC-SHA256 hex of the body>",
+    },
+];
 
-/// The service's routes: probes, and its schema's tables PostgREST-style.
+/// The service's routes with the environment's settings (see [`config`]).
 pub fn router(ctx: platform::Context) -> Router {
+    let cfg = NotifyConfig::from_env().unwrap_or_else(|e| {
+        eprintln!("{NAME}: {e}");
+        std::process::exit(2);
+    });
+    router_with(ctx, cfg)
+}
+
+/// The service's routes: probes, the custom endpoints, and its schema's tables PostgREST-style.
+pub fn router_with(ctx: platform::Context, cfg: NotifyConfig) -> Router {
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -34,9 +82,15 @@ pub fn router(ctx: platform::Context) -> Router {
         ctx.jwt(),
         ENDPOINTS.to_vec(),
     );
-    let state = AppState { db: ctx.db };
+    let state = AppState {
+        db: ctx.db.clone(),
+        jwt: ctx.jwt(),
+        config: Arc::new(cfg),
+    };
     Router::new()
         .merge(platform::health::router(NAME))
+        .route("/messages", post(http::post_message))
+        .route("/receipts/{provider}", post(http::post_receipts))
         .with_state(state)
         .merge(rest::router(api))
 }
