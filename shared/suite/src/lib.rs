@@ -15,6 +15,14 @@ pub struct Service {
     pub name: &'static str,
     pub default_port: u16,
     pub router: fn(Context) -> Router,
+    /// Starts the service's background jobs and outbox consumers.
+    pub jobs: fn(&Context),
+}
+
+fn no_jobs(_: &Context) {}
+
+fn notification_jobs(ctx: &Context) {
+    notifications::spawn_jobs(ctx);
 }
 
 /// The ten services, in the order of their schemas' migrations.
@@ -23,51 +31,61 @@ pub const SERVICES: [Service; 10] = [
         name: identity::NAME,
         default_port: identity::DEFAULT_PORT,
         router: identity::router,
+        jobs: no_jobs,
     },
     Service {
         name: profiles::NAME,
         default_port: profiles::DEFAULT_PORT,
         router: profiles::router,
+        jobs: no_jobs,
     },
     Service {
         name: referral::NAME,
         default_port: referral::DEFAULT_PORT,
         router: referral::router,
+        jobs: no_jobs,
     },
     Service {
         name: pots::NAME,
         default_port: pots::DEFAULT_PORT,
         router: pots::router,
+        jobs: no_jobs,
     },
     Service {
         name: donations::NAME,
         default_port: donations::DEFAULT_PORT,
         router: donations::router,
+        jobs: no_jobs,
     },
     Service {
         name: packs::NAME,
         default_port: packs::DEFAULT_PORT,
         router: packs::router,
+        jobs: no_jobs,
     },
     Service {
         name: qr::NAME,
         default_port: qr::DEFAULT_PORT,
         router: qr::router,
+        jobs: no_jobs,
     },
     Service {
         name: notifications::NAME,
         default_port: notifications::DEFAULT_PORT,
         router: notifications::router,
+        jobs: notification_jobs,
     },
     Service {
         name: analytics::NAME,
         default_port: analytics::DEFAULT_PORT,
         router: analytics::router,
+        jobs: no_jobs,
     },
     Service {
         name: admin::NAME,
         default_port: admin::DEFAULT_PORT,
         router: admin::router,
+        jobs: no_jobs,
     },
 ];
 
@@ -76,6 +94,13 @@ pub const SUITE_PORT: u16 = 8080;
 
 pub fn find(name: &str) -> Option<&'static Service> {
     SERVICES.iter().find(|s| s.name == name)
+}
+
+/// Starts the jobs and consumers of every service.
+pub fn start_jobs(ctx: &Context) {
+    for s in &SERVICES {
+        (s.jobs)(ctx);
+    }
 }
 
 /// All ten services in one router, service `S` under `/S`, plus a small index at `/`.

@@ -90,8 +90,12 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     let addr = ctx.config.http_addr;
     let config = ctx.config.clone();
     match service {
-        Some(s) => platform::serve::serve(&config, (s.router)(ctx), s.name).await,
+        Some(s) => {
+            (s.jobs)(&ctx);
+            platform::serve::serve(&config, (s.router)(ctx), s.name).await
+        }
         None => {
+            suite::start_jobs(&ctx);
             let router = suite::suite_router(ctx);
             println!("WOLO suite on http://{addr}: services under /<name>, e.g.");
             println!("  http://{addr}/");
