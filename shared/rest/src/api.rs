@@ -329,16 +329,19 @@ async fn handle(
     )
     .await?;
     let role = caller.role.as_str();
+    let call = Call {
+        cache: &cache,
+        table,
+        role,
+        params: &params,
+        prefs: &prefs,
+        media,
+    };
     let mut out = match *method {
-        Method::GET | Method::HEAD => {
-            read(
-                &mut tx, &cache, table, role, &params, &prefs, headers, media,
-            )
-            .await
-        }
-        Method::POST => insert(&mut tx, &cache, table, role, &params, &prefs, &body, media).await,
-        Method::PATCH => update(&mut tx, &cache, table, role, &params, &prefs, &body, media).await,
-        Method::DELETE => delete(&mut tx, &cache, table, role, &params, &prefs, media).await,
+        Method::GET | Method::HEAD => read(&mut tx, &call, headers).await,
+        Method::POST => insert(&mut tx, &call, &body).await,
+        Method::PATCH => update(&mut tx, &call, &body).await,
+        Method::DELETE => delete(&mut tx, &call).await,
         _ => Err(Failure::Api(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "PGRST117",
@@ -362,6 +365,17 @@ async fn handle(
         out.body = out.body.map(|b: String| strip_null_keys(&b));
     }
     Ok(out)
+}
+
+/// What every table operation works from.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    cache: &'a SchemaCache,
+    table: &'a Table,
+    role: &'a str,
+    params: &'a QueryParams,
+    prefs: &'a Preferences,
+    media: Media,
 }
 
 enum Failure {
@@ -409,17 +423,15 @@ fn range_header(headers: &HeaderMap) -> ApiResult<Option<(i64, Option<i64>)>> {
     Ok(Some((a, Some(b - a + 1))))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn read(
-    tx: &mut Tx,
-    cache: &SchemaCache,
-    table: &Table,
-    role: &str,
-    params: &QueryParams,
-    prefs: &Preferences,
-    headers: &HeaderMap,
-    media: Media,
-) -> Result<Outcome, Failure> {
+async fn read(tx: &mut Tx, call: &Call<'_>, headers: &HeaderMap) -> Result<Outcome, Failure> {
+    let Call {
+        cache,
+        table,
+        role,
+        params,
+        prefs,
+        media,
+    } = *call;
     let top = params.at(&[]);
     if top.limit.is_some_and(|l| l < 0) {
         return Err(ApiError::new(
@@ -695,19 +707,22 @@ async fn run_mutation(
     Ok((body, n, inserted))
 }
 
-#[allow(clippy::too_many_arguments)]
 /// `post_status` is POST's status (201, or 200 for an upsert that only updated); PATCH and
 /// DELETE pass `None` and answer 200 with a body, 204 without.
 fn mutation_outcome(
+    call: &Call<'_>,
     post_status: Option<StatusCode>,
     body: String,
     n: i64,
-    prefs: &Preferences,
-    media: Media,
-    table: &Table,
-    role: &str,
     patch: bool,
 ) -> Result<Outcome, Failure> {
+    let Call {
+        table,
+        role,
+        prefs,
+        media,
+        ..
+    } = *call;
     if media == Media::Object && n != 1 {
         return Err(ApiError::single_object(n as usize).into());
     }
@@ -763,17 +778,15 @@ fn mutation_outcome(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn insert(
-    tx: &mut Tx,
-    cache: &SchemaCache,
-    table: &Table,
-    role: &str,
-    params: &QueryParams,
-    prefs: &Preferences,
-    body: &Bytes,
-    media: Media,
-) -> Result<Outcome, Failure> {
+async fn insert(tx: &mut Tx, call: &Call<'_>, body: &Bytes) -> Result<Outcome, Failure> {
+    let Call {
+        cache,
+        table,
+        role,
+        params,
+        prefs,
+        ..
+    } = *call;
     let payload = parse_body(body)?;
     let objects: Vec<Json> = match payload {
         Json::Array(a) => a,
@@ -907,20 +920,18 @@ async fn insert(
     } else {
         StatusCode::CREATED
     };
-    mutation_outcome(Some(status), body, n, prefs, media, table, role, false)
+    mutation_outcome(call, Some(status), body, n, false)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn update(
-    tx: &mut Tx,
-    cache: &SchemaCache,
-    table: &Table,
-    role: &str,
-    params: &QueryParams,
-    prefs: &Preferences,
-    body: &Bytes,
-    media: Media,
-) -> Result<Outcome, Failure> {
+async fn update(tx: &mut Tx, call: &Call<'_>, body: &Bytes) -> Result<Outcome, Failure> {
+    let Call {
+        cache,
+        table,
+        role,
+        params,
+        prefs,
+        ..
+    } = *call;
     let payload = parse_body(body)?;
     let Some(obj) = payload.as_object() else {
         return Err(ApiError::bad_request("PGRST102", "Empty or invalid json")
@@ -962,19 +973,18 @@ async fn update(
     }
     let qb = finish_mutation(qb, &mut planner, table, params, false)?;
     let (body, n, _) = run_mutation(tx, qb, prefs).await?;
-    mutation_outcome(None, body, n, prefs, media, table, role, true)
+    mutation_outcome(call, None, body, n, true)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn delete(
-    tx: &mut Tx,
-    cache: &SchemaCache,
-    table: &Table,
-    role: &str,
-    params: &QueryParams,
-    prefs: &Preferences,
-    media: Media,
-) -> Result<Outcome, Failure> {
+async fn delete(tx: &mut Tx, call: &Call<'_>) -> Result<Outcome, Failure> {
+    let Call {
+        cache,
+        table,
+        role,
+        params,
+        prefs,
+        ..
+    } = *call;
     let top = params.at(&[]);
     let mut planner = Planner::new(cache, role, params);
     let mut qb: QueryBuilder<'static, Postgres> = QueryBuilder::new("with \"pgrst_mut\" as (");
@@ -983,5 +993,5 @@ async fn delete(
     qb.push(" returning \"t0\".*");
     let qb = finish_mutation(qb, &mut planner, table, params, false)?;
     let (body, n, _) = run_mutation(tx, qb, prefs).await?;
-    mutation_outcome(None, body, n, prefs, media, table, role, false)
+    mutation_outcome(call, None, body, n, false)
 }

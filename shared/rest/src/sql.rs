@@ -259,10 +259,7 @@ impl<'c> Planner<'c> {
             quote_ident(&child)
         ));
         self.push_join(qb, &link, parent_alias, &child);
-        for c in &m.conditions {
-            qb.push(" and ");
-            self.push_condition(qb, link.target, &child, c)?;
-        }
+        self.push_conditions(qb, link.target, &child, &m.conditions)?;
         self.push_inner_embeds(qb, link.target, &child, &embed.select, path)?;
         self.push_order(qb, link.target, &child, &m.order)?;
         if link.to_one {
@@ -299,10 +296,7 @@ impl<'c> Planner<'c> {
                     quote_ident(&child)
                 ));
                 self.push_join(qb, &link, alias, &child);
-                for c in &m.conditions {
-                    qb.push(" and ");
-                    self.push_condition(qb, link.target, &child, c)?;
-                }
+                self.push_conditions(qb, link.target, &child, &m.conditions)?;
                 self.push_inner_embeds(qb, link.target, &child, &embed.select, &sub)?;
                 qb.push(")");
             }
@@ -319,12 +313,24 @@ impl<'c> Planner<'c> {
         m: &Modifiers,
     ) -> ApiResult<()> {
         qb.push(" where true");
-        for c in &m.conditions {
+        self.push_conditions(qb, table, alias, &m.conditions)?;
+        let select = self.params.select.clone();
+        self.push_inner_embeds(qb, table, alias, &select, &[])
+    }
+
+    /// ` and <c>` for each condition.
+    pub fn push_conditions(
+        &self,
+        qb: &mut Qb<'_>,
+        table: &Table,
+        alias: &str,
+        conditions: &[Condition],
+    ) -> ApiResult<()> {
+        for c in conditions {
             qb.push(" and ");
             self.push_condition(qb, table, alias, c)?;
         }
-        let select = self.params.select.clone();
-        self.push_inner_embeds(qb, table, alias, &select, &[])
+        Ok(())
     }
 
     pub fn push_condition(
