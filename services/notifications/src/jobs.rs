@@ -235,6 +235,18 @@ pub fn spawn_jobs(ctx: &platform::Context) -> tokio::task::JoinHandle<()> {
         eprintln!("notifications: {e}");
         std::process::exit(2);
     });
+    if ctx.config.environment == platform::config::Environment::Production {
+        let channels = [
+            ("email", cfg.smtp.is_none()),
+            ("sms", cfg.sms.is_none()),
+            ("whatsapp", cfg.whatsapp.is_none()),
+        ];
+        for (channel, missing) in channels {
+            if missing {
+                tracing::warn!(channel, "no provider configured in production: messages on this channel are only recorded");
+            }
+        }
+    }
     crate::events::requested_consumer()
         .spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
     tokio::spawn(run_jobs(ctx.db.clone(), cfg))
