@@ -2,7 +2,14 @@
 //!
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/identity`.
 
-use axum::{extract::FromRef, Router};
+pub mod crypto;
+pub mod http;
+
+use axum::{
+    extract::FromRef,
+    routing::{get, post},
+    Router,
+};
 use sqlx::PgPool;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
@@ -14,6 +21,7 @@ pub const DEFAULT_PORT: u16 = 8081;
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
+    pub jwt: auth::Jwt,
 }
 
 impl FromRef<AppState> for PgPool {
@@ -23,7 +31,38 @@ impl FromRef<AppState> for PgPool {
 }
 
 /// Custom endpoints beside the tables (listed in the OpenAPI document).
-pub const ENDPOINTS: &[rest::Endpoint] = &[];
+pub const ENDPOINTS: &[rest::Endpoint] = &[
+    rest::Endpoint {
+        method: "POST",
+        path: "/otp",
+        summary: "Send a 6-digit SMS code: {phone} (E.164 or Senegalese national); 200 {}; 429 when asked again within 60 s or over 5/h per phone, 20/h per IP",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/verify",
+        summary: "Sign in with an SMS code: {phone, token, type: \"sms\"}; 200 session {access_token, refresh_token, expires_in, expires_at, user}",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/token",
+        summary: "?grant_type=refresh_token {refresh_token} (rotates; reuse revokes the sign-in) or ?grant_type=password {email|phone, password}; 200 session",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/signup",
+        summary: "Create an e-mail account: {email, password} (8+ characters, argon2id); 200 session",
+    },
+    rest::Endpoint {
+        method: "GET",
+        path: "/user",
+        summary: "The signed-in user (Bearer access token)",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/logout",
+        summary: "?scope=global (default) | local | others: revoke refresh tokens; 204",
+    },
+];
 
 /// The service's routes: probes, and its schema's tables PostgREST-style.
 pub fn router(ctx: platform::Context) -> Router {
@@ -34,9 +73,18 @@ pub fn router(ctx: platform::Context) -> Router {
         ctx.jwt(),
         ENDPOINTS.to_vec(),
     );
-    let state = AppState { db: ctx.db };
+    let state = AppState {
+        db: ctx.db.clone(),
+        jwt: ctx.jwt(),
+    };
     Router::new()
         .merge(platform::health::router(NAME))
+        .route("/otp", post(http::post_otp))
+        .route("/verify", post(http::post_verify))
+        .route("/token", post(http::post_token))
+        .route("/signup", post(http::post_signup))
+        .route("/user", get(http::get_user))
+        .route("/logout", post(http::post_logout))
         .with_state(state)
         .merge(rest::router(api))
 }

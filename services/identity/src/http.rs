@@ -1,0 +1,742 @@
+//! The GoTrue-shaped endpoints: `/otp`, `/verify`, `/token`, `/signup`, `/user`, `/logout`.
+//! `docs/identity.md` describes the flows and limits.
+
+use std::{collections::HashMap, net::SocketAddr};
+
+use axum::{
+    body::Bytes,
+    extract::{ConnectInfo, FromRequestParts, Query, State},
+    http::{header, request::Parts, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use chrono::{DateTime, Utc};
+use serde::{de::DeserializeOwned, Deserialize};
+use serde_json::{json, Value};
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use rest::{ApiError, ApiResult};
+
+use crate::{crypto, AppState, NAME};
+
+/// Lifetime of an access token, seconds.
+pub const ACCESS_TTL: i64 = 900;
+/// Lifetime of a refresh token (one session row), days.
+pub const REFRESH_TTL_DAYS: i32 = 30;
+/// Lifetime of an SMS code, minutes.
+pub const OTP_MINUTES: i32 = 10;
+/// Minimum delay between two codes to one phone, seconds.
+pub const OTP_RESEND_SECONDS: i64 = 60;
+/// Codes per phone per hour.
+pub const OTP_PER_PHONE_HOUR: i64 = 5;
+/// Codes per client IP per hour.
+pub const OTP_PER_IP_HOUR: i64 = 20;
+/// Wrong tries before a code is dead.
+pub const OTP_MAX_ATTEMPTS: i32 = 5;
+/// Minimum password length.
+pub const PASSWORD_MIN_LEN: usize = 8;
+
+// ---------------------------------------------------------------- request details
+
+/// The caller's IP and user agent. The IP is the peer address, or the last
+/// `X-Forwarded-For` hop when the peer is a loopback or private address (a proxy of ours).
+pub struct Client {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let trusted_proxy = match peer {
+            Some(std::net::IpAddr::V4(v4)) => v4.is_loopback() || v4.is_private(),
+            Some(std::net::IpAddr::V6(v6)) => v6.is_loopback(),
+            None => false,
+        };
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
+        let ip = match (trusted_proxy, forwarded) {
+            (true, Some(f)) => Some(f),
+            _ => peer,
+        };
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(500).collect());
+        Ok(Client {
+            ip: ip.map(|i| i.to_string()),
+            user_agent,
+        })
+    }
+}
+
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
+            .details(e.to_string())
+    })
+}
+
+fn db(e: sqlx::Error) -> ApiError {
+    ApiError::from_sqlx(e, false)
+}
+
+fn validation(message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", message)
+}
+
+fn too_many(code: &str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_credentials",
+        "Identifiants invalides (invalid login credentials)",
+    )
+}
+
+fn banned() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "user_banned",
+        "Ce compte est désactivé (user is deactivated)",
+    )
+}
+
+fn bad_refresh(code: &str) -> ApiError {
+    ApiError::unauthorized(
+        code,
+        "Jeton de rafraîchissement invalide (invalid refresh token)",
+    )
+}
+
+/// A phone number in E.164 (`+221771234567`); national numbers are read as Senegalese.
+pub fn normalise_phone(input: &str) -> ApiResult<String> {
+    let invalid = || {
+        validation("Numéro de téléphone invalide (invalid phone number)")
+            .hint("Format attendu : +221 77 123 45 67 ou 77 123 45 67")
+    };
+    let n = phonenumber::parse(Some(phonenumber::country::Id::SN), input.trim())
+        .map_err(|_| invalid())?;
+    if !phonenumber::is_valid(&n) {
+        return Err(invalid());
+    }
+    Ok(n.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+fn normalise_email(input: &str) -> ApiResult<String> {
+    let e = input.trim().to_lowercase();
+    let ok = e.len() <= 255
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        })
+        && !e.chars().any(char::is_whitespace);
+    if ok {
+        Ok(e)
+    } else {
+        Err(validation(
+            "Adresse e-mail invalide (invalid email address)",
+        ))
+    }
+}
+
+// ---------------------------------------------------------------- users and sessions
+
+struct UserRow {
+    id: Uuid,
+    phone: Option<String>,
+    email: Option<String>,
+    provider: String,
+    roles: Vec<String>,
+    is_active: bool,
+    created_at: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
+    last_login_at: Option<DateTime<Utc>>,
+}
+
+const USER_COLUMNS: &str =
+    "id, phone, email, auth_provider, coalesce(roles, array['user']) as roles, \
+     coalesce(is_active, true) as is_active, created_at, updated_at, last_login_at";
+
+fn user_from(row: &sqlx::postgres::PgRow) -> UserRow {
+    UserRow {
+        id: row.get("id"),
+        phone: row.get("phone"),
+        email: row.get("email"),
+        provider: row.get("auth_provider"),
+        roles: row.get("roles"),
+        is_active: row.get("is_active"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+        last_login_at: row.get("last_login_at"),
+    }
+}
+
+async fn load_user(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<UserRow>> {
+    let row = sqlx::query(&format!(
+        "select {USER_COLUMNS} from identity.users where id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?;
+    Ok(row.as_ref().map(user_from))
+}
+
+fn user_json(u: &UserRow) -> Value {
+    json!({
+        "id": u.id,
+        "aud": "authenticated",
+        "role": auth::Role::for_user_roles(&u.roles).as_str(),
+        "phone": u.phone,
+        "email": u.email,
+        "app_metadata": {"provider": u.provider, "providers": [u.provider], "roles": u.roles},
+        "user_metadata": {},
+        "created_at": u.created_at,
+        "updated_at": u.updated_at,
+        "last_sign_in_at": u.last_login_at,
+    })
+}
+
+/// Inserts one refresh-token row (a new chain unless `chain` = (chain_id, parent id)) and
+/// returns (chain id, refresh token).
+async fn new_session(
+    conn: &mut PgConnection,
+    user: Uuid,
+    chain: Option<(Uuid, Uuid)>,
+    client: &Client,
+) -> ApiResult<(Uuid, String)> {
+    let token = crypto::refresh_token();
+    let id = Uuid::new_v4();
+    let (chain_id, parent) = match chain {
+        Some((c, p)) => (c, Some(p)),
+        None => (id, None),
+    };
+    sqlx::query(
+        "insert into identity.user_sessions
+             (id, user_id, token_hash, device_info, ip_address, expires_at, chain_id, parent_session_id)
+         values ($1, $2, $3, $4, $5::inet, now() + make_interval(days => $6), $7, $8)",
+    )
+    .bind(id)
+    .bind(user)
+    .bind(crypto::sha256_hex(&token))
+    .bind(json!({"user_agent": client.user_agent}))
+    .bind(&client.ip)
+    .bind(REFRESH_TTL_DAYS)
+    .bind(chain_id)
+    .bind(parent)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok((chain_id, token))
+}
+
+/// The GoTrue session object for `user` with a fresh access token.
+fn session_json(state: &AppState, user: &UserRow, chain_id: Uuid, refresh: String) -> Value {
+    let role = auth::Role::for_user_roles(&user.roles);
+    let access = state
+        .jwt
+        .issue(user.id, role, ACCESS_TTL, Some(chain_id.to_string()));
+    json!({
+        "access_token": access,
+        "token_type": "bearer",
+        "expires_in": ACCESS_TTL,
+        "expires_at": Utc::now().timestamp() + ACCESS_TTL,
+        "refresh_token": refresh,
+        "user": user_json(user),
+    })
+}
+
+/// Marks a successful sign-in, opens a session, commits and answers.
+async fn sign_in(
+    state: &AppState,
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    user_id: Uuid,
+    client: &Client,
+) -> ApiResult<Response> {
+    sqlx::query("update identity.users set last_login_at = now() where id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    let user = load_user(&mut tx, user_id)
+        .await?
+        .ok_or_else(invalid_credentials)?;
+    let (chain, refresh) = new_session(&mut tx, user_id, None, client).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(Json(session_json(state, &user, chain, refresh)).into_response())
+}
+
+async fn lock(conn: &mut PgConnection, key: &str) -> ApiResult<()> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("identity:{key}"))
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- POST /otp
+
+#[derive(Deserialize)]
+struct OtpRequest {
+    phone: Option<String>,
+}
+
+pub async fn post_otp(
+    State(state): State<AppState>,
+    client: Client,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let req: OtpRequest = body(&bytes)?;
+    let phone = normalise_phone(req.phone.as_deref().unwrap_or(""))?;
+    let mut tx = state.db.begin().await.map_err(db)?;
+    lock(&mut tx, &phone).await?;
+    let row = sqlx::query(
+        "select count(*) filter (where created_at > now() - interval '1 hour') as last_hour,
+                coalesce(extract(epoch from now() - max(created_at)), 1e9)::float8 as since_last
+         from identity.otp_codes where phone = $1 and created_at > now() - interval '1 hour'",
+    )
+    .bind(&phone)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db)?;
+    let last_hour: i64 = row.get("last_hour");
+    let since_last: f64 = row.get("since_last");
+    if since_last < OTP_RESEND_SECONDS as f64 {
+        let wait = (OTP_RESEND_SECONDS as f64 - since_last).ceil() as i64;
+        return Err(too_many(
+            "over_sms_send_rate_limit",
+            &format!("Veuillez patienter {wait} s avant de demander un nouveau code (wait {wait} s before asking for a new code)"),
+        ));
+    }
+    if last_hour >= OTP_PER_PHONE_HOUR {
+        return Err(too_many(
+            "over_sms_send_rate_limit",
+            "Trop de codes demandés pour ce numéro, réessayez plus tard (too many codes for this number)",
+        ));
+    }
+    if let Some(ip) = &client.ip {
+        let per_ip: i64 = sqlx::query_scalar(
+            "select count(*) from identity.otp_codes
+             where ip = $1::inet and created_at > now() - interval '1 hour'",
+        )
+        .bind(ip)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        if per_ip >= OTP_PER_IP_HOUR {
+            return Err(too_many(
+                "over_request_rate_limit",
+                "Trop de demandes, réessayez plus tard (too many requests)",
+            ));
+        }
+    }
+    let code = crypto::otp_code();
+    sqlx::query(
+        "insert into identity.otp_codes (phone, code_hash, expires_at, ip)
+         values ($1, $2, now() + make_interval(mins => $3), $4::inet)",
+    )
+    .bind(&phone)
+    .bind(crypto::sha256_hex(&code))
+    .bind(OTP_MINUTES)
+    .bind(&client.ip)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    platform::outbox::publish(
+        &mut tx,
+        "notification.requested",
+        &json!({
+            "recipient": {"phone": phone},
+            "message": "otp",
+            "locale": "fr-SN",
+            "data": {"code": code, "minutes": OTP_MINUTES},
+        }),
+        NAME,
+    )
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok(Json(json!({})).into_response())
+}
+
+// ---------------------------------------------------------------- POST /verify
+
+#[derive(Deserialize)]
+struct VerifyRequest {
+    phone: Option<String>,
+    token: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+fn otp_invalid() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "otp_expired",
+        "Code invalide ou expiré (token has expired or is invalid)",
+    )
+}
+
+pub async fn post_verify(
+    State(state): State<AppState>,
+    client: Client,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let req: VerifyRequest = body(&bytes)?;
+    match req.kind.as_deref() {
+        Some("sms") => {}
+        _ => {
+            return Err(validation(
+                "Seul type \"sms\" est accepté (only type \"sms\" is supported)",
+            ))
+        }
+    }
+    let phone = normalise_phone(req.phone.as_deref().unwrap_or(""))?;
+    let token = req.token.unwrap_or_default();
+    let token = token.trim();
+    let mut tx = state.db.begin().await.map_err(db)?;
+    lock(&mut tx, &phone).await?;
+    let row = sqlx::query(
+        "select id, code_hash, attempts, (consumed_at is null and expires_at > now()) as live
+         from identity.otp_codes where phone = $1 order by created_at desc, id limit 1",
+    )
+    .bind(&phone)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
+    let Some(row) = row else {
+        return Err(otp_invalid());
+    };
+    let id: Uuid = row.get("id");
+    let attempts: i32 = row.get("attempts");
+    let live: bool = row.get("live");
+    if !live || attempts >= OTP_MAX_ATTEMPTS {
+        return Err(otp_invalid());
+    }
+    let hash: String = row.get("code_hash");
+    if crypto::sha256_hex(token) != hash {
+        sqlx::query("update identity.otp_codes set attempts = attempts + 1 where id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        return Err(otp_invalid());
+    }
+    sqlx::query("update identity.otp_codes set consumed_at = now() where id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    let existing = sqlx::query(
+        "select id, coalesce(is_active, true) as active from identity.users where phone = $1",
+    )
+    .bind(&phone)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
+    let user_id = match existing {
+        Some(r) => {
+            if !r.get::<bool, _>("active") {
+                // The code is spent either way.
+                tx.commit().await.map_err(db)?;
+                return Err(banned());
+            }
+            r.get("id")
+        }
+        None => sqlx::query_scalar(
+            "insert into identity.users (phone, auth_provider) values ($1, 'phone') returning id",
+        )
+        .bind(&phone)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?,
+    };
+    sign_in(&state, tx, user_id, &client).await
+}
+
+// ---------------------------------------------------------------- POST /token
+
+#[derive(Deserialize)]
+struct RefreshRequest {
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PasswordRequest {
+    email: Option<String>,
+    phone: Option<String>,
+    password: Option<String>,
+}
+
+pub async fn post_token(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    client: Client,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    match q.get("grant_type").map(String::as_str) {
+        Some("refresh_token") => refresh(state, client, body(&bytes)?).await,
+        Some("password") => password(state, client, body(&bytes)?).await,
+        _ => Err(validation(
+            "grant_type doit valoir refresh_token ou password (unsupported grant_type)",
+        )),
+    }
+}
+
+async fn refresh(state: AppState, client: Client, req: RefreshRequest) -> ApiResult<Response> {
+    let token = req.refresh_token.unwrap_or_default();
+    if token.is_empty() {
+        return Err(bad_refresh("refresh_token_not_found"));
+    }
+    let mut tx = state.db.begin().await.map_err(db)?;
+    let row = sqlx::query(
+        "select s.id, s.user_id, s.chain_id, coalesce(s.is_revoked, false) as revoked,
+                s.expires_at <= now() as expired,
+                exists (select 1 from identity.user_sessions c where c.parent_session_id = s.id) as rotated
+         from identity.user_sessions s where s.token_hash = $1
+         for update of s",
+    )
+    .bind(crypto::sha256_hex(&token))
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
+    let Some(row) = row else {
+        return Err(bad_refresh("refresh_token_not_found"));
+    };
+    let id: Uuid = row.get("id");
+    let user_id: Uuid = row.get("user_id");
+    let chain: Uuid = row.get("chain_id");
+    if row.get::<bool, _>("revoked") {
+        if row.get::<bool, _>("rotated") {
+            // A rotated token presented again: someone holds a copy. End the whole sign-in.
+            sqlx::query(
+                "update identity.user_sessions set is_revoked = true, revoked_at = coalesce(revoked_at, now())
+                 where chain_id = $1",
+            )
+            .bind(chain)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            tx.commit().await.map_err(db)?;
+            tracing::warn!(%user_id, %chain, "refresh token reuse: session chain revoked");
+            return Err(bad_refresh("refresh_token_already_used"));
+        }
+        return Err(bad_refresh("session_not_found"));
+    }
+    if row.get::<bool, _>("expired") {
+        return Err(bad_refresh("session_expired"));
+    }
+    let user = load_user(&mut tx, user_id).await?;
+    match user {
+        Some(u) if u.is_active => {}
+        _ => return Err(banned()),
+    }
+    sqlx::query(
+        "update identity.user_sessions set is_revoked = true, revoked_at = now() where id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    let (chain, refresh) = new_session(&mut tx, user_id, Some((chain, id)), &client).await?;
+    let user = load_user(&mut tx, user_id).await?.ok_or_else(banned)?;
+    tx.commit().await.map_err(db)?;
+    Ok(Json(session_json(&state, &user, chain, refresh)).into_response())
+}
+
+async fn password(state: AppState, client: Client, req: PasswordRequest) -> ApiResult<Response> {
+    let password = req.password.unwrap_or_default();
+    let (column, value) = match (req.email.as_deref(), req.phone.as_deref()) {
+        (Some(e), _) if !e.trim().is_empty() => ("email", e.trim().to_lowercase()),
+        (_, Some(p)) if !p.trim().is_empty() => match normalise_phone(p) {
+            Ok(p) => ("phone", p),
+            Err(_) => ("phone", String::new()),
+        },
+        _ => {
+            return Err(validation(
+                "email ou phone requis (email or phone required)",
+            ))
+        }
+    };
+    let mut tx = state.db.begin().await.map_err(db)?;
+    let row = sqlx::query(&format!(
+        "select id, coalesce(is_active, true) as active, password_hash
+         from identity.users where {column} = $1"
+    ))
+    .bind(&value)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
+    let (user_id, active, phc): (Option<Uuid>, bool, Option<String>) = match &row {
+        Some(r) => (Some(r.get("id")), r.get("active"), r.get("password_hash")),
+        None => (None, false, None),
+    };
+    let ok =
+        tokio::task::spawn_blocking(move || crypto::verify_password(&password, phc.as_deref()))
+            .await
+            .unwrap_or(false);
+    let (true, Some(user_id)) = (ok, user_id) else {
+        return Err(invalid_credentials());
+    };
+    if !active {
+        return Err(banned());
+    }
+    sign_in(&state, tx, user_id, &client).await
+}
+
+// ---------------------------------------------------------------- POST /signup
+
+#[derive(Deserialize)]
+struct SignupRequest {
+    email: Option<String>,
+    password: Option<String>,
+}
+
+pub async fn post_signup(
+    State(state): State<AppState>,
+    client: Client,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let req: SignupRequest = body(&bytes)?;
+    let email = normalise_email(req.email.as_deref().unwrap_or(""))?;
+    let password = req.password.unwrap_or_default();
+    if password.chars().count() < PASSWORD_MIN_LEN {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "weak_password",
+            format!("Le mot de passe doit contenir au moins {PASSWORD_MIN_LEN} caractères (password too short)"),
+        ));
+    }
+    let phc = tokio::task::spawn_blocking(move || crypto::hash_password(&password))
+        .await
+        .map_err(|_| ApiError::internal("password hashing failed"))?;
+    let mut tx = state.db.begin().await.map_err(db)?;
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "insert into identity.users (email, auth_provider, password_hash) values ($1, 'email', $2)
+         on conflict (email) do nothing returning id",
+    )
+    .bind(&email)
+    .bind(&phc)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
+    let Some(id) = id else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "user_already_exists",
+            "Un compte existe déjà avec cette adresse (user already registered)",
+        ));
+    };
+    sign_in(&state, tx, id, &client).await
+}
+
+// ---------------------------------------------------------------- GET /user, POST /logout
+
+fn signed_in(state: &AppState, headers: &HeaderMap) -> ApiResult<(Uuid, Option<Uuid>)> {
+    let caller = rest::authenticate(&state.jwt, headers)?;
+    let user = caller.user_id.ok_or_else(|| {
+        ApiError::unauthorized(
+            "no_authorization",
+            "Jeton d'accès requis (access token required)",
+        )
+    })?;
+    let session = caller
+        .claims
+        .get("session_id")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok());
+    Ok((user, session))
+}
+
+pub async fn get_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (user_id, _) = signed_in(&state, &headers)?;
+    let mut conn = state.db.acquire().await.map_err(db)?;
+    let user = load_user(&mut conn, user_id).await?.ok_or_else(|| {
+        ApiError::unauthorized("user_not_found", "Utilisateur introuvable (user not found)")
+    })?;
+    if !user.is_active {
+        return Err(banned());
+    }
+    Ok(Json(user_json(&user)).into_response())
+}
+
+pub async fn post_logout(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (user_id, session) = signed_in(&state, &headers)?;
+    let scope = q.get("scope").map(String::as_str).unwrap_or("global");
+    let sql = match scope {
+        "global" => "update identity.user_sessions set is_revoked = true, revoked_at = now()
+                     where user_id = $1 and not coalesce(is_revoked, false)",
+        "local" => "update identity.user_sessions set is_revoked = true, revoked_at = now()
+                    where user_id = $1 and chain_id = $2 and not coalesce(is_revoked, false)",
+        "others" => "update identity.user_sessions set is_revoked = true, revoked_at = now()
+                     where user_id = $1 and chain_id is distinct from $2 and not coalesce(is_revoked, false)",
+        _ => return Err(validation("scope doit valoir global, local ou others (invalid scope)")),
+    };
+    sqlx::query(sql)
+        .bind(user_id)
+        .bind(session)
+        .execute(&state.db)
+        .await
+        .map_err(db)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn senegalese_numbers_are_normalised_to_e164() {
+        assert_eq!(normalise_phone("77 123 45 67").unwrap(), "+221771234567");
+        assert_eq!(
+            normalise_phone("+221 77 123 45 67").unwrap(),
+            "+221771234567"
+        );
+        assert_eq!(normalise_phone("00221771234567").unwrap(), "+221771234567");
+        assert_eq!(
+            normalise_phone("+33 6 12 34 56 78").unwrap(),
+            "+33612345678"
+        );
+        assert!(normalise_phone("12").is_err());
+        assert!(normalise_phone("abc").is_err());
+        assert!(normalise_phone("").is_err());
+    }
+
+    #[test]
+    fn emails_are_checked_and_lowercased() {
+        assert_eq!(
+            normalise_email(" Awa@Example.SN ").unwrap(),
+            "awa@example.sn"
+        );
+        assert!(normalise_email("awa@example").is_err());
+        assert!(normalise_email("@example.sn").is_err());
+        assert!(normalise_email("a b@example.sn").is_err());
+    }
+}

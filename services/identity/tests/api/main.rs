@@ -1,0 +1,133 @@
+//! The identity endpoints over HTTP against a migrated database: SMS codes, sessions,
+//! refresh rotation, logout scopes, passwords.
+
+mod otp;
+mod passwords;
+mod sessions;
+
+use reqwest::{Method, Response};
+use serde_json::{json, Value};
+use testkit::{TestApp, TestDb};
+
+pub const PHONE: &str = "+221771234567";
+
+pub struct Stack {
+    pub db: TestDb,
+    pub app: TestApp,
+}
+
+pub async fn stack() -> Stack {
+    let db = TestDb::new().await;
+    let app = testkit::spawn(identity::router(db.context())).await;
+    // The schema cache loads in the background at start-up.
+    for _ in 0..100 {
+        if app.get("/users?limit=0").await.status() != 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Stack { db, app }
+}
+
+/// Asserts the status (printing the body when it differs) and returns the JSON body.
+pub async fn expect(res: Response, status: u16) -> Value {
+    let got = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "unexpected status, body: {text}");
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    }
+}
+
+impl Stack {
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.app
+            .request(Method::POST, path)
+            .header("user-agent", "wolo-test/1.0")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn request_otp(&self, phone: &str) -> Response {
+        self.post("/otp", json!({"phone": phone})).await
+    }
+
+    /// The code of the latest `notification.requested` event for `phone`.
+    pub async fn last_code(&self, phone: &str) -> String {
+        let payload: Value = sqlx::query_scalar(
+            "select payload from wolo.outbox
+             where topic = 'notification.requested' and payload->'recipient'->>'phone' = $1
+             order by id desc limit 1",
+        )
+        .bind(phone)
+        .fetch_one(&self.db.pool)
+        .await
+        .unwrap();
+        payload["data"]["code"].as_str().unwrap().to_string()
+    }
+
+    pub async fn verify(&self, phone: &str, token: &str) -> Response {
+        self.post(
+            "/verify",
+            json!({"phone": phone, "token": token, "type": "sms"}),
+        )
+        .await
+    }
+
+    /// Signs `phone` in by SMS and returns the session.
+    pub async fn sign_in(&self, phone: &str) -> Value {
+        expect(self.request_otp(phone).await, 200).await;
+        let code = self.last_code(phone).await;
+        expect(self.verify(phone, &code).await, 200).await
+    }
+
+    /// Lets `phone` ask for a new code now (moves its codes back in time).
+    pub async fn age_codes(&self, phone: &str, seconds: i64) {
+        sqlx::query(
+            "update identity.otp_codes set created_at = created_at - make_interval(secs => $2)
+             where phone = $1",
+        )
+        .bind(phone)
+        .bind(seconds as f64)
+        .execute(&self.db.pool)
+        .await
+        .unwrap();
+    }
+
+    pub async fn refresh(&self, token: &str) -> Response {
+        self.post(
+            "/token?grant_type=refresh_token",
+            json!({"refresh_token": token}),
+        )
+        .await
+    }
+
+    pub async fn user(&self, access: &str) -> Response {
+        self.app
+            .request(Method::GET, "/user")
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn logout(&self, access: &str, scope: &str) -> Response {
+        self.app
+            .request(Method::POST, &format!("/logout?scope={scope}"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+pub fn s(v: &Value, key: &str) -> String {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} in {v}"))
+        .to_string()
+}

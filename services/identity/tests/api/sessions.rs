@@ -1,0 +1,101 @@
+use crate::{expect, s, stack, PHONE};
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_whole_chain() {
+    let st = stack().await;
+    let first = st.sign_in(PHONE).await;
+    let r1 = s(&first, "refresh_token");
+
+    let second = expect(st.refresh(&r1).await, 200).await;
+    let r2 = s(&second, "refresh_token");
+    assert_ne!(r1, r2);
+    assert_eq!(second["user"]["id"], first["user"]["id"]);
+    expect(st.user(&s(&second, "access_token")).await, 200).await;
+
+    let third = expect(st.refresh(&r2).await, 200).await;
+    let r3 = s(&third, "refresh_token");
+
+    // The rows form a chain: one sign-in, each row the child of the previous one.
+    let rows: Vec<(uuid::Uuid, Option<uuid::Uuid>, uuid::Uuid, bool)> = sqlx::query_as(
+        "select id, parent_session_id, chain_id, is_revoked from identity.user_sessions order by created_at, id",
+    )
+    .fetch_all(&st.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r.2 == rows[0].0));
+    let revoked = rows.iter().filter(|r| r.3).count();
+    assert_eq!(revoked, 2);
+
+    // r1 was rotated: presenting it again is reuse, and ends the sign-in (r3 included).
+    let err = expect(st.refresh(&r1).await, 401).await;
+    assert_eq!(err["code"], "refresh_token_already_used");
+    let err = expect(st.refresh(&r3).await, 401).await;
+    assert_eq!(err["code"], "session_not_found");
+    let live: i64 =
+        sqlx::query_scalar("select count(*) from identity.user_sessions where not is_revoked")
+            .fetch_one(&st.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(live, 0);
+
+    // Unknown and empty tokens.
+    expect(st.refresh("nope").await, 401).await;
+    expect(st.refresh("").await, 401).await;
+}
+
+#[tokio::test]
+async fn reuse_in_one_sign_in_leaves_the_others_alone() {
+    let st = stack().await;
+    let a = st.sign_in(PHONE).await;
+    st.age_codes(PHONE, 61).await;
+    let b = st.sign_in(PHONE).await;
+    let a2 = expect(st.refresh(&s(&a, "refresh_token")).await, 200).await;
+    expect(st.refresh(&s(&a, "refresh_token")).await, 401).await;
+    expect(st.refresh(&s(&a2, "refresh_token")).await, 401).await;
+    expect(st.refresh(&s(&b, "refresh_token")).await, 200).await;
+}
+
+#[tokio::test]
+async fn logout_scopes_revoke_what_they_say() {
+    let st = stack().await;
+    let mut sessions = Vec::new();
+    for _ in 0..4 {
+        st.age_codes(PHONE, 61).await;
+        sessions.push(st.sign_in(PHONE).await);
+    }
+    let access = |i: usize| s(&sessions[i], "access_token");
+    let refresh = |i: usize| s(&sessions[i], "refresh_token");
+
+    // local: this sign-in only, even after a rotation.
+    let rotated = expect(st.refresh(&refresh(0)).await, 200).await;
+    expect(st.logout(&access(0), "local").await, 204).await;
+    expect(st.refresh(&s(&rotated, "refresh_token")).await, 401).await;
+    expect(st.refresh(&refresh(1)).await, 200).await;
+
+    // others: every sign-in but this one.
+    expect(st.logout(&access(2), "others").await, 204).await;
+    expect(st.refresh(&refresh(3)).await, 401).await;
+    let kept = expect(st.refresh(&refresh(2)).await, 200).await;
+
+    // global (the default): everything.
+    expect(st.logout(&s(&kept, "access_token"), "global").await, 204).await;
+    expect(st.refresh(&s(&kept, "refresh_token")).await, 401).await;
+    let live: i64 =
+        sqlx::query_scalar("select count(*) from identity.user_sessions where not is_revoked")
+            .fetch_one(&st.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(live, 0);
+
+    // Bad scope, no token.
+    expect(st.logout(&access(0), "everything").await, 400).await;
+    let res = st
+        .app
+        .request(reqwest::Method::POST, "/logout")
+        .send()
+        .await
+        .unwrap();
+    expect(res, 401).await;
+    expect(st.user("not-a-jwt").await, 401).await;
+}
