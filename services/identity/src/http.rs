@@ -1,4 +1,5 @@
-//! The GoTrue-shaped endpoints: `/otp`, `/verify`, `/token`, `/signup`, `/user`, `/logout`.
+//! The GoTrue-shaped endpoints: `/otp`, `/verify`, `/token`, `/signup`, `/user` (GET, PUT),
+//! `/logout`, `/recover`.
 //! `docs/identity.md` describes the flows and limits.
 
 use std::{collections::HashMap, net::SocketAddr};
@@ -81,18 +82,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     }
 }
 
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
+pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
             .details(e.to_string())
     })
 }
 
-fn db(e: sqlx::Error) -> ApiError {
+pub(crate) fn db(e: sqlx::Error) -> ApiError {
     ApiError::from_sqlx(e, false)
 }
 
-fn validation(message: &str) -> ApiError {
+pub(crate) fn validation(message: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", message)
 }
 
@@ -159,16 +160,16 @@ fn normalise_email(input: &str) -> ApiResult<String> {
 
 // ---------------------------------------------------------------- users and sessions
 
-struct UserRow {
-    id: Uuid,
-    phone: Option<String>,
-    email: Option<String>,
-    provider: String,
-    roles: Vec<String>,
-    is_active: bool,
-    created_at: Option<DateTime<Utc>>,
-    updated_at: Option<DateTime<Utc>>,
-    last_login_at: Option<DateTime<Utc>>,
+pub(crate) struct UserRow {
+    pub(crate) id: Uuid,
+    pub(crate) phone: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) provider: String,
+    pub(crate) roles: Vec<String>,
+    pub(crate) is_active: bool,
+    pub(crate) created_at: Option<DateTime<Utc>>,
+    pub(crate) updated_at: Option<DateTime<Utc>>,
+    pub(crate) last_login_at: Option<DateTime<Utc>>,
 }
 
 const USER_COLUMNS: &str =
@@ -189,7 +190,7 @@ fn user_from(row: &sqlx::postgres::PgRow) -> UserRow {
     }
 }
 
-async fn load_user(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<UserRow>> {
+pub(crate) async fn load_user(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<UserRow>> {
     let row = sqlx::query(&format!(
         "select {USER_COLUMNS} from identity.users where id = $1"
     ))
@@ -200,7 +201,7 @@ async fn load_user(conn: &mut PgConnection, id: Uuid) -> ApiResult<Option<UserRo
     Ok(row.as_ref().map(user_from))
 }
 
-fn user_json(u: &UserRow) -> Value {
+pub(crate) fn user_json(u: &UserRow) -> Value {
     json!({
         "id": u.id,
         "aud": "authenticated",
@@ -383,7 +384,9 @@ pub async fn post_otp(
 #[derive(Deserialize)]
 struct VerifyRequest {
     phone: Option<String>,
+    email: Option<String>,
     token: Option<String>,
+    token_hash: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
 }
@@ -404,9 +407,10 @@ pub async fn post_verify(
     let req: VerifyRequest = body(&bytes)?;
     match req.kind.as_deref() {
         Some("sms") => {}
+        Some("recovery") => return verify_recovery(state, client, req).await,
         _ => {
             return Err(validation(
-                "Seul type \"sms\" est accepté (only type \"sms\" is supported)",
+                "type doit valoir \"sms\" ou \"recovery\" (only types \"sms\" and \"recovery\" are supported)",
             ))
         }
     }
@@ -604,6 +608,17 @@ async fn password(state: AppState, client: Client, req: PasswordRequest) -> ApiR
     sign_in(&state, tx, user_id, &client).await
 }
 
+fn check_password(password: &str) -> ApiResult<()> {
+    if password.chars().count() < PASSWORD_MIN_LEN {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "weak_password",
+            format!("Le mot de passe doit contenir au moins {PASSWORD_MIN_LEN} caractères (password too short)"),
+        ));
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- POST /signup
 
 #[derive(Deserialize)]
@@ -620,13 +635,7 @@ pub async fn post_signup(
     let req: SignupRequest = body(&bytes)?;
     let email = normalise_email(req.email.as_deref().unwrap_or(""))?;
     let password = req.password.unwrap_or_default();
-    if password.chars().count() < PASSWORD_MIN_LEN {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "weak_password",
-            format!("Le mot de passe doit contenir au moins {PASSWORD_MIN_LEN} caractères (password too short)"),
-        ));
-    }
+    check_password(&password)?;
     let phc = tokio::task::spawn_blocking(move || crypto::hash_password(&password))
         .await
         .map_err(|_| ApiError::internal("password hashing failed"))?;
@@ -652,7 +661,7 @@ pub async fn post_signup(
 
 // ---------------------------------------------------------------- GET /user, POST /logout
 
-fn signed_in(state: &AppState, headers: &HeaderMap) -> ApiResult<(Uuid, Option<Uuid>)> {
+pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> ApiResult<(Uuid, Option<Uuid>)> {
     let caller = rest::authenticate(&state.jwt, headers)?;
     let user = caller.user_id.ok_or_else(|| {
         ApiError::unauthorized(
@@ -706,6 +715,207 @@ pub async fn post_logout(
         .await
         .map_err(db)?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---------------------------------------------------------------- PUT /user
+
+#[derive(Deserialize)]
+struct UpdateUserRequest {
+    password: Option<String>,
+    email: Option<Value>,
+    phone: Option<Value>,
+}
+
+/// `PUT /user {password}`: sets the signed-in user's password (argon2id). Other sessions are
+/// left alone (a recovery has already revoked them all).
+pub async fn put_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let (user_id, _) = signed_in(&state, &headers)?;
+    let req: UpdateUserRequest = body(&bytes)?;
+    if req.email.is_some() || req.phone.is_some() {
+        return Err(validation(
+            "Seul le mot de passe peut être modifié ici (only password can be updated)",
+        ));
+    }
+    let Some(password) = req.password else {
+        return Err(validation("password requis (password required)"));
+    };
+    check_password(&password)?;
+    let phc = tokio::task::spawn_blocking(move || crypto::hash_password(&password))
+        .await
+        .map_err(|_| ApiError::internal("password hashing failed"))?;
+    let mut tx = state.db.begin().await.map_err(db)?;
+    let user = load_user(&mut tx, user_id).await?.ok_or_else(|| {
+        ApiError::unauthorized("user_not_found", "Utilisateur introuvable (user not found)")
+    })?;
+    if !user.is_active {
+        return Err(banned());
+    }
+    sqlx::query("update identity.users set password_hash = $2 where id = $1")
+        .bind(user_id)
+        .bind(&phc)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    let user = load_user(&mut tx, user_id).await?.ok_or_else(banned)?;
+    tx.commit().await.map_err(db)?;
+    Ok(Json(user_json(&user)).into_response())
+}
+
+// ---------------------------------------------------------------- POST /recover
+
+/// Lifetime of a password reset token, minutes.
+pub const RESET_MINUTES: i32 = 60;
+/// Minimum delay between two reset e-mails to one user, seconds (later requests are
+/// answered 200 but send nothing).
+pub const RESET_RESEND_SECONDS: i64 = 60;
+
+/// Where the reset link points: `WOLO_PUBLIC_WEB_URL` (default `http://localhost:5173`).
+pub fn public_web_url() -> String {
+    std::env::var("WOLO_PUBLIC_WEB_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "http://localhost:5173".to_string())
+        .trim_end_matches('/')
+        .to_string()
+}
+
+#[derive(Deserialize)]
+struct RecoverRequest {
+    email: Option<String>,
+}
+
+/// `POST /recover {email}`: always `200 {}` for a well-formed address. For an existing active
+/// user, stores the SHA-256 of a fresh token (1 h) and publishes the `password_reset` e-mail
+/// in the same transaction.
+pub async fn post_recover(
+    State(state): State<AppState>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let req: RecoverRequest = body(&bytes)?;
+    let email = normalise_email(req.email.as_deref().unwrap_or(""))?;
+    let mut tx = state.db.begin().await.map_err(db)?;
+    lock(&mut tx, &format!("recover:{email}")).await?;
+    let row = sqlx::query(
+        "select u.id,
+                coalesce(nullif(split_part(trim(p.full_name), ' ', 1), ''), split_part(u.email, '@', 1)) as first_name,
+                exists (select 1 from identity.password_reset_tokens t
+                        where t.user_id = u.id
+                          and t.created_at > now() - make_interval(secs => $2)) as recent
+         from identity.users u left join profiles.profiles p on p.user_id = u.id
+         where u.email = $1 and coalesce(u.is_active, true)",
+    )
+    .bind(&email)
+    .bind(RESET_RESEND_SECONDS as f64)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
+    let Some(row) = row else {
+        return Ok(Json(json!({})).into_response());
+    };
+    if row.get::<bool, _>("recent") {
+        return Ok(Json(json!({})).into_response());
+    }
+    let user_id: Uuid = row.get("id");
+    let first_name: String = row.get("first_name");
+    let token = crypto::refresh_token();
+    sqlx::query(
+        "insert into identity.password_reset_tokens (user_id, token_hash, expires_at)
+         values ($1, $2, now() + make_interval(mins => $3))",
+    )
+    .bind(user_id)
+    .bind(crypto::sha256_hex(&token))
+    .bind(RESET_MINUTES)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    let reset_url = format!("{}/reset?token={token}", public_web_url());
+    platform::outbox::publish(
+        &mut tx,
+        "notification.requested",
+        &json!({
+            "user_id": user_id,
+            "recipient": {"email": email},
+            "message": "password_reset",
+            "locale": "fr-SN",
+            "channels": ["email"],
+            "data": {"first_name": first_name, "reset_url": reset_url, "minutes": RESET_MINUTES},
+        }),
+        NAME,
+    )
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok(Json(json!({})).into_response())
+}
+
+// ---------------------------------------------------------------- POST /verify (recovery)
+
+/// `{type: "recovery", token_hash | token, email?}`: the value is the token of the reset link
+/// (never the stored hash). Consumes it (once), revokes every session of the user and opens
+/// a new one.
+async fn verify_recovery(
+    state: AppState,
+    client: Client,
+    req: VerifyRequest,
+) -> ApiResult<Response> {
+    let token = req
+        .token_hash
+        .or(req.token)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    if token.is_empty() {
+        return Err(otp_invalid());
+    }
+    let email = match req.email.as_deref() {
+        Some(e) if !e.trim().is_empty() => Some(e.trim().to_lowercase()),
+        _ => None,
+    };
+    let mut tx = state.db.begin().await.map_err(db)?;
+    let row = sqlx::query(
+        "update identity.password_reset_tokens t set used_at = now()
+         from identity.users u
+         where t.token_hash = $1 and t.used_at is null and t.expires_at > now()
+           and u.id = t.user_id and ($2::text is null or u.email = $2)
+         returning t.id, t.user_id, coalesce(u.is_active, true) as active",
+    )
+    .bind(crypto::sha256_hex(&token))
+    .bind(&email)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
+    let Some(row) = row else {
+        return Err(otp_invalid());
+    };
+    let id: Uuid = row.get("id");
+    let user_id: Uuid = row.get("user_id");
+    if !row.get::<bool, _>("active") {
+        tx.commit().await.map_err(db)?;
+        return Err(banned());
+    }
+    // Other pending links of the user die with this one.
+    sqlx::query(
+        "update identity.password_reset_tokens set used_at = now()
+         where user_id = $1 and id <> $2 and used_at is null",
+    )
+    .bind(user_id)
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    sqlx::query(
+        "update identity.user_sessions set is_revoked = true, revoked_at = now()
+         where user_id = $1 and not coalesce(is_revoked, false)",
+    )
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    sign_in(&state, tx, user_id, &client).await
 }
 
 #[cfg(test)]

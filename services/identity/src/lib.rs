@@ -2,8 +2,12 @@
 //!
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/identity`.
 
+pub mod admin;
 pub mod crypto;
 pub mod http;
+pub mod purge;
+
+pub use purge::{purge_expired, spawn_jobs, PurgeCounts};
 
 use axum::{
     extract::FromRef,
@@ -40,7 +44,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "POST",
         path: "/verify",
-        summary: "Sign in with an SMS code: {phone, token, type: \"sms\"}; 200 session {access_token, refresh_token, expires_in, expires_at, user}",
+        summary: "Sign in with an SMS code: {phone, token, type: \"sms\"}, or with a password reset link: {token_hash | token, email?, type: \"recovery\"} (single use; revokes every session); 200 session {access_token, refresh_token, expires_in, expires_at, user}",
     },
     rest::Endpoint {
         method: "POST",
@@ -56,6 +60,21 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
         method: "GET",
         path: "/user",
         summary: "The signed-in user (Bearer access token)",
+    },
+    rest::Endpoint {
+        method: "PUT",
+        path: "/user",
+        summary: "Set the signed-in user's password: {password} (8+ characters, argon2id); 200 user",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/recover",
+        summary: "Send a password reset e-mail: {email}; always 200 {} (the link is valid 1 h, once)",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/admin/users/{id}/roles",
+        summary: "Admin only: set a user's roles {roles: [user|partner|admin|super_admin]}; audited in admin.audit_logs; 200 user",
     },
     rest::Endpoint {
         method: "POST",
@@ -83,7 +102,9 @@ pub fn router(ctx: platform::Context) -> Router {
         .route("/verify", post(http::post_verify))
         .route("/token", post(http::post_token))
         .route("/signup", post(http::post_signup))
-        .route("/user", get(http::get_user))
+        .route("/user", get(http::get_user).put(http::put_user))
+        .route("/recover", post(http::post_recover))
+        .route("/admin/users/{id}/roles", post(admin::post_user_roles))
         .route("/logout", post(http::post_logout))
         .with_state(state)
         .merge(rest::router(api))

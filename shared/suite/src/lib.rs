@@ -25,13 +25,17 @@ fn notification_jobs(ctx: &Context) {
     notifications::spawn_jobs(ctx);
 }
 
+fn identity_jobs(ctx: &Context) {
+    identity::spawn_jobs(ctx);
+}
+
 /// The ten services, in the order of their schemas' migrations.
 pub const SERVICES: [Service; 10] = [
     Service {
         name: identity::NAME,
         default_port: identity::DEFAULT_PORT,
         router: identity::router,
-        jobs: no_jobs,
+        jobs: identity_jobs,
     },
     Service {
         name: profiles::NAME,

@@ -1,8 +1,11 @@
 //! The identity endpoints over HTTP against a migrated database: SMS codes, sessions,
-//! refresh rotation, logout scopes, passwords.
+//! refresh rotation, logout scopes, passwords, recovery, admin roles, purge.
 
+mod admin;
 mod otp;
 mod passwords;
+mod purge;
+mod recovery;
 mod sessions;
 
 use reqwest::{Method, Response};

@@ -1,0 +1,82 @@
+//! Retention: old sessions, reset tokens and SMS codes are deleted by [`purge_expired`],
+//! which [`spawn_jobs`] runs every hour.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+/// Session rows are kept at most this many days after creation (expired) or revocation.
+pub const SESSION_RETENTION_DAYS: i32 = 90;
+/// SMS code rows are kept this many hours.
+pub const OTP_RETENTION_HOURS: i32 = 24;
+/// How often [`spawn_jobs`] purges.
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Rows deleted by one [`purge_expired`] run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeCounts {
+    pub sessions: u64,
+    pub reset_tokens: u64,
+    pub otp_codes: u64,
+}
+
+/// Deletes, as of `now`:
+/// - `user_sessions` expired and created more than 90 days ago, or revoked more than 90 days
+///   ago;
+/// - `password_reset_tokens` used or expired;
+/// - `otp_codes` created more than a day ago.
+pub async fn purge_expired(pool: &PgPool, now: DateTime<Utc>) -> Result<PurgeCounts, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let sessions = sqlx::query(
+        "delete from identity.user_sessions
+         where (expires_at < $1 and created_at < $1 - make_interval(days => $2))
+            or (coalesce(is_revoked, false)
+                and coalesce(revoked_at, created_at) < $1 - make_interval(days => $2))",
+    )
+    .bind(now)
+    .bind(SESSION_RETENTION_DAYS)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let reset_tokens = sqlx::query(
+        "delete from identity.password_reset_tokens where used_at is not null or expires_at < $1",
+    )
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let otp_codes = sqlx::query(
+        "delete from identity.otp_codes where created_at < $1 - make_interval(hours => $2)",
+    )
+    .bind(now)
+    .bind(OTP_RETENTION_HOURS)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(PurgeCounts {
+        sessions,
+        reset_tokens,
+        otp_codes,
+    })
+}
+
+/// Runs [`purge_expired`] now and then every hour, for the life of the process.
+pub fn spawn_jobs(ctx: &platform::Context) -> tokio::task::JoinHandle<()> {
+    let db = ctx.db.clone();
+    tokio::spawn(async move {
+        loop {
+            match purge_expired(&db, Utc::now()).await {
+                Ok(c) => tracing::info!(
+                    sessions = c.sessions,
+                    reset_tokens = c.reset_tokens,
+                    otp_codes = c.otp_codes,
+                    "identity purge"
+                ),
+                Err(e) => tracing::warn!(error = %e, "identity purge failed"),
+            }
+            tokio::time::sleep(PURGE_INTERVAL).await;
+        }
+    })
+}
