@@ -109,7 +109,7 @@ fn invalid_credentials() -> ApiError {
     )
 }
 
-fn banned() -> ApiError {
+pub(crate) fn banned() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         "user_banned",
@@ -266,7 +266,7 @@ fn session_json(state: &AppState, user: &UserRow, chain_id: Uuid, refresh: Strin
 }
 
 /// Marks a successful sign-in, opens a session, commits and answers.
-async fn sign_in(
+pub(crate) async fn sign_in(
     state: &AppState,
     mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
     user_id: Uuid,
@@ -285,7 +285,7 @@ async fn sign_in(
     Ok(Json(session_json(state, &user, chain, refresh)).into_response())
 }
 
-async fn lock(conn: &mut PgConnection, key: &str) -> ApiResult<()> {
+pub(crate) async fn lock(conn: &mut PgConnection, key: &str) -> ApiResult<()> {
     sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind(format!("identity:{key}"))
         .execute(conn)
@@ -501,8 +501,9 @@ pub async fn post_token(
     match q.get("grant_type").map(String::as_str) {
         Some("refresh_token") => refresh(state, client, body(&bytes)?).await,
         Some("password") => password(state, client, body(&bytes)?).await,
+        Some("id_token") => crate::google::id_token_grant(state, client, &bytes).await,
         _ => Err(validation(
-            "grant_type doit valoir refresh_token ou password (unsupported grant_type)",
+            "grant_type doit valoir refresh_token, password ou id_token (unsupported grant_type)",
         )),
     }
 }
@@ -681,8 +682,28 @@ pub async fn get_user(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (user_id, _) = signed_in(&state, &headers)?;
+    let (user_id, session) = signed_in(&state, &headers)?;
     let mut conn = state.db.acquire().await.map_err(db)?;
+    // As GoTrue: a token whose sign-in was logged out (or expired) no longer gets the user.
+    if let Some(chain) = session {
+        let live: bool = sqlx::query_scalar(
+            "select exists(select 1 from identity.user_sessions
+                            where chain_id = $1 and user_id = $2
+                              and not coalesce(is_revoked, false) and expires_at > now())",
+        )
+        .bind(chain)
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?;
+        if !live {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "session_not_found",
+                "Session introuvable ou terminée (session not found)",
+            ));
+        }
+    }
     let user = load_user(&mut conn, user_id).await?.ok_or_else(|| {
         ApiError::unauthorized("user_not_found", "Utilisateur introuvable (user not found)")
     })?;

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod crypto;
+pub mod google;
 pub mod http;
 pub mod purge;
 
@@ -15,6 +16,7 @@ use axum::{
     Router,
 };
 use sqlx::PgPool;
+use std::sync::Arc;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
 pub const NAME: &str = "identity";
@@ -26,6 +28,8 @@ pub const DEFAULT_PORT: u16 = 8081;
 pub struct AppState {
     pub db: PgPool,
     pub jwt: auth::Jwt,
+    /// Google ID token verification (configuration and key cache).
+    pub google: Arc<google::Google>,
 }
 
 impl FromRef<AppState> for PgPool {
@@ -49,7 +53,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "POST",
         path: "/token",
-        summary: "?grant_type=refresh_token {refresh_token} (rotates; reuse revokes the sign-in) or ?grant_type=password {email|phone, password}; 200 session",
+        summary: "?grant_type=refresh_token {refresh_token} (rotates; reuse revokes the sign-in), ?grant_type=password {email|phone, password} or ?grant_type=id_token {provider: \"google\", id_token}; 200 session",
     },
     rest::Endpoint {
         method: "POST",
@@ -83,8 +87,14 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     },
 ];
 
-/// The service's routes: probes, and its schema's tables PostgREST-style.
+/// The service's routes: probes, and its schema's tables PostgREST-style. Google sign-in
+/// is configured from the environment ([`google::GoogleConfig::from_env`]).
 pub fn router(ctx: platform::Context) -> Router {
+    router_with_google(ctx, google::GoogleConfig::from_env())
+}
+
+/// [`router`] with an explicit Google sign-in configuration (tests).
+pub fn router_with_google(ctx: platform::Context, google: google::GoogleConfig) -> Router {
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -95,6 +105,7 @@ pub fn router(ctx: platform::Context) -> Router {
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
+        google: Arc::new(google::Google::new(google)),
     };
     Router::new()
         .merge(platform::health::router(NAME))
@@ -108,4 +119,15 @@ pub fn router(ctx: platform::Context) -> Router {
         .route("/logout", post(http::post_logout))
         .with_state(state)
         .merge(rest::router(api))
+        .layer(axum::middleware::map_response(api_version))
+}
+
+/// GoTrue's API version header: `@supabase/auth-js` reads an error body's `code` only when a
+/// response carries it.
+async fn api_version(mut res: axum::response::Response) -> axum::response::Response {
+    res.headers_mut().insert(
+        "x-supabase-api-version",
+        axum::http::HeaderValue::from_static("2024-01-01"),
+    );
+    res
 }

@@ -1,7 +1,8 @@
 //! The identity endpoints over HTTP against a migrated database: SMS codes, sessions,
-//! refresh rotation, logout scopes, passwords, recovery, admin roles, purge.
+//! refresh rotation, logout scopes, passwords, recovery, Google ID tokens, admin roles, purge.
 
 mod admin;
+mod google;
 mod otp;
 mod passwords;
 mod purge;

@@ -71,6 +71,8 @@ impl Stack {
             ("WOLO_USER_ID", MOUSSA.to_string()),
             ("WOLO_USER_POT", MOUSSA_POT.to_string()),
             ("WOLO_OTHER_POT", FATOU_POT.to_string()),
+            // auth-js.test.mjs reads the SMS code from the outbox with psql.
+            ("WOLO_DATABASE_URL", self._db.url.clone()),
         ]
     }
 }
@@ -167,6 +169,23 @@ async fn a_browser_on_another_origin_uses_the_api() {
         &s,
         "node",
         &["--test", "--test-reporter=spec", "cors.test.mjs"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn auth_js_works_unchanged() {
+    require_node_modules(&["@supabase/auth-js"]).await;
+    let psql = Command::new("psql").arg("--version").output().await;
+    assert!(
+        psql.as_ref().is_ok_and(|o| o.status.success()),
+        "psql is not installed or does not run ({psql:?}); auth-js.test.mjs reads the SMS code with it"
+    );
+    let s = stack().await;
+    run_script(
+        &s,
+        "node",
+        &["--test", "--test-reporter=spec", "auth-js.test.mjs"],
     )
     .await;
 }

@@ -1,0 +1,203 @@
+// @supabase/auth-js, unchanged, against the GoTrue-shaped identity API (`/identity`, see
+// docs/identity.md): SMS code, sessions and refresh rotation, e-mail + password, recovery,
+// logout.
+//
+// Run by shared/suite/tests/clients/main.rs (`cargo test -p suite --test clients`), which
+// serves the suite over a fresh seeded database and sets WOLO_BASE and WOLO_DATABASE_URL.
+// The SMS code only exists in the `notification.requested` outbox event, so it is read
+// from `wolo.outbox` with psql.
+//
+// By hand: WOLO_BASE=http://127.0.0.1:8080 WOLO_DATABASE_URL=postgres://… node --test auth-js.test.mjs
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomInt, randomUUID } from 'node:crypto';
+
+import * as authJs from '@supabase/auth-js';
+
+import { required, recordingFetch } from './lib/env.mjs';
+
+const AuthClient = authJs.AuthClient ?? authJs.GoTrueClient;
+const base = required('WOLO_BASE').replace(/\/+$/, '');
+const databaseUrl = required('WOLO_DATABASE_URL');
+const wire = recordingFetch();
+
+const newClient = () =>
+  new AuthClient({
+    url: `${base}/identity`,
+    persistSession: false,
+    autoRefreshToken: false,
+    fetch: wire,
+  });
+
+/** The code of the latest SMS the identity service asked for. */
+function latestSmsCode() {
+  return execFileSync(
+    'psql',
+    [
+      databaseUrl,
+      '-Atc',
+      "select payload->'data'->>'code' from wolo.outbox where topic='notification.requested' order by id desc limit 1",
+    ],
+    { encoding: 'utf8' },
+  ).trim();
+}
+
+/** Asserts a successful auth-js result; on failure shows the wire exchange. */
+function ok(res) {
+  assert.equal(
+    res.error,
+    null,
+    `unexpected error ${JSON.stringify(res.error)} (${res.error?.name}: ${res.error?.message})\nlast exchange: ${wire.describeLast()}`,
+  );
+  return res.data;
+}
+
+/** Asserts a failed auth-js result with `status` (and `code`, if given). */
+function failed(res, status, code) {
+  assert.ok(res.error, `expected an error, got data ${JSON.stringify(res.data)}\nlast exchange: ${wire.describeLast()}`);
+  const shown = `error ${res.error.name} ${JSON.stringify(res.error)} (${res.error.message})\nlast exchange: ${wire.describeLast()}`;
+  if (status !== undefined) assert.equal(res.error.status, status, shown);
+  if (code !== undefined) assert.equal(res.error.code, code, shown);
+  return res.error;
+}
+
+const suffix = randomUUID().slice(0, 8);
+// A fresh Orange number in the national format; the server answers it in E.164.
+const localDigits = `77${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
+const phoneLocal = `${localDigits.slice(0, 2)} ${localDigits.slice(2, 5)} ${localDigits.slice(5, 7)} ${localDigits.slice(7)}`;
+const phoneE164 = `+221${localDigits}`;
+
+describe('phone + SMS code', () => {
+  const client = newClient();
+  let session;
+
+  test('signInWithOtp then verifyOtp gives a session', async () => {
+    ok(await client.signInWithOtp({ phone: phoneLocal }));
+    const token = latestSmsCode();
+    assert.match(token, /^\d{6}$/, `code read from wolo.outbox: ${JSON.stringify(token)}`);
+    const data = ok(await client.verifyOtp({ phone: phoneLocal, token, type: 'sms' }));
+    assert.ok(data.session, `no session in ${JSON.stringify(data)}`);
+    assert.ok(data.session.access_token);
+    assert.ok(data.session.refresh_token);
+    assert.equal(data.session.token_type, 'bearer');
+    assert.equal(data.user.phone, phoneE164);
+    assert.equal(data.session.user.phone, phoneE164);
+    session = data.session;
+    const current = ok(await client.getSession());
+    assert.equal(current.session?.access_token, session.access_token);
+  });
+
+  test('getUser with the session', async () => {
+    const { user } = ok(await client.getUser());
+    assert.equal(user.phone, phoneE164);
+    assert.equal(user.id, session.user.id);
+    const byToken = ok(await client.getUser(session.access_token));
+    assert.equal(byToken.user.id, session.user.id);
+  });
+
+  test('refreshSession rotates the refresh token; the old one then fails', async () => {
+    const old = session.refresh_token;
+    const data = ok(await client.refreshSession());
+    assert.ok(data.session);
+    assert.notEqual(data.session.refresh_token, old);
+    assert.equal(data.user.id, session.user.id);
+    session = data.session;
+    // Reusing the old token is reuse: refused (and the whole sign-in is revoked).
+    const reused = await newClient().refreshSession({ refresh_token: old });
+    failed(reused);
+    assert.equal(reused.data.session, null);
+  });
+});
+
+describe('e-mail + password', () => {
+  const client = newClient();
+  const email = `awa.${suffix}@example.sn`;
+  const password = `Teranga-${suffix}`;
+  const newPassword = `Jamm-ak-${suffix}`;
+  let session;
+  let signedOut;
+
+  test('signUp then signInWithPassword', async () => {
+    const up = ok(await client.signUp({ email, password }));
+    assert.ok(up.session, `signUp gave no session: ${JSON.stringify(up)}`);
+    assert.equal(up.user.email, email);
+    const data = ok(await client.signInWithPassword({ email, password }));
+    assert.ok(data.session);
+    assert.equal(data.user.email, email);
+    assert.equal(data.user.id, up.user.id);
+    session = data.session;
+  });
+
+  test('a wrong password is refused with 400', async () => {
+    const res = await newClient().signInWithPassword({ email, password: `${password}-wrong` });
+    failed(res, 400);
+    assert.equal(res.data.session, null);
+  });
+
+  test('updateUser({password}) changes the password', async () => {
+    const { user } = ok(await client.updateUser({ password: newPassword }));
+    assert.equal(user.email, email);
+    failed(await newClient().signInWithPassword({ email, password }), 400);
+    ok(await newClient().signInWithPassword({ email, password: newPassword }));
+  });
+
+  test('resetPasswordForEmail resolves without error', async () => {
+    ok(await newClient().resetPasswordForEmail(email));
+    ok(await newClient().resetPasswordForEmail(`nobody.${suffix}@example.sn`));
+  });
+
+  test("signOut({scope: 'global'}) then getUser fails", async () => {
+    const accessToken = (ok(await client.getSession())).session.access_token;
+    const refreshToken = (ok(await client.getSession())).session.refresh_token;
+    ok(await client.signOut({ scope: 'global' }));
+    const logout = wire.last();
+    assert.match(logout.url, /\/identity\/logout\?scope=global$/, wire.describeLast());
+    assert.equal(logout.response.status, 204, wire.describeLast());
+    assert.equal(ok(await client.getSession()).session, null);
+    failed(await client.getUser());
+    // The refresh token is revoked on the server.
+    failed(await newClient().refreshSession({ refresh_token: refreshToken }));
+    signedOut = { accessToken, refreshToken };
+  });
+
+  // GoTrue refuses an access token whose session_id no longer has a session
+  // (403 session_not_found, which auth-js turns into AuthSessionMissingError).
+  test(
+    'after a global signOut the old access token no longer gets the user',
+    {},
+    async () => {
+    const res = await newClient().getUser(signedOut.accessToken);
+    failed(res);
+    assert.equal(res.error.name, 'AuthSessionMissingError', `${res.error.name}\nlast exchange: ${wire.describeLast()}`);
+    },
+  );
+});
+
+describe('error codes reach auth-js (error.code)', () => {
+  test('wrong password: invalid_credentials', async () => {
+    const email = `code.${suffix}@example.sn`;
+    ok(await newClient().signUp({ email, password: `Teranga-${suffix}` }));
+    failed(await newClient().signInWithPassword({ email, password: 'not-the-password' }), 400, 'invalid_credentials');
+  });
+
+  test('signUp twice: user_already_exists', async () => {
+    const email = `twice.${suffix}@example.sn`;
+    ok(await newClient().signUp({ email, password: `Teranga-${suffix}` }));
+    failed(await newClient().signUp({ email, password: `Teranga-${suffix}` }), 422, 'user_already_exists');
+  });
+
+  test('weak password: AuthWeakPasswordError', async () => {
+    const res = await newClient().signUp({ email: `weak.${suffix}@example.sn`, password: 'short' });
+    failed(res, 422, 'weak_password');
+    assert.equal(res.error.name, 'AuthWeakPasswordError', wire.describeLast());
+  });
+
+  test('reused refresh token: refresh_token_already_used', async () => {
+    const email = `reuse.${suffix}@example.sn`;
+    const { session } = ok(await newClient().signUp({ email, password: `Teranga-${suffix}` }));
+    ok(await newClient().refreshSession({ refresh_token: session.refresh_token }));
+    failed(await newClient().refreshSession({ refresh_token: session.refresh_token }), undefined, 'refresh_token_already_used');
+  });
+});
