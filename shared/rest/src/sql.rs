@@ -419,8 +419,8 @@ impl<'c> Planner<'c> {
             Op::Ov => "&&",
             Op::Sl => "<<",
             Op::Sr => ">>",
-            Op::Nxl => "&<",
-            Op::Nxr => "&>",
+            Op::Nxl => "&>",
+            Op::Nxr => "&<",
             Op::Adj => "-|-",
             _ => "=",
         };
