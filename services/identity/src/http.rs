@@ -2,12 +2,12 @@
 //! `/logout`, `/recover`.
 //! `docs/identity.md` describes the flows and limits.
 
-use std::{collections::HashMap, net::SocketAddr};
+use std::collections::HashMap;
 
 use axum::{
     body::Bytes,
-    extract::{ConnectInfo, FromRequestParts, Query, State},
-    http::{header, request::Parts, HeaderMap, StatusCode},
+    extract::{Query, State},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
@@ -40,47 +40,7 @@ pub const PASSWORD_MIN_LEN: usize = 8;
 
 // ---------------------------------------------------------------- request details
 
-/// The caller's IP and user agent. The IP is the peer address, or the last
-/// `X-Forwarded-For` hop when the peer is a loopback or private address (a proxy of ours).
-pub struct Client {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Client {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let trusted_proxy = match peer {
-            Some(std::net::IpAddr::V4(v4)) => v4.is_loopback() || v4.is_private(),
-            Some(std::net::IpAddr::V6(v6)) => v6.is_loopback(),
-            None => false,
-        };
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
-        let ip = match (trusted_proxy, forwarded) {
-            (true, Some(f)) => Some(f),
-            _ => peer,
-        };
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(500).collect());
-        Ok(Client {
-            ip: ip.map(|i| i.to_string()),
-            user_agent,
-        })
-    }
-}
+pub use platform::Client;
 
 pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     serde_json::from_slice(bytes).map_err(|e| {

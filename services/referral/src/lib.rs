@@ -40,3 +40,6 @@ pub fn router(ctx: platform::Context) -> Router {
         .with_state(state)
         .merge(rest::router(api))
 }
+
+/// Starts the service's background jobs and outbox consumers (`wolo serve` calls it once).
+pub fn spawn_jobs(_ctx: &platform::Context) {}

@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+pub mod client;
 pub mod config;
 pub mod db;
 pub mod health;
@@ -26,6 +27,7 @@ pub mod telemetry;
 
 use std::sync::Arc;
 
+pub use client::Client;
 pub use config::Config;
 
 impl Context {

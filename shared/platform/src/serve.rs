@@ -54,7 +54,7 @@ pub fn cors(origins: Option<&[String]>) -> CorsLayer {
 }
 
 /// Wraps a router with the edge middleware: CORS, `x-request-id` set (or kept) and echoed,
-/// one span per request carrying it, and the body size limit.
+/// one span per request carrying it, `x-wolo-client-ip` computed, and the body size limit.
 pub fn edge(router: Router, origins: Option<&[String]>) -> Router {
     router.layer(cors(origins)).layer(
         ServiceBuilder::new()
@@ -68,6 +68,7 @@ pub fn edge(router: Router, origins: Option<&[String]>) -> Router {
                 tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
             }))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+            .layer(axum::middleware::from_fn(crate::client::client_ip_header))
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
     )
 }

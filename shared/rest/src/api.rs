@@ -995,3 +995,36 @@ async fn delete(tx: &mut Tx, call: &Call<'_>) -> Result<Outcome, Failure> {
     let (body, n, _) = run_mutation(tx, qb, prefs).await?;
     mutation_outcome(call, None, body, n, false)
 }
+
+/// The signed-in user behind `caller`, or 401 (PostgREST's answer to an anonymous write).
+pub fn require_user(caller: &Caller) -> ApiResult<uuid::Uuid> {
+    match (caller.role, caller.user_id) {
+        (auth::Role::Anon, _) | (_, None) => Err(ApiError::unauthorized(
+            "PGRST301",
+            "Sign in first: this endpoint needs a user token",
+        )),
+        (_, Some(id)) => Ok(id),
+    }
+}
+
+/// `caller` must hold the admin role: 401 when anonymous, 403 (42501) otherwise.
+pub fn require_admin(caller: &Caller) -> ApiResult<uuid::Uuid> {
+    let id = require_user(caller)?;
+    if caller.role != auth::Role::Admin {
+        return Err(ApiError::forbidden(
+            "permission denied: admin role required",
+        ));
+    }
+    Ok(id)
+}
+
+/// `caller` must hold the partner role (or admin): 401 when anonymous, 403 otherwise.
+pub fn require_partner(caller: &Caller) -> ApiResult<uuid::Uuid> {
+    let id = require_user(caller)?;
+    if !matches!(caller.role, auth::Role::Partner | auth::Role::Admin) {
+        return Err(ApiError::forbidden(
+            "permission denied: partner role required",
+        ));
+    }
+    Ok(id)
+}

@@ -22,5 +22,7 @@ pub mod prefer;
 pub mod query;
 pub mod sql;
 
-pub use api::{authenticate, begin, router, Api, Endpoint};
+pub use api::{
+    authenticate, begin, require_admin, require_partner, require_user, router, Api, Endpoint,
+};
 pub use error::{ApiError, ApiResult};

@@ -19,8 +19,6 @@ pub struct Service {
     pub jobs: fn(&Context),
 }
 
-fn no_jobs(_: &Context) {}
-
 fn notification_jobs(ctx: &Context) {
     notifications::spawn_jobs(ctx);
 }
@@ -41,37 +39,37 @@ pub const SERVICES: [Service; 10] = [
         name: profiles::NAME,
         default_port: profiles::DEFAULT_PORT,
         router: profiles::router,
-        jobs: no_jobs,
+        jobs: profiles::spawn_jobs,
     },
     Service {
         name: referral::NAME,
         default_port: referral::DEFAULT_PORT,
         router: referral::router,
-        jobs: no_jobs,
+        jobs: referral::spawn_jobs,
     },
     Service {
         name: pots::NAME,
         default_port: pots::DEFAULT_PORT,
         router: pots::router,
-        jobs: no_jobs,
+        jobs: pots::spawn_jobs,
     },
     Service {
         name: donations::NAME,
         default_port: donations::DEFAULT_PORT,
         router: donations::router,
-        jobs: no_jobs,
+        jobs: donations::spawn_jobs,
     },
     Service {
         name: packs::NAME,
         default_port: packs::DEFAULT_PORT,
         router: packs::router,
-        jobs: no_jobs,
+        jobs: packs::spawn_jobs,
     },
     Service {
         name: qr::NAME,
         default_port: qr::DEFAULT_PORT,
         router: qr::router,
-        jobs: no_jobs,
+        jobs: qr::spawn_jobs,
     },
     Service {
         name: notifications::NAME,
@@ -83,13 +81,13 @@ pub const SERVICES: [Service; 10] = [
         name: analytics::NAME,
         default_port: analytics::DEFAULT_PORT,
         router: analytics::router,
-        jobs: no_jobs,
+        jobs: analytics::spawn_jobs,
     },
     Service {
         name: admin::NAME,
         default_port: admin::DEFAULT_PORT,
         router: admin::router,
-        jobs: no_jobs,
+        jobs: admin::spawn_jobs,
     },
 ];
 
