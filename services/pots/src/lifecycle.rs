@@ -1,0 +1,343 @@
+//! The J-30 lifecycle: when a pot opens, and every status change with its event.
+//!
+//! ```text
+//!   scheduled --(now >= scheduled_open_at)--> open --(raised >= target)--> funded
+//!     |   |                                    |  |                          |
+//!     |   '--(birthday day over)--> expired <--'  |                          |
+//!     |                                |          |                          |
+//!     '----------(close)----------> closed <------'-----------(close)--------'
+//! ```
+//!
+//! `expired -> closed` is allowed too (the owner closes an expired pot); a funded pot never
+//! expires; `closed` is final.
+//!
+//! Every change is a conditional `update ... where status = <expected>` (two replicas, or a
+//! job racing an owner, apply it once), backed by the `guard_status_transition` trigger
+//! (V60) that refuses any other change whoever makes it. The event goes to the outbox in the
+//! same transaction as the change.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Africa::Dakar;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// The outbox `source` of the pots service's events.
+pub const SOURCE: &str = "pots";
+
+/// How many pots one transaction of a job handles at most (the job loops until done).
+const BATCH: i64 = 500;
+
+/// When a pot for `birthday` opens, as of `now`: the birthday minus 30 days at 00:00
+/// Africa/Dakar, or `now` if that moment is past (never later than 00:00 Dakar the day
+/// before the birthday). `None` when the birthday is not after today in Dakar. Same rule as
+/// the SQL function `pots.scheduled_open_at` (which the database uses).
+pub fn scheduled_open_at(birthday: NaiveDate, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let today = now.with_timezone(&Dakar).date_naive();
+    if birthday <= today {
+        return None;
+    }
+    let midnight = |d: NaiveDate| {
+        Dakar
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+            .single()
+            .expect("Dakar has no DST")
+            .with_timezone(&Utc)
+    };
+    let j30 = midnight(birthday - chrono::Days::new(30));
+    let latest = midnight(birthday - chrono::Days::new(1));
+    Some(if j30 > now { j30 } else { now }.min(latest))
+}
+
+/// The moment a pot for `birthday` expires if unfunded: when the birthday day is over in
+/// Dakar (00:00 Africa/Dakar the day after).
+pub fn expires_at(birthday: NaiveDate) -> DateTime<Utc> {
+    Dakar
+        .from_local_datetime(
+            &(birthday + chrono::Days::new(1))
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight"),
+        )
+        .single()
+        .expect("Dakar has no DST")
+        .with_timezone(&Utc)
+}
+
+/// What one [`lifecycle_once`] run changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LifecycleCounts {
+    pub opened: u64,
+    pub funded: u64,
+    pub expired: u64,
+}
+
+/// One pass of the lifecycle job as of `now`: opens due pots, marks open pots whose raised
+/// total reached the target funded (a target lowered by the owner, or money that arrived
+/// while the pot was not open yet), expires scheduled and open pots whose birthday day is
+/// over in Dakar. Safe to run concurrently (row locks taken with `skip locked`, conditional
+/// updates).
+pub async fn lifecycle_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<LifecycleCounts> {
+    let mut counts = LifecycleCounts::default();
+    loop {
+        let n = open_due(pool, now).await?;
+        counts.opened += n;
+        if n < BATCH as u64 {
+            break;
+        }
+    }
+    loop {
+        let n = fund_reached(pool).await?;
+        counts.funded += n;
+        if n < BATCH as u64 {
+            break;
+        }
+    }
+    loop {
+        let n = expire_past(pool, now).await?;
+        counts.expired += n;
+        if n < BATCH as u64 {
+            break;
+        }
+    }
+    Ok(counts)
+}
+
+async fn open_due(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<u64> {
+    let mut tx = pool.begin().await?;
+    let rows: Vec<(Uuid, Uuid, NaiveDate)> = sqlx::query_as(
+        "update pots.pots p set status = 'open', actual_opened_at = $1
+         where p.id in (select id from pots.pots
+                        where status = 'scheduled' and scheduled_open_at <= $1
+                          and birthday_date >= ($1 at time zone 'Africa/Dakar')::date
+                          and profiles.can_open_pot(owner_user_id)
+                        order by scheduled_open_at
+                        limit $2
+                        for update skip locked)
+           and p.status = 'scheduled'
+         returning p.id, p.owner_user_id, p.birthday_date",
+    )
+    .bind(now)
+    .bind(BATCH)
+    .fetch_all(&mut *tx)
+    .await?;
+    let web = crate::public_web_url_from_env();
+    for (pot_id, owner, birthday) in &rows {
+        platform::outbox::publish(
+            &mut tx,
+            "pot.opened",
+            &json!({"pot_id": pot_id, "owner_user_id": owner, "birthday_date": birthday}),
+            SOURCE,
+        )
+        .await?;
+        notify_opened(&mut tx, *pot_id, now, &web).await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len() as u64)
+}
+
+async fn fund_reached(pool: &PgPool) -> anyhow::Result<u64> {
+    let mut tx = pool.begin().await?;
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "select id from pots.pots
+         where status = 'open' and raised_amount_cfa >= target_amount_cfa
+         limit $1 for update skip locked",
+    )
+    .bind(BATCH)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut n = 0;
+    for id in ids {
+        if mark_funded_if_reached(&mut tx, id).await? {
+            n += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+async fn expire_past(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<u64> {
+    let mut tx = pool.begin().await?;
+    // The birthday day is over in Dakar when its date is before today's date there.
+    let rows: Vec<(Uuid, Uuid, i32)> = sqlx::query_as(
+        "update pots.pots p set status = 'expired'
+         where p.id in (select id from pots.pots
+                        where status in ('scheduled', 'open')
+                          and birthday_date < ($1 at time zone 'Africa/Dakar')::date
+                        limit $2
+                        for update skip locked)
+           and p.status in ('scheduled', 'open')
+         returning p.id, p.owner_user_id, p.raised_amount_cfa",
+    )
+    .bind(now)
+    .bind(BATCH)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (pot_id, owner, raised) in &rows {
+        platform::outbox::publish(
+            &mut tx,
+            "pot.expired",
+            &json!({"pot_id": pot_id, "owner_user_id": owner, "raised_amount_cfa": raised}),
+            SOURCE,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len() as u64)
+}
+
+/// Marks the pot `funded` if it is open and its raised total reached the target, and
+/// publishes `pot.funded`, in the caller's transaction. True when this call made the change
+/// (at most once per pot: the update is conditional on `status = 'open'`).
+pub async fn mark_funded_if_reached(conn: &mut PgConnection, pot_id: Uuid) -> anyhow::Result<bool> {
+    let row: Option<(Uuid, i32, i32, Option<Uuid>, NaiveDate)> = sqlx::query_as(
+        "update pots.pots set status = 'funded'
+         where id = $1 and status = 'open' and raised_amount_cfa >= target_amount_cfa
+         returning owner_user_id, raised_amount_cfa, target_amount_cfa, preferred_pack_id, birthday_date",
+    )
+    .bind(pot_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((owner, raised, target, pack, birthday)) = row else {
+        return Ok(false);
+    };
+    platform::outbox::publish(
+        conn,
+        "pot.funded",
+        &json!({
+            "pot_id": pot_id,
+            "owner_user_id": owner,
+            "raised_amount_cfa": raised,
+            "target_amount_cfa": target,
+            "preferred_pack_id": pack,
+            "birthday_date": birthday,
+        }),
+        SOURCE,
+    )
+    .await?;
+    notify_funded(conn, pot_id).await?;
+    Ok(true)
+}
+
+/// The owner's first name for messages (`Bonjour` when the profile has none).
+const FIRST_NAME: &str = "coalesce(nullif(split_part((select pr.full_name from profiles.profiles pr
+                                 where pr.user_id = p.owner_user_id), ' ', 1), ''), 'Bonjour')";
+
+/// `pot_opened` to the owner, with the pot's link.
+async fn notify_opened(
+    conn: &mut PgConnection,
+    pot_id: Uuid,
+    now: DateTime<Utc>,
+    web: &str,
+) -> anyhow::Result<()> {
+    let (owner, first_name, title, birthday, target): (Uuid, String, String, NaiveDate, i32) =
+        sqlx::query_as(&format!(
+            "select p.owner_user_id, {FIRST_NAME}, p.title, p.birthday_date, p.target_amount_cfa
+             from pots.pots p where p.id = $1"
+        ))
+        .bind(pot_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let today = now.with_timezone(&Dakar).date_naive();
+    platform::outbox::publish(
+        conn,
+        "notification.requested",
+        &json!({
+            "user_id": owner,
+            "message": "pot_opened",
+            "data": {
+                "first_name": first_name,
+                "pot_title": title,
+                "birthday_date": birthday,
+                "days_left": (birthday - today).num_days().max(0),
+                "target_amount_cfa": target,
+                "pot_url": format!("{}/p/{pot_id}", web.trim_end_matches('/')),
+            },
+        }),
+        SOURCE,
+    )
+    .await?;
+    Ok(())
+}
+
+/// `pot_funded` to the owner.
+async fn notify_funded(conn: &mut PgConnection, pot_id: Uuid) -> anyhow::Result<()> {
+    let (owner, first_name, title, raised, pack): (Uuid, String, String, i32, Option<String>) =
+        sqlx::query_as(&format!(
+            "select p.owner_user_id, {FIRST_NAME}, p.title, p.raised_amount_cfa,
+                    (select k.name from packs.packs k where k.id = p.preferred_pack_id)
+             from pots.pots p where p.id = $1"
+        ))
+        .bind(pot_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    platform::outbox::publish(
+        conn,
+        "notification.requested",
+        &json!({
+            "user_id": owner,
+            "message": "pot_funded",
+            "data": {
+                "first_name": first_name,
+                "pot_title": title,
+                "raised_cfa": raised,
+                "pack_name": pack.unwrap_or_else(|| "Cadeau WOLO".to_string()),
+            },
+        }),
+        SOURCE,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Why [`close_pot`] did not close a pot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseError {
+    NotFound,
+    /// Closed already (the status it has).
+    AlreadyClosed,
+}
+
+/// Closes a pot (scheduled, open, funded or expired) at `now` for `reason`, and publishes
+/// `pot.closed`, in the caller's transaction. The row is locked first, so a close racing the
+/// lifecycle job or another close applies once.
+pub async fn close_pot(
+    conn: &mut PgConnection,
+    pot_id: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Result<(), CloseError>> {
+    let status: Option<Option<String>> =
+        sqlx::query_scalar("select status from pots.pots where id = $1 for update")
+            .bind(pot_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match status {
+        None => return Ok(Err(CloseError::NotFound)),
+        Some(Some(s)) if s == "closed" => return Ok(Err(CloseError::AlreadyClosed)),
+        _ => {}
+    }
+    let (owner, raised, pack, birthday): (Uuid, i32, Option<Uuid>, NaiveDate) = sqlx::query_as(
+        "update pots.pots set status = 'closed', closed_at = $2
+         where id = $1 and status in ('scheduled', 'open', 'funded', 'expired')
+         returning owner_user_id, raised_amount_cfa, preferred_pack_id, birthday_date",
+    )
+    .bind(pot_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    platform::outbox::publish(
+        conn,
+        "pot.closed",
+        &json!({
+            "pot_id": pot_id,
+            "owner_user_id": owner,
+            "reason": reason,
+            "raised_amount_cfa": raised,
+            "preferred_pack_id": pack,
+            "birthday_date": birthday,
+        }),
+        SOURCE,
+    )
+    .await?;
+    Ok(Ok(()))
+}
