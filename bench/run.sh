@@ -11,6 +11,12 @@
 #
 # Before measuring, it checks that both return the same single row, byte for byte.
 #
+# Then Wave webhooks: signed `checkout.session.completed` deliveries for pending donations
+# POSTed by wrk (bench/webhooks.lua) to `wolo serve`'s /donations/webhooks/wave, every 4th
+# request a duplicate of the previous one, against a plain INSERT of a comparable row into
+# donations.wave_webhook_events run directly with pgbench, same concurrency and duration.
+# BENCH_WEBHOOK_EVENTS (default 60000) pending donations are prepared for it.
+#
 # Settings (environment): BENCH_DURATION (seconds per measured run, default 15, at most 60),
 # BENCH_WARMUP (seconds, default 3), BENCH_CONNECTIONS (default 16), BENCH_THREADS (default 2).
 # The database server comes from scripts/ensure-db.sh and must be on this machine (loopback
@@ -24,6 +30,11 @@ WARMUP=${BENCH_WARMUP:-3}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 THREADS=${BENCH_THREADS:-2}
 BENCH_DB=wolo_bench
+WEBHOOK_EVENTS=${BENCH_WEBHOOK_EVENTS:-60000}
+WEBHOOK_WARMUP_EVENTS=10000
+DUP_EVERY=4
+# The service checks webhook signatures with this secret; Wave itself is never called here.
+BENCH_WAVE_SECRET=wave_sn_WHS_bench_only_secret
 OUT=docs/benchmarks.md
 # Seeds: Moussa owns the open pot (see seeds/README.md).
 OWNER=00000000-0000-4000-a000-010100000002
@@ -37,6 +48,8 @@ unset RUST_LOG_FORMAT
 log() { echo "bench: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+[[ $WEBHOOK_EVENTS =~ ^[0-9]+$ ]] && ((WEBHOOK_EVENTS > WEBHOOK_WARMUP_EVENTS)) ||
+  die "BENCH_WEBHOOK_EVENTS must be a whole number above $WEBHOOK_WARMUP_EVENTS"
 for v in DURATION WARMUP CONNECTIONS THREADS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number (got ${!v})"
 done
@@ -261,6 +274,98 @@ srv_db_us=$((mach_db_us - pgb_us))
 srv_ratio=$(awk -v a="$srv_db_us" -v b="$srv_http_us" 'BEGIN { printf "%.2f", a / b }')
 fmt_int() { printf "%.0f" "$1"; }
 
+# --- webhooks: through the stack -----------------------------------------------------------
+log "webhooks: preparing $WEBHOOK_EVENTS pending donations and their signed deliveries"
+# Spread over open pots (about 60 donations each, as a real pot gets), owned by Moussa.
+psql "$bench_url" -XAtq -v ON_ERROR_STOP=1 >/dev/null <<SQL
+create temporary table bench_pots as
+with p as (
+  insert into pots.pots (owner_user_id, title, target_amount_cfa, birthday_date, scheduled_open_at,
+                         status, actual_opened_at)
+  select '$OWNER', 'Cagnotte bench ' || g, 100000000, current_date + 20, now() - interval '1 day',
+         'open', now()
+  from generate_series(1, greatest($WEBHOOK_EVENTS / 60, 1)) g
+  returning id)
+select id, row_number() over (order by id) - 1 as n from p;
+insert into donations.donations (pot_id, amount_cfa, status, wave_session_id, wave_payment_url,
+                                 wave_session_expires_at, donor_name)
+select p.id, 1000 + (g % 50) * 100, 'pending', 'cos-bench' || lpad(g::text, 10, '0'),
+       'https://pay.wave.com/c/cos-bench' || g, now() + interval '1 day', 'Bench'
+from generate_series(1, $WEBHOOK_EVENTS) g
+join bench_pots p on p.n = g % (select count(*) from bench_pots);
+SQL
+psql "$bench_url" -XAtq -F'|' -v ON_ERROR_STOP=1 \
+  -c "select id, wave_session_id, amount_cfa from donations.donations where wave_session_id like 'cos-bench%' order by wave_session_id" \
+  >"$work/donations.txt"
+python3 bench/webhook_events.py "$BENCH_WAVE_SECRET" "$work/donations.txt" "$work/events.lua"
+webhook_counts() { # applied|errors|duplicates so far
+  psql "$bench_url" -XAtq -F'|' -c "select count(*) filter (where processing_error is null),
+    count(*) filter (where processing_error is not null), coalesce(sum(retry_count), 0)
+    from donations.wave_webhook_events"
+}
+WOLO_WAVE_API_URL=http://127.0.0.1:9 WOLO_WAVE_API_KEY=bench-unused \
+  WOLO_WAVE_WEBHOOK_SECRET=$BENCH_WAVE_SECRET "$WOLO" serve >"$work/serve-webhooks.log" 2>&1 &
+server_pid=$!
+for i in $(seq 1 100); do
+  curl -fsS --max-time 2 "$base/donations/ready" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve-webhooks.log" >&2; die "wolo serve exited"; }
+  [ "$i" = 100 ] && { cat "$work/serve-webhooks.log" >&2; die "/donations/ready did not answer 200 within 20 s"; }
+  sleep 0.2
+done
+wh_wrk() { # wh_wrk FROM TO SECONDS [extra wrk args]
+  local from=$1 to=$2 secs=$3
+  shift 3
+  WEBHOOK_EVENTS="$work/events.lua" WEBHOOK_FROM=$from WEBHOOK_TO=$to WEBHOOK_DUP_EVERY=$DUP_EVERY \
+    WEBHOOK_THREADS=$THREADS timeout "$LIMIT" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" \
+    -s bench/webhooks.lua "$@" "$base/"
+}
+log "webhooks through the stack: warm-up ${WARMUP}s, then wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s (1 request in $DUP_EVERY a duplicate)"
+if ((WARMUP > 0)); then
+  wh_wrk 1 "$WEBHOOK_WARMUP_EVENTS" "$WARMUP" >/dev/null
+fi
+IFS='|' read -r wa0 we0 wd0 <<<"$(webhook_counts)"
+wh_wrk $((WEBHOOK_WARMUP_EVENTS + 1)) "$WEBHOOK_EVENTS" "$DURATION" --latency >"$work/wrk-webhooks.txt"
+IFS='|' read -r wa1 we1 wd1 <<<"$(webhook_counts)"
+cat "$work/wrk-webhooks.txt" >&2
+! grep -q 'Non-2xx\|Socket errors' "$work/wrk-webhooks.txt" || die "wrk saw errors on the webhooks (see above)"
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
+wh_applied=$((wa1 - wa0))
+wh_errors=$((we1 - we0))
+wh_dups=$((wd1 - wd0))
+((wh_errors == 0)) || die "$wh_errors webhook deliveries were recorded with a processing error"
+wh_pending_left=$(psql "$bench_url" -XAtqc "select count(*) from donations.donations where wave_session_id like 'cos-bench%' and status = 'pending'")
+wh_exhausted=no
+((wh_pending_left > 0)) || wh_exhausted=yes
+wh_rps=$(awk '/^Requests\/sec:/{print $2}' "$work/wrk-webhooks.txt")
+wh_total=$(awk '/requests in/{print $1}' "$work/wrk-webhooks.txt")
+wh_p50=$(to_ms "$(awk '$1=="50%"{print $2}' "$work/wrk-webhooks.txt")")
+wh_p99=$(to_ms "$(awk '$1=="99%"{print $2}' "$work/wrk-webhooks.txt")")
+wh_aps=$(awk -v a="$wh_applied" -v d="$DURATION" 'BEGIN { printf "%.0f", a / d }')
+# One event body, as the payload of the comparable INSERT.
+one_body=$(head -1 "$work/donations.txt" | python3 -c '
+import json, sys
+d, s, a = sys.stdin.read().strip().split("|")
+print(json.dumps({"id": "AE_bench_x", "type": "checkout.session.completed", "data": {"id": s, "amount": a,
+  "currency": "XOF", "checkout_status": "complete", "payment_status": "succeeded", "client_reference": d}},
+  separators=(",", ":")))')
+
+# --- webhooks: a plain INSERT directly -----------------------------------------------------
+cat >"$work/insert.sql" <<'SQL'
+insert into donations.wave_webhook_events (wave_event_id, event_type, raw_payload) values ('pgbench-' || gen_random_uuid(), 'checkout.session.completed', :payload::jsonb);
+SQL
+log "plain INSERT directly: pgbench -M prepared -c$CONNECTIONS -j$THREADS -T$DURATION"
+ins_cmd=("$pgbench" -n -M prepared -c "$CONNECTIONS" -j "$THREADS" -D "payload=$one_body" -f "$work/insert.sql")
+if ((WARMUP > 0)); then
+  timeout "$LIMIT" "${ins_cmd[@]}" -T "$WARMUP" "$bench_url" >/dev/null 2>"$work/ins-warmup.err" ||
+    { cat "$work/ins-warmup.err" >&2; die "pgbench insert warm-up failed"; }
+fi
+timeout "$LIMIT" "${ins_cmd[@]}" -T "$DURATION" "$bench_url" >"$work/pgbench-insert.txt" 2>"$work/pgbench-insert.err" ||
+  { cat "$work/pgbench-insert.err" "$work/pgbench-insert.txt" >&2; die "pgbench insert failed"; }
+cat "$work/pgbench-insert.txt" >&2
+ins_tps=$(awk '/^tps = /{print $3}' "$work/pgbench-insert.txt")
+ins_avg=$(awk '/^latency average = /{print $4}' "$work/pgbench-insert.txt")
+wh_ratio=$(awk -v a="$wh_aps" -v b="$ins_tps" 'BEGIN { printf "%.2f", a / b }')
+
 # --- report ------------------------------------------------------------------------------
 cpu_model=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -352,9 +457,46 @@ $(cat "$work/direct.sql")
 
 pgbench's p50 and p99 come from its per-transaction log (\`-l\`); wrk's from \`--latency\`.
 EOF
+  cat <<EOF
+
+## Wave webhooks: applied per second, duplicates mixed in
+
+Signed \`checkout.session.completed\` deliveries (Wave's shape and \`Wave-Signature\` scheme, see
+docs/donations.md) POSTed to \`/donations/webhooks/wave\` by wrk (\`bench/webhooks.lua\`), each
+for its own pending donation (about 60 per open pot); every ${DUP_EVERY}th request re-sends the previous event (a duplicate
+delivery: answered 200, nothing applied). An applied delivery is the whole path: the HMAC check,
+one transaction storing the event under its unique Wave id, locking and updating the donation,
+appending \`donation.succeeded\` and \`notification.requested\` to the outbox. Next to it, in the
+same run, a plain single-row INSERT of a comparable row into \`donations.wave_webhook_events\`,
+directly with pgbench. \`wolo serve\` ran its background jobs and consumers meanwhile (the pots
+consumer counted the donations, notifications were queued), as in production.
+
+| | throughput | latency | in ${DURATION} s |
+|---|---:|---:|---:|
+| webhook requests through the stack (wrk) | $(fmt_int "$wh_rps") req/s | p50 ${wh_p50} ms, p99 ${wh_p99} ms | ${wh_total} requests |
+| of which **applied** (new events: donation succeeded) | **${wh_aps} /s** | | ${wh_applied} applied, ${wh_dups} duplicates |
+| plain INSERT directly (pgbench, one row) | **$(fmt_int "$ins_tps") tps** | avg ${ins_avg} ms | |
+| **ratio** applied webhooks / plain INSERT | **${wh_ratio}** | | |
+
+- Duplicates changed nothing: ${wh_errors} deliveries were recorded with a processing error; a duplicate only bumps \`retry_count\`.
+- Prepared events ran out during the measured run: ${wh_exhausted} (if yes, raise \`BENCH_WEBHOOK_EVENTS\`; the applied rate is then a lower bound).
+- Same caveats as above (one run, a shared machine). An applied webhook is several statements in one transaction; the INSERT is one.
+
+\`\`\`sh
+wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s -s bench/webhooks.lua --latency "\$BASE/"   # WEBHOOK_DUP_EVERY=${DUP_EVERY}
+pgbench -n -M prepared -c ${CONNECTIONS} -j ${THREADS} -T ${DURATION} -D 'payload=<one event>' -f insert.sql "\$DATABASE_URL"
+\`\`\`
+
+\`insert.sql\`:
+
+\`\`\`sql
+$(cat "$work/insert.sql")
+\`\`\`
+EOF
 } >"$work/benchmarks.md"
 mv "$work/benchmarks.md" "$OUT"
 
 log "through the stack: $(fmt_int "$rps") req/s (p50 ${http_p50} ms, p99 ${http_p99} ms)"
 log "directly:          $(fmt_int "$tps") tps (avg ${db_avg} ms, p50 ${db_p50} ms, p99 ${db_p99} ms)"
+log "webhooks:          $(fmt_int "$wh_rps") req/s, ${wh_aps} applied/s (${wh_dups} duplicates); plain INSERT $(fmt_int "$ins_tps") tps; ratio ${wh_ratio}"
 log "ratio stack/direct: ${ratio}; wrote $OUT (${elapsed} s)"

@@ -1,8 +1,24 @@
 //! Donations: Wave checkout, signed Wave webhooks, refunds and donation aggregates. Owns the `donations` schema.
 //!
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/donations`.
+//! `docs/donations.md` describes the flow, the states and the risk score.
 
-use axum::{extract::FromRef, Router};
+pub mod checkout;
+pub mod config;
+mod http;
+pub mod jobs;
+pub mod refunds;
+pub mod risk;
+pub mod signature;
+pub mod wave;
+pub mod webhook;
+
+pub use config::DonationsConfig;
+pub use jobs::{donation_analytics_once, expire_pending_once, spawn_jobs};
+
+use std::sync::Arc;
+
+use axum::{extract::FromRef, routing::post, Router};
 use sqlx::PgPool;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
@@ -14,6 +30,9 @@ pub const DEFAULT_PORT: u16 = 8085;
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
+    pub jwt: auth::Jwt,
+    pub config: Arc<DonationsConfig>,
+    pub wave: wave::Wave,
 }
 
 impl FromRef<AppState> for PgPool {
@@ -23,10 +42,39 @@ impl FromRef<AppState> for PgPool {
 }
 
 /// Custom endpoints beside the tables (listed in the OpenAPI document).
-pub const ENDPOINTS: &[rest::Endpoint] = &[];
+pub const ENDPOINTS: &[rest::Endpoint] = &[
+    rest::Endpoint {
+        method: "POST",
+        path: "/checkout",
+        summary: "Start a donation (anonymous or signed in): {pot_id, amount_cfa (100..5000000), donor_name?, donor_phone?, donor_email?, message?, is_anonymous?, show_amount?}; optional Idempotency-Key header; 201 {donation_id, status, wave_payment_url, expires_at} (200 on a replay); 409 pot not open; 502/504 Wave error or timeout",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/webhooks/wave",
+        summary: "Wave webhook (Wave-Signature checked first: 401 otherwise); each event id applied once; 200 also for duplicates and recorded errors; 400 unreadable JSON; 503 database down",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/{id}/refund",
+        summary: "Admin only: refund a succeeded donation through Wave {reason, category?: user_request|fraud|admin_action}; audited; 200 refund; 409 not refundable or in progress; 502/504 Wave failure (donation unchanged)",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/pots/{pot_id}/refund",
+        summary: "Admin only: refund every succeeded donation of an expired pot {reason}; the pots service then publishes pot.refunded; 200 {refunds}, 502 when some failed",
+    },
+];
 
-/// The service's routes: probes, and its schema's tables PostgREST-style.
+/// The service's routes; Wave settings from the environment ([`DonationsConfig::from_env`]).
+/// Panics with the variable's name when they are invalid.
 pub fn router(ctx: platform::Context) -> Router {
+    let cfg =
+        DonationsConfig::from_env().unwrap_or_else(|e| panic!("donations configuration: {e}"));
+    router_with(ctx, cfg)
+}
+
+/// [`router`] with an explicit configuration (tests, the fake Wave).
+pub fn router_with(ctx: platform::Context, cfg: DonationsConfig) -> Router {
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -34,12 +82,18 @@ pub fn router(ctx: platform::Context) -> Router {
         ctx.jwt(),
         ENDPOINTS.to_vec(),
     );
-    let state = AppState { db: ctx.db };
+    let state = AppState {
+        db: ctx.db.clone(),
+        jwt: ctx.jwt(),
+        wave: wave::Wave::new(cfg.clone()),
+        config: Arc::new(cfg),
+    };
     Router::new()
         .merge(platform::health::router(NAME))
+        .route("/checkout", post(checkout::post_checkout))
+        .route("/webhooks/wave", post(webhook::post_wave_webhook))
+        .route("/{id}/refund", post(refunds::post_refund))
+        .route("/pots/{pot_id}/refund", post(refunds::post_pot_refund))
         .with_state(state)
         .merge(rest::router(api))
 }
-
-/// Starts the service's background jobs and outbox consumers (`wolo serve` calls it once).
-pub fn spawn_jobs(_ctx: &platform::Context) {}

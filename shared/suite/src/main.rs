@@ -5,7 +5,12 @@
 //! wolo seed           load the demo data (idempotent)
 //! wolo serve          all ten services in one process, service S under /S (WOLO_HTTP_ADDR, default 127.0.0.1:8080)
 //! wolo serve pots     one service alone, at / (default port: the service's own)
+//! wolo fake-wave      a fake Wave Checkout API alone (WOLO_FAKE_WAVE_ADDR, default 127.0.0.1:8099)
 //! ```
+//!
+//! Outside production, `wolo serve` without `WOLO_WAVE_API_URL` starts the fake Wave in
+//! process (on `WOLO_FAKE_WAVE_ADDR`) and points the donations service at it, so a donation
+//! can be paid locally with no Wave account. In production `WOLO_WAVE_API_URL` is required.
 
 use std::{process::ExitCode, sync::Arc};
 
@@ -19,6 +24,8 @@ commands:
   serve          serve all ten services in one process, service S under /S
   serve <S>      serve one service alone (identity, profiles, referral, pots, donations,
                  packs, qr, notifications, analytics, admin)
+  fake-wave      run the fake Wave Checkout API alone (WOLO_FAKE_WAVE_ADDR, default
+                 127.0.0.1:8099; webhooks to WOLO_FAKE_WAVE_WEBHOOK_URL)
   help           this text
 
 settings come from the environment; see .env.example";
@@ -33,6 +40,7 @@ async fn main() -> ExitCode {
         ["seed"] => seed().await,
         ["serve"] => serve(None).await,
         ["serve", name] => serve(Some(name)).await,
+        ["fake-wave"] => fake_wave().await,
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())
@@ -89,6 +97,14 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     };
     let addr = ctx.config.http_addr;
     let config = ctx.config.clone();
+    if service.is_none_or(|s| s.name == donations::NAME) {
+        let webhook_path = if service.is_some() {
+            "/webhooks/wave"
+        } else {
+            "/donations/webhooks/wave"
+        };
+        wave_for_donations(&config, webhook_path).await?;
+    }
     match service {
         Some(s) => {
             (s.jobs)(&ctx);
@@ -104,6 +120,101 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
             platform::serve::serve(&config, router, "wolo").await
         }
     }
+}
+
+/// The donations service's Wave: `WOLO_WAVE_API_URL` when set (checked now, so a bad setting
+/// stops the start with the variable's name); else, outside production, a fake Wave started
+/// in process on `WOLO_FAKE_WAVE_ADDR` with the dev key and webhook secret.
+async fn wave_for_donations(config: &Config, webhook_path: &str) -> anyhow::Result<()> {
+    let set = std::env::var("WOLO_WAVE_API_URL").is_ok_and(|v| !v.trim().is_empty());
+    if set {
+        donations::DonationsConfig::from_env()?;
+        return Ok(());
+    }
+    if config.environment == platform::config::Environment::Production {
+        anyhow::bail!(
+            "WOLO_WAVE_API_URL is required in production (Wave's API, https://api.wave.com), with WOLO_WAVE_API_KEY and WOLO_WAVE_WEBHOOK_SECRET"
+        );
+    }
+    let addr = fake_wave_addr()?;
+    let mut http = config.http_addr;
+    if http.ip().is_unspecified() {
+        http.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let fake_config = |addr| fakewave::FakeWaveConfig {
+        addr,
+        webhook_url: Some(format!("http://{http}{webhook_path}")),
+        ..Default::default()
+    };
+    let explicit = std::env::var("WOLO_FAKE_WAVE_ADDR").is_ok_and(|v| !v.trim().is_empty());
+    let fake = match fakewave::spawn(fake_config(addr)).await {
+        Ok(f) => f,
+        // The default port is taken (another `wolo serve`?): any free port will do.
+        Err(e) if !explicit => {
+            eprintln!("wolo: fake Wave: {addr} is not available ({e}); using a free port");
+            fakewave::spawn(fake_config("127.0.0.1:0".parse()?))
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot start the fake Wave: {e}"))?
+        }
+        Err(e) => anyhow::bail!("cannot start the fake Wave on {addr} (WOLO_FAKE_WAVE_ADDR): {e}"),
+    };
+    let mut cfg = donations::DonationsConfig::new(
+        &fake.url,
+        fakewave::DEV_API_KEY,
+        &[fakewave::DEV_WEBHOOK_SECRET],
+    );
+    if let Ok(web) = std::env::var("WOLO_PUBLIC_WEB_URL") {
+        if !web.trim().is_empty() {
+            cfg.public_web_url = web.trim().trim_end_matches('/').to_string();
+        }
+    }
+    donations::config::install(cfg);
+    println!(
+        "fake Wave on {} (WOLO_WAVE_API_URL unset): pay page {}/c/<session id>, webhooks to http://{http}{webhook_path}",
+        fake.url, fake.url
+    );
+    Ok(())
+}
+
+fn fake_wave_addr() -> anyhow::Result<std::net::SocketAddr> {
+    let raw =
+        std::env::var("WOLO_FAKE_WAVE_ADDR").unwrap_or_else(|_| fakewave::DEFAULT_ADDR.to_string());
+    raw.parse()
+        .map_err(|_| anyhow::anyhow!("WOLO_FAKE_WAVE_ADDR must be host:port (got {raw:?})"))
+}
+
+/// `wolo fake-wave`: the fake alone, until interrupted.
+async fn fake_wave() -> anyhow::Result<()> {
+    let env = |k: &str, d: &str| {
+        std::env::var(k)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| d.to_string())
+    };
+    let addr = fake_wave_addr()?;
+    let secrets = env("WOLO_WAVE_WEBHOOK_SECRET", fakewave::DEV_WEBHOOK_SECRET);
+    let fake = fakewave::spawn(fakewave::FakeWaveConfig {
+        addr,
+        api_key: env("WOLO_WAVE_API_KEY", fakewave::DEV_API_KEY),
+        webhook_secrets: secrets
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        webhook_url: Some(env(
+            "WOLO_FAKE_WAVE_WEBHOOK_URL",
+            "http://127.0.0.1:8080/donations/webhooks/wave",
+        )),
+        ..Default::default()
+    })
+    .await?;
+    println!(
+        "fake Wave on {}: webhooks to {}",
+        fake.url,
+        fake.webhook_url().unwrap_or_default()
+    );
+    tokio::signal::ctrl_c().await?;
+    Ok(())
 }
 
 fn names() -> Vec<&'static str> {

@@ -1,0 +1,339 @@
+//! `POST /checkout`: a donation `pending`, then its Wave checkout session.
+//!
+//! Sequence (nothing half-done): (1) one transaction validates the pot (`open`, locked `for
+//! share`), scores the risk and inserts the donation `pending` (unique `idempotency_key`), and
+//! commits; (2) a second transaction locks the donation row, asks Wave for an existing session
+//! with `client_reference` = the donation id (a retry after a timeout reuses it), else creates
+//! one, and stores its id, URL and expiry; if Wave fails or times out the donation is marked
+//! `failed` with the reason in that same transaction and the donor gets 502/504. A retry with
+//! the same `Idempotency-Key` answers the same donation (and re-tries Wave if it had failed).
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::Row;
+use uuid::Uuid;
+
+use rest::{ApiError, ApiResult};
+
+use crate::{
+    http::{body, db, validation},
+    risk,
+    wave::WaveError,
+    AppState,
+};
+
+/// Smallest and largest donation, FCFA.
+pub const MIN_AMOUNT_CFA: i64 = 100;
+pub const MAX_AMOUNT_CFA: i64 = 5_000_000;
+/// Longest donor message, characters.
+pub const MAX_MESSAGE_CHARS: usize = 500;
+
+#[derive(Deserialize)]
+struct CheckoutRequest {
+    pot_id: Option<String>,
+    amount_cfa: Option<serde_json::Value>,
+    donor_name: Option<String>,
+    donor_phone: Option<String>,
+    donor_email: Option<String>,
+    message: Option<String>,
+    is_anonymous: Option<bool>,
+    show_amount: Option<bool>,
+}
+
+/// E.164 from a Senegalese national or international number.
+pub fn normalise_phone(raw: &str) -> Option<String> {
+    let n = phonenumber::parse(Some(phonenumber::country::Id::SN), raw.trim()).ok()?;
+    if !phonenumber::is_valid(&n) {
+        return None;
+    }
+    Some(n.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+fn amount(v: Option<serde_json::Value>) -> ApiResult<i32> {
+    let n = match v {
+        Some(serde_json::Value::Number(n)) => n.as_i64(),
+        _ => None,
+    };
+    match n {
+        Some(n) if (MIN_AMOUNT_CFA..=MAX_AMOUNT_CFA).contains(&n) => Ok(n as i32),
+        _ => Err(validation(&format!(
+            "Le montant doit être un nombre entier de FCFA entre {MIN_AMOUNT_CFA} et {MAX_AMOUNT_CFA} (amount_cfa must be an integer between {MIN_AMOUNT_CFA} and {MAX_AMOUNT_CFA})"
+        ))),
+    }
+}
+
+fn opt_text(v: Option<String>, max: usize, what: &str) -> ApiResult<Option<String>> {
+    match v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
+        Some(s) if s.chars().count() > max => Err(validation(&format!(
+            "{what} : {max} caractères au plus ({what} is too long)"
+        ))),
+        other => Ok(other),
+    }
+}
+
+pub async fn post_checkout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: platform::Client,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let caller = rest::authenticate(&state.jwt, &headers)?;
+    let req: CheckoutRequest = body(&bytes)?;
+    let pot_id = req
+        .pot_id
+        .as_deref()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| validation("pot_id manquant ou invalide (pot_id must be a uuid)"))?;
+    let amount_cfa = amount(req.amount_cfa)?;
+    let phone = match req.donor_phone.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(p) => Some(normalise_phone(p).ok_or_else(|| {
+            validation("Numéro de téléphone invalide (donor_phone must be a valid phone number, e.g. +221771234567)")
+        })?),
+        None => None,
+    };
+    let donor_name = opt_text(req.donor_name, 255, "donor_name")?;
+    let donor_email = opt_text(req.donor_email, 255, "donor_email")?;
+    if donor_email
+        .as_deref()
+        .is_some_and(|e| !e.contains('@') || e.contains(' '))
+    {
+        return Err(validation("Adresse e-mail invalide (invalid donor_email)"));
+    }
+    let message = opt_text(req.message, MAX_MESSAGE_CHARS, "message")?;
+    let is_anonymous = req.is_anonymous.unwrap_or(false);
+    let show_amount = req.show_amount.unwrap_or(true);
+    let idem = match headers.get("idempotency-key") {
+        Some(v) => {
+            let v = v
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && s.len() <= 255)
+                .ok_or_else(|| {
+                    validation("En-tête Idempotency-Key invalide (1 to 255 visible characters)")
+                })?;
+            Some(v.to_string())
+        }
+        None => None,
+    };
+    let donor_user_id = caller.user_id.filter(|_| caller.role != auth::Role::Anon);
+
+    // (1) The donation, pending, committed before Wave is called.
+    let mut tx = state.db.begin().await.map_err(db)?;
+    let existing = match &idem {
+        Some(k) => sqlx::query(
+            "select id, pot_id, amount_cfa from donations.donations where idempotency_key = $1",
+        )
+        .bind(k)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?,
+        None => None,
+    };
+    let (donation_id, created) = if let Some(row) = existing {
+        let (id, p, a): (Uuid, Uuid, i32) = (row.get(0), row.get(1), row.get(2));
+        if p != pot_id || a != amount_cfa {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_reused",
+                "Cette clé d'idempotence a déjà servi pour un autre don (Idempotency-Key already used for a different request)",
+            ));
+        }
+        (id, false)
+    } else {
+        let pot = sqlx::query(
+            "select status, coalesce(allow_anonymous_donations, true) from pots.pots where id = $1 for share",
+        )
+        .bind(pot_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::not_found("pot_not_found", "Cagnotte introuvable (pot not found)"))?;
+        let status: Option<String> = pot.get(0);
+        let allow_anon: bool = pot.get(1);
+        if status.as_deref() != Some("open") {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "pot_not_open",
+                "Cette cagnotte n'accepte pas de participation pour le moment (pot is not open)",
+            )
+            .details(format!("status: {}", status.unwrap_or_default())));
+        }
+        if is_anonymous && !allow_anon {
+            return Err(validation(
+                "Cette cagnotte n'accepte pas les dons anonymes (anonymous donations are not allowed on this pot)",
+            ));
+        }
+        let risk = risk::assess(
+            &mut tx,
+            pot_id,
+            phone.as_deref(),
+            client.ip.as_deref(),
+            amount_cfa,
+        )
+        .await
+        .map_err(db)?;
+        let id: Option<Uuid> = sqlx::query_scalar(
+            "insert into donations.donations
+                 (pot_id, donor_user_id, donor_name, donor_phone, donor_email, amount_cfa, status,
+                  donation_message, is_anonymous, show_amount, ip_address, user_agent,
+                  risk_score, risk_reasons, idempotency_key)
+             values ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10::inet, $11, $12, $13, $14)
+             on conflict (idempotency_key) do nothing
+             returning id",
+        )
+        .bind(pot_id)
+        .bind(donor_user_id)
+        .bind(&donor_name)
+        .bind(&phone)
+        .bind(&donor_email)
+        .bind(amount_cfa)
+        .bind(&message)
+        .bind(is_anonymous)
+        .bind(show_amount)
+        .bind(&client.ip)
+        .bind(&client.user_agent)
+        .bind(risk.score)
+        .bind(serde_json::Value::Array(risk.reasons))
+        .bind(&idem)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        match id {
+            Some(id) => (id, true),
+            None => {
+                // Same key inserted concurrently: that donation is the answer.
+                let id: Uuid = sqlx::query_scalar(
+                    "select id from donations.donations where idempotency_key = $1",
+                )
+                .bind(&idem)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+                (id, false)
+            }
+        }
+    };
+    tx.commit().await.map_err(db)?;
+
+    // (2) The Wave session, under the donation's row lock (same-key retries wait here).
+    let mut tx = state.db.begin().await.map_err(db)?;
+    let row = sqlx::query(
+        "select status, wave_payment_url, wave_session_expires_at, amount_cfa
+         from donations.donations where id = $1 for update",
+    )
+    .bind(donation_id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db)?;
+    let status: Option<String> = row.get(0);
+    let url: Option<String> = row.get(1);
+    let expires: Option<DateTime<Utc>> = row.get(2);
+    let amount_cfa: i32 = row.get(3);
+    let status = status.unwrap_or_default();
+    let needs_session = url.is_none() && matches!(status.as_str(), "pending" | "failed");
+    if !needs_session {
+        tx.commit().await.map_err(db)?;
+        return Ok(answer(donation_id, &status, url, expires, created));
+    }
+    let session = match state.wave.search(&donation_id.to_string()).await {
+        Ok(found) => match found
+            .into_iter()
+            .find(|s| s.checkout_status.as_deref() == Some("open"))
+        {
+            Some(s) => Ok(s),
+            None => state.wave.create_session(donation_id, amount_cfa).await,
+        },
+        Err(e) => Err(e),
+    };
+    match session {
+        Ok(s) => {
+            let launch = s.wave_launch_url.clone().unwrap_or_default();
+            sqlx::query(
+                "update donations.donations
+                 set status = 'pending', wave_session_id = $2, wave_payment_url = $3,
+                     wave_session_expires_at = $4, failure_reason = null, failed_at = null
+                 where id = $1",
+            )
+            .bind(donation_id)
+            .bind(&s.id)
+            .bind(&launch)
+            .bind(s.when_expires)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            tx.commit().await.map_err(db)?;
+            Ok(answer(
+                donation_id,
+                "pending",
+                Some(launch),
+                s.when_expires,
+                created,
+            ))
+        }
+        Err(e) => {
+            tracing::warn!(donation = %donation_id, error = %e, "Wave checkout session failed");
+            sqlx::query(
+                "update donations.donations
+                 set status = 'failed', failed_at = now(), failure_reason = $2
+                 where id = $1 and status in ('pending', 'failed')",
+            )
+            .bind(donation_id)
+            .bind(format!("wave_checkout_error: {e}"))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            tx.commit().await.map_err(db)?;
+            Err(wave_error(&e).details(format!("donation_id: {donation_id}")))
+        }
+    }
+}
+
+/// The donor-facing error for a failed Wave call.
+pub fn wave_error(e: &WaveError) -> ApiError {
+    match e {
+        WaveError::Timeout => ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "wave_timeout",
+            "Wave ne répond pas. Aucun paiement n'a été demandé : réessayez dans un instant (Wave timed out)",
+        ),
+        _ => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "wave_unavailable",
+            "Le paiement Wave est momentanément indisponible. Aucun paiement n'a été demandé : réessayez dans un instant (Wave error)",
+        )
+        .hint(e.to_string()),
+    }
+}
+
+fn answer(
+    id: Uuid,
+    status: &str,
+    url: Option<String>,
+    expires: Option<DateTime<Utc>>,
+    created: bool,
+) -> Response {
+    let code = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    (
+        code,
+        Json(json!({
+            "donation_id": id,
+            "status": status,
+            "wave_payment_url": url,
+            "expires_at": expires,
+        })),
+    )
+        .into_response()
+}

@@ -1,0 +1,153 @@
+//! The donations service's settings: Wave's API, the webhook secrets, the web app's URL.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `WOLO_WAVE_API_URL` | (none: `wolo serve` starts the fake Wave outside production) | Wave's base URL, e.g. `https://api.wave.com` |
+//! | `WOLO_WAVE_API_KEY` | dev key of the fake | Bearer key for Wave (`wave_sn_prod_...`) |
+//! | `WOLO_WAVE_WEBHOOK_SECRET` | dev secret of the fake | webhook signing secret(s), comma-separated during a rotation |
+//! | `WOLO_PUBLIC_WEB_URL` | `http://localhost:5173` | the web app: success and error pages after payment |
+//! | `WOLO_WAVE_TIMEOUT_SECS` | `10` | timeout of one call to Wave |
+//! | `WOLO_WAVE_SIGNATURE_TOLERANCE_SECS` | `300` | accepted age (either way) of a webhook's `t` |
+
+use std::{sync::OnceLock, time::Duration};
+
+/// The fake Wave's dev key and secret (kept in sync with `fakewave::DEV_*`).
+pub const DEV_API_KEY: &str = "wave_sn_dev_fake_key";
+pub const DEV_WEBHOOK_SECRET: &str = "wave_sn_WHS_dev_fake_secret";
+pub const DEV_API_URL: &str = "http://127.0.0.1:8099";
+
+#[derive(Debug, Clone)]
+pub struct DonationsConfig {
+    pub wave_api_url: String,
+    pub wave_api_key: String,
+    /// Every accepted webhook secret (rotation: old and new).
+    pub webhook_secrets: Vec<String>,
+    pub public_web_url: String,
+    pub wave_timeout: Duration,
+    pub signature_tolerance: Duration,
+}
+
+static INSTALLED: OnceLock<DonationsConfig> = OnceLock::new();
+
+/// Sets the configuration [`DonationsConfig::from_env`] falls back to when
+/// `WOLO_WAVE_API_URL` is unset (`wolo serve` installs the in-process fake Wave's).
+pub fn install(cfg: DonationsConfig) {
+    let _ = INSTALLED.set(cfg);
+}
+
+impl DonationsConfig {
+    /// A configuration for a Wave (or fake) at `url` with the given key and secrets.
+    pub fn new(url: &str, key: &str, secrets: &[&str]) -> DonationsConfig {
+        DonationsConfig {
+            wave_api_url: url.trim_end_matches('/').to_string(),
+            wave_api_key: key.to_string(),
+            webhook_secrets: secrets.iter().map(|s| s.to_string()).collect(),
+            public_web_url: "http://localhost:5173".to_string(),
+            wave_timeout: Duration::from_secs(10),
+            signature_tolerance: Duration::from_secs(300),
+        }
+    }
+
+    /// From the environment; without `WOLO_WAVE_API_URL`, the installed configuration, else
+    /// the fake Wave's defaults (development).
+    pub fn from_env() -> anyhow::Result<DonationsConfig> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<DonationsConfig> {
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut cfg = match get("WOLO_WAVE_API_URL") {
+            Some(url) => {
+                let key = get("WOLO_WAVE_API_KEY").ok_or_else(|| {
+                    anyhow::anyhow!("WOLO_WAVE_API_KEY is required with WOLO_WAVE_API_URL")
+                })?;
+                let secrets = get("WOLO_WAVE_WEBHOOK_SECRET").ok_or_else(|| {
+                    anyhow::anyhow!("WOLO_WAVE_WEBHOOK_SECRET is required with WOLO_WAVE_API_URL")
+                })?;
+                let secrets: Vec<&str> = secrets
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                DonationsConfig::new(&url, &key, &secrets)
+            }
+            None if get("WOLO_ENV").as_deref() == Some("production")
+                && INSTALLED.get().is_none() =>
+            {
+                anyhow::bail!(
+                    "WOLO_WAVE_API_URL is required in production (Wave's API, https://api.wave.com)"
+                )
+            }
+            None => INSTALLED.get().cloned().unwrap_or_else(|| {
+                DonationsConfig::new(DEV_API_URL, DEV_API_KEY, &[DEV_WEBHOOK_SECRET])
+            }),
+        };
+        if let Some(u) = get("WOLO_PUBLIC_WEB_URL") {
+            cfg.public_web_url = u.trim_end_matches('/').to_string();
+        }
+        if let Some(s) = get("WOLO_WAVE_TIMEOUT_SECS") {
+            let n: u64 = s.parse().map_err(|_| {
+                anyhow::anyhow!("WOLO_WAVE_TIMEOUT_SECS must be a whole number of seconds")
+            })?;
+            cfg.wave_timeout = Duration::from_secs(n.max(1));
+        }
+        if let Some(s) = get("WOLO_WAVE_SIGNATURE_TOLERANCE_SECS") {
+            let n: u64 = s.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "WOLO_WAVE_SIGNATURE_TOLERANCE_SECS must be a whole number of seconds"
+                )
+            })?;
+            cfg.signature_tolerance = Duration::from_secs(n);
+        }
+        if cfg.webhook_secrets.is_empty() {
+            anyhow::bail!("WOLO_WAVE_WEBHOOK_SECRET holds no secret");
+        }
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn reads_wave_settings_and_rotation_secrets() {
+        let c = DonationsConfig::from_lookup(lookup(&[
+            ("WOLO_WAVE_API_URL", "https://api.wave.com/"),
+            ("WOLO_WAVE_API_KEY", "wave_sn_prod_x"),
+            (
+                "WOLO_WAVE_WEBHOOK_SECRET",
+                "wave_sn_WHS_new, wave_sn_WHS_old",
+            ),
+            ("WOLO_PUBLIC_WEB_URL", "https://wolo.sn/"),
+        ]))
+        .unwrap();
+        assert_eq!(c.wave_api_url, "https://api.wave.com");
+        assert_eq!(
+            c.webhook_secrets,
+            vec!["wave_sn_WHS_new", "wave_sn_WHS_old"]
+        );
+        assert_eq!(c.public_web_url, "https://wolo.sn");
+        let e =
+            DonationsConfig::from_lookup(lookup(&[("WOLO_WAVE_API_URL", "https://api.wave.com")]))
+                .unwrap_err();
+        assert!(e.to_string().contains("WOLO_WAVE_API_KEY"));
+        let e = DonationsConfig::from_lookup(lookup(&[("WOLO_ENV", "production")])).unwrap_err();
+        assert!(e.to_string().contains("WOLO_WAVE_API_URL"));
+        let dev = DonationsConfig::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(dev.wave_api_url, DEV_API_URL);
+    }
+}

@@ -1,0 +1,320 @@
+//! Refunds (admin only): `POST /{id}/refund` for one donation, `POST /pots/{pot_id}/refund`
+//! for every succeeded donation of an expired pot (reason `failed_pot`).
+//!
+//! Per donation: (1) in an admin request transaction, the donation (succeeded) is locked and
+//! its `refunds` row created (unique per donation; a failed one is claimed again), audited,
+//! committed; (2) Wave's refund call; (3) in a second admin transaction, on 200 the refund is
+//! `completed`, the donation `refunded` (conditional update) and `donation.refunded` published
+//! on a Wave error
+//! the refund is `failed` with the error and the donation stays `succeeded`. Both audited.
+//! `pot.refunded` is published by the pots service's consumer of `donation.refunded` once no
+//! counted donation of the pot is left (one publisher, so the event is never doubled).
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::Row;
+use uuid::Uuid;
+
+use rest::{ApiError, ApiResult};
+
+use crate::{
+    checkout::wave_error,
+    http::{body, db, validation},
+    AppState, NAME,
+};
+
+pub const REASONS: [&str; 4] = ["user_request", "fraud", "failed_pot", "admin_action"];
+
+#[derive(Deserialize)]
+struct RefundRequest {
+    /// Why (free text, required).
+    reason: Option<String>,
+    /// `user_request`, `fraud`, `admin_action` (default) or `failed_pot`.
+    category: Option<String>,
+}
+
+fn parse(bytes: &Bytes, default_category: &str) -> ApiResult<(String, String)> {
+    let req: RefundRequest = body(bytes)?;
+    let reason = req
+        .reason
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| validation("Motif du remboursement requis (reason is required)"))?;
+    let category = req.category.unwrap_or_else(|| default_category.to_string());
+    if !REASONS.contains(&category.as_str()) {
+        return Err(validation(
+            "category : user_request, fraud, failed_pot ou admin_action (unknown category)",
+        ));
+    }
+    Ok((reason, category))
+}
+
+fn parse_id(s: &str, what: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(s)
+        .map_err(|_| validation(&format!("Identifiant invalide ({what} must be a uuid)")))
+}
+
+pub async fn post_refund(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let caller = rest::authenticate(&state.jwt, &headers)?;
+    rest::require_admin(&caller)?;
+    let id = parse_id(&id, "donation id")?;
+    let (reason, category) = parse(&bytes, "admin_action")?;
+    let refund = refund_one(&state, &caller, &headers, id, &reason, &category).await?;
+    Ok((StatusCode::OK, Json(refund)).into_response())
+}
+
+pub async fn post_pot_refund(
+    State(state): State<AppState>,
+    Path(pot_id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let caller = rest::authenticate(&state.jwt, &headers)?;
+    rest::require_admin(&caller)?;
+    let pot_id = parse_id(&pot_id, "pot id")?;
+    let (reason, _) = parse(&bytes, "failed_pot")?;
+    let status: Option<Option<String>> =
+        sqlx::query_scalar("select status from pots.pots where id = $1")
+            .bind(pot_id)
+            .fetch_optional(&state.db)
+            .await
+            .map_err(db)?;
+    let Some(status) = status else {
+        return Err(ApiError::not_found(
+            "pot_not_found",
+            "Cagnotte introuvable (pot not found)",
+        ));
+    };
+    if status.as_deref() != Some("expired") {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "pot_not_expired",
+            "Seule une cagnotte expirée (objectif non atteint) est remboursée en bloc (only an expired pot can be refunded)",
+        ));
+    }
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "select id from donations.donations where pot_id = $1 and status = 'succeeded' order by confirmed_at",
+    )
+    .bind(pot_id)
+    .fetch_all(&state.db)
+    .await
+    .map_err(db)?;
+    let mut results = Vec::new();
+    let mut failed = 0;
+    for id in ids {
+        match refund_one(&state, &caller, &headers, id, &reason, "failed_pot").await {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                failed += 1;
+                results.push(json!({"donation_id": id, "error": e.message}));
+            }
+        }
+    }
+    let status = if failed == 0 {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_GATEWAY
+    };
+    Ok((
+        status,
+        Json(json!({"pot_id": pot_id, "failed": failed, "refunds": results})),
+    )
+        .into_response())
+}
+
+/// Refunds one succeeded donation; returns the refund row as JSON.
+pub async fn refund_one(
+    state: &AppState,
+    caller: &auth::Caller,
+    headers: &HeaderMap,
+    donation_id: Uuid,
+    reason: &str,
+    category: &str,
+) -> ApiResult<Value> {
+    let admin = rest::require_admin(caller)?;
+    let path = format!("/donations/{donation_id}/refund");
+    // (1) Claim.
+    let mut tx = rest::begin(&state.db, caller, "POST", &path, headers, false).await?;
+    let d = sqlx::query(
+        "select status, amount_cfa, wave_session_id, pot_id from donations.donations where id = $1 for update",
+    )
+    .bind(donation_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| ApiError::not_found("donation_not_found", "Don introuvable (donation not found)"))?;
+    let status: Option<String> = d.get(0);
+    let amount: i32 = d.get(1);
+    let session: Option<String> = d.get(2);
+    let pot_id: Uuid = d.get(3);
+    if status.as_deref() != Some("succeeded") {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "donation_not_refundable",
+            "Seul un don réussi peut être remboursé (only a succeeded donation can be refunded)",
+        )
+        .details(format!("status: {}", status.unwrap_or_default())));
+    }
+    let refund_id: Option<Uuid> = sqlx::query_scalar(
+        "insert into donations.refunds
+             (donation_id, refunded_by_user_id, amount_cfa, reason, reason_description,
+              wave_refund_status, processed_at)
+         values ($1, $2, $3, $4, $5, 'processing', now())
+         on conflict (donation_id) do update
+             set refunded_by_user_id = excluded.refunded_by_user_id, reason = excluded.reason,
+                 reason_description = excluded.reason_description,
+                 wave_refund_status = 'processing', processed_at = now(), error_message = null
+             where donations.refunds.wave_refund_status = 'failed'
+                or (donations.refunds.wave_refund_status in ('pending', 'processing')
+                    and donations.refunds.processed_at < now() - interval '5 minutes')
+         returning id",
+    )
+    .bind(donation_id)
+    .bind(admin)
+    .bind(amount)
+    .bind(category)
+    .bind(reason)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
+    let Some(refund_id) = refund_id else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "refund_in_progress",
+            "Un remboursement de ce don est déjà en cours (a refund of this donation is in progress)",
+        ));
+    };
+    sqlx::query("select wolo.audit('donation_refund_requested', 'donation', $1, $2, $3, $4, $5)")
+        .bind(donation_id)
+        .bind(json!({"status": "succeeded"}))
+        .bind(json!({"refund_id": refund_id, "amount_cfa": amount, "category": category}))
+        .bind(reason)
+        .bind(json!({"pot_id": pot_id}))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+
+    // (2) Wave.
+    let outcome = match session.as_deref() {
+        Some(s) => state.wave.refund(s).await,
+        None => Err(crate::wave::WaveError::BadResponse(
+            "the donation has no Wave session".into(),
+        )),
+    };
+
+    // (3) Record the outcome.
+    let mut tx = rest::begin(&state.db, caller, "POST", &path, headers, false).await?;
+    // Lock order donation → refund, as in the claim: a concurrent claim holding the donation
+    // and waiting on our refund row would deadlock otherwise.
+    sqlx::query("select 1 from donations.donations where id = $1 for update")
+        .bind(donation_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    match outcome {
+        Ok(()) => {
+            sqlx::query(
+                "update donations.refunds set wave_refund_status = 'completed', completed_at = now(),
+                        error_message = null
+                 where id = $1",
+            )
+            .bind(refund_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            let changed = sqlx::query(
+                "update donations.donations set status = 'refunded', refunded_at = now()
+                 where id = $1 and status = 'succeeded'",
+            )
+            .bind(donation_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+            if changed == 1 {
+                let donor: Option<Uuid> = sqlx::query_scalar(
+                    "select donor_user_id from donations.donations where id = $1",
+                )
+                .bind(donation_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+                platform::outbox::publish(
+                    &mut tx,
+                    "donation.refunded",
+                    &json!({"donation_id": donation_id, "pot_id": pot_id, "amount_cfa": amount,
+                            "donor_user_id": donor, "refund_id": refund_id}),
+                    NAME,
+                )
+                .await
+                .map_err(db)?;
+                sqlx::query(
+                    "select wolo.audit('donation_refunded', 'donation', $1, $2, $3, $4, $5)",
+                )
+                .bind(donation_id)
+                .bind(json!({"status": "succeeded"}))
+                .bind(json!({"status": "refunded", "refund_id": refund_id}))
+                .bind(reason)
+                .bind(json!({"pot_id": pot_id, "category": category}))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+            let refund = refund_json(&mut tx, refund_id).await?;
+            tx.commit().await.map_err(db)?;
+            Ok(refund)
+        }
+        Err(e) => {
+            tracing::warn!(donation = %donation_id, error = %e, "Wave refund failed");
+            sqlx::query(
+                "update donations.refunds set wave_refund_status = 'failed', error_message = $2 where id = $1",
+            )
+            .bind(refund_id)
+            .bind(e.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            sqlx::query(
+                "select wolo.audit('donation_refund_failed', 'donation', $1, null, $2, $3, null)",
+            )
+            .bind(donation_id)
+            .bind(json!({"refund_id": refund_id, "error": e.to_string()}))
+            .bind(reason)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            tx.commit().await.map_err(db)?;
+            Err(match wave_error(&e) {
+                err if err.status == StatusCode::GATEWAY_TIMEOUT => err,
+                _ => ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "wave_refund_failed",
+                    "Wave a refusé ou n'a pas pu faire le remboursement ; le don reste réussi (Wave refund failed; the donation is unchanged)",
+                )
+                .hint(e.to_string()),
+            }
+            .details(format!("refund_id: {refund_id}")))
+        }
+    }
+}
+
+async fn refund_json(conn: &mut sqlx::PgConnection, id: Uuid) -> ApiResult<Value> {
+    sqlx::query_scalar("select to_jsonb(r) from donations.refunds r where id = $1")
+        .bind(id)
+        .fetch_one(conn)
+        .await
+        .map_err(db)
+}

@@ -1,0 +1,177 @@
+//! The donation journey through the whole suite (`suite::suite_router`) and a fake Wave on
+//! loopback: a user creates a pot, the lifecycle opens it, a donor checks out, Wave (fake)
+//! completes the payment and POSTs a signed webhook, the donation succeeds, the pots consumer
+//! raises the total and marks the pot funded, and the owner is notified (a notifications row).
+//! Consumers and jobs are driven by hand, polling until the effect shows (with a deadline).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use reqwest::Method;
+use serde_json::{json, Value};
+use testkit::TestDb;
+use uuid::Uuid;
+
+async fn expect(res: reqwest::Response, status: u16) -> Value {
+    let got = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "unexpected status, body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+#[tokio::test]
+async fn checkout_to_funded_pot_through_the_fake_wave() {
+    let db = TestDb::new().await;
+    let wave = fakewave::spawn(fakewave::FakeWaveConfig::default())
+        .await
+        .unwrap();
+    // The suite builds the donations router from the environment; without WOLO_WAVE_API_URL it
+    // takes the installed configuration, as `wolo serve` does with its in-process fake.
+    donations::config::install(donations::DonationsConfig::new(
+        &wave.url,
+        fakewave::DEV_API_KEY,
+        &[fakewave::DEV_WEBHOOK_SECRET],
+    ));
+    let app = testkit::spawn(suite::suite_router(db.context())).await;
+    wave.set_webhook_url(Some(app.url("/donations/webhooks/wave")));
+    for _ in 0..100 {
+        if app.get("/pots/pots?limit=0").await.status() != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The birthday person and their pot (created through the REST layer, as the app does).
+    let owner: Uuid = sqlx::query_scalar(
+        "insert into identity.users (phone) values ('+221771110000') returning id",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into profiles.profiles (user_id, full_name, date_of_birth) values ($1, 'Awa Ndiaye', '1995-01-01')",
+    )
+    .bind(owner)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let token = testkit::token(auth::Role::User, owner);
+    let birthday = (Utc::now() + chrono::Duration::days(10)).date_naive();
+    let created = expect(
+        app.request(Method::POST, "/pots/pots")
+            .bearer_auth(&token)
+            .header("prefer", "return=representation")
+            .json(&json!({"title": "Les 30 ans d'Awa", "target_amount_cfa": 20000, "birthday_date": birthday,
+                          "owner_user_id": owner, "scheduled_open_at": Utc::now(), "visibility": "public"}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let pot: Uuid = created[0]["id"].as_str().unwrap().parse().unwrap();
+    pots::lifecycle::lifecycle_once(&db.pool, Utc::now())
+        .await
+        .unwrap();
+    let status: String = sqlx::query_scalar("select status from pots.pots where id = $1")
+        .bind(pot)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "open");
+
+    // A friend gives the whole target, anonymously signed out.
+    let co = expect(
+        app.request(Method::POST, "/donations/checkout")
+            .header("idempotency-key", "journey-1")
+            .json(&json!({"pot_id": pot, "amount_cfa": 20000, "donor_name": "Moussa", "donor_phone": "+221770000001",
+                          "message": "Bon anniversaire !"}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let donation: Uuid = co["donation_id"].as_str().unwrap().parse().unwrap();
+    let launch = co["wave_payment_url"].as_str().unwrap().to_string();
+    // The donor opens the pay page and presses « Payer » (the fake then signs and POSTs the webhook).
+    let page = reqwest::get(&launch).await.unwrap().text().await.unwrap();
+    assert!(page.contains("Payer"));
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let paid = no_redirect
+        .post(format!("{launch}/pay"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status().as_u16(), 303);
+    assert_eq!(
+        paid.headers()["location"].to_str().unwrap(),
+        format!("http://localhost:5173/dons/{donation}/merci")
+    );
+    let status: String = sqlx::query_scalar("select status from donations.donations where id = $1")
+        .bind(donation)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "succeeded");
+
+    // The consumers, until the pot is funded and the owner's message exists.
+    let pots_consumer = pots::events::donations_consumer();
+    let notify = notifications::events::requested_consumer();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        pots_consumer.run_once(&db.pool).await.unwrap();
+        notify.run_once(&db.pool).await.unwrap();
+        pots::lifecycle::lifecycle_once(&db.pool, Utc::now())
+            .await
+            .unwrap();
+        let (pot_status, raised): (String, i32) =
+            sqlx::query_as("select status, raised_amount_cfa from pots.pots where id = $1")
+                .bind(pot)
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        let notified: i64 = sqlx::query_scalar(
+            "select count(*) from notifications.notifications n
+             join notifications.notification_templates t on t.id = n.template_id
+             where n.user_id = $1 and t.template_key like 'donation_received.%'",
+        )
+        .bind(owner)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        if pot_status == "funded" && raised == 20000 && notified > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pot {pot_status} raised {raised}, owner notifications {notified}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let funded: i64 = sqlx::query_scalar(
+        "select count(*) from wolo.outbox where topic = 'pot.funded' and payload->>'pot_id' = $1",
+    )
+    .bind(pot.to_string())
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(funded, 1);
+
+    // The donation shows on the public pot (no donor identity beyond the public name).
+    let rows = expect(
+        app.get(&format!(
+            "/donations/donations?pot_id=eq.{pot}&select=amount_cfa,public_donor_name,status"
+        ))
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        rows,
+        json!([{"amount_cfa": 20000, "public_donor_name": "Moussa", "status": "succeeded"}])
+    );
+}
