@@ -1,19 +1,76 @@
 //! QR: issuing, rendering and redeeming QR codes at partner venues, partner settlements. Owns the `qr` schema.
 //!
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/qr`.
+//!
+//! Custom endpoints: `GET /codes/{code}.png|.svg`, `POST /redeem`, `GET /venues`,
+//! `GET /scan` (the partners' scanning page) and its assets, `POST /settlements/{id}/approve`,
+//! `POST /settlements/{id}/paid`. Jobs: the outbox consumer `qr.pots` (issue / cancel), the
+//! expiry of codes, the partner settlements. See docs/qr.md.
 
-use axum::{extract::FromRef, Router};
+pub mod code;
+pub mod issue;
+pub mod jobs;
+pub mod redeem;
+pub mod render;
+pub mod scan;
+pub mod settle;
+
+use std::time::Duration;
+
+use axum::{
+    extract::FromRef,
+    routing::{get, post},
+    Router,
+};
 use sqlx::PgPool;
+use uuid::Uuid;
+
+pub use code::QrSecret;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
 pub const NAME: &str = "qr";
 /// The port the `wolo-qr` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8087;
 
+/// The service's settings (environment).
+#[derive(Clone, Debug)]
+pub struct QrConfig {
+    /// `WOLO_QR_SECRET`: signs the codes (≥ 32 bytes; development default outside production).
+    pub secret: QrSecret,
+    /// `WOLO_PUBLIC_WEB_URL`: the web app, for the link in the `qr_ready` message.
+    pub public_web_url: String,
+    /// `WOLO_QR_IDENTITY_URL`: where the scanning page signs in, relative to `/qr/scan`
+    /// (default `../identity`).
+    pub identity_url: String,
+}
+
+impl QrConfig {
+    pub fn from_env(production: bool) -> anyhow::Result<QrConfig> {
+        Ok(QrConfig {
+            secret: QrSecret::from_env(production)?,
+            public_web_url: std::env::var("WOLO_PUBLIC_WEB_URL")
+                .unwrap_or_else(|_| "http://localhost:5173".into()),
+            identity_url: std::env::var("WOLO_QR_IDENTITY_URL")
+                .unwrap_or_else(|_| "../identity".into()),
+        })
+    }
+
+    fn from_context(ctx: &platform::Context) -> QrConfig {
+        let production = ctx.config.environment == platform::config::Environment::Production;
+        match QrConfig::from_env(production) {
+            Ok(c) => c,
+            Err(e) => panic!("qr settings: {e}"),
+        }
+    }
+}
+
 /// What the service's handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
+    pub jwt: auth::Jwt,
+    pub secret: QrSecret,
+    pub identity_url: String,
 }
 
 impl FromRef<AppState> for PgPool {
@@ -23,10 +80,52 @@ impl FromRef<AppState> for PgPool {
 }
 
 /// Custom endpoints beside the tables (listed in the OpenAPI document).
-pub const ENDPOINTS: &[rest::Endpoint] = &[];
+pub const ENDPOINTS: &[rest::Endpoint] = &[
+    rest::Endpoint {
+        method: "GET",
+        path: "/codes/{code}.png",
+        summary: "The QR code as a PNG (pot owner, admins, staff of the pack's partner)",
+    },
+    rest::Endpoint {
+        method: "GET",
+        path: "/codes/{code}.svg",
+        summary: "The QR code as an SVG (pot owner, admins, staff of the pack's partner)",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/redeem",
+        summary: "Redeem a code at a venue (partner staff): {code, venue_id, device}",
+    },
+    rest::Endpoint {
+        method: "GET",
+        path: "/venues",
+        summary: "Venues where the signed-in partner staff may redeem",
+    },
+    rest::Endpoint {
+        method: "GET",
+        path: "/scan",
+        summary: "The partners' scanning page (HTML, French)",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/settlements/{id}/approve",
+        summary: "Approve a pending partner settlement (admin, audited)",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/settlements/{id}/paid",
+        summary: "Mark an approved settlement paid: {payment_reference} (admin, audited)",
+    },
+];
 
-/// The service's routes: probes, and its schema's tables PostgREST-style.
+/// The service's routes with the settings from the environment.
 pub fn router(ctx: platform::Context) -> Router {
+    let cfg = QrConfig::from_context(&ctx);
+    router_with(ctx, cfg)
+}
+
+/// The service's routes with explicit settings (tests).
+pub fn router_with(ctx: platform::Context, cfg: QrConfig) -> Router {
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -34,12 +133,62 @@ pub fn router(ctx: platform::Context) -> Router {
         ctx.jwt(),
         ENDPOINTS.to_vec(),
     );
-    let state = AppState { db: ctx.db };
+    let state = AppState {
+        db: ctx.db.clone(),
+        jwt: ctx.jwt(),
+        secret: cfg.secret,
+        identity_url: cfg.identity_url,
+    };
     Router::new()
         .merge(platform::health::router(NAME))
+        .route("/codes/{file}", get(render::get_code))
+        .route("/redeem", post(redeem::post_redeem))
+        .route("/venues", get(scan::get_venues))
+        .route("/scan", get(scan::get_page))
+        .route("/assets/{file}", get(scan::get_asset))
+        .route("/settlements/{id}/approve", post(settle::post_approve))
+        .route("/settlements/{id}/paid", post(settle::post_paid))
         .with_state(state)
         .merge(rest::router(api))
 }
 
 /// Starts the service's background jobs and outbox consumers (`wolo serve` calls it once).
-pub fn spawn_jobs(_ctx: &platform::Context) {}
+pub fn spawn_jobs(ctx: &platform::Context) {
+    let cfg = QrConfig::from_context(ctx);
+    issue::consumer(cfg.secret.clone(), cfg.public_web_url.clone())
+        .spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
+    let pool = ctx.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now();
+            match jobs::expire_codes_once(&pool, now).await {
+                Ok(n) if n > 0 => tracing::info!(expired = n, "qr codes expired"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "qr expiry job failed"),
+            }
+            match jobs::build_settlements_once(&pool, now).await {
+                Ok(n) if n > 0 => tracing::info!(settlements = n, "partner settlements built"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "settlement job failed"),
+            }
+        }
+    });
+}
+
+pub(crate) fn db(e: sqlx::Error) -> rest::ApiError {
+    rest::ApiError::from_sqlx(e, false)
+}
+
+/// The first word of the user's profile name, or "" when there is none.
+pub async fn first_name(conn: &mut sqlx::PgConnection, user: Uuid) -> Result<String, sqlx::Error> {
+    let full: Option<String> =
+        sqlx::query_scalar("select full_name from profiles.profiles where user_id = $1")
+            .bind(user)
+            .fetch_optional(conn)
+            .await?;
+    Ok(full
+        .and_then(|f| f.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default())
+}

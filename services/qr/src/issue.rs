@@ -1,0 +1,219 @@
+//! Issuing QR codes: the outbox consumer `qr.pots` of `pot.funded`, `pot.closed` and
+//! `pot.refunded`.
+//!
+//! - `pot.funded` / `pot.closed`: when the pot's preferred pack exists and the amount raised
+//!   covers the pack's effective price, one QR code is issued for the pot (unique per pot:
+//!   a second event changes nothing: `qr_codes.issuance_key` = the pot id is unique). `redeemable_from` = the birthday at 00:00
+//!   Africa/Dakar, `expires_at` = that + the pack's `validity_days` (90 when unset). No
+//!   preferred pack, an unknown pack, too little raised or no quantity left: nothing is
+//!   issued and a warning is logged. Issuing publishes `qr.issued` and asks for the
+//!   `qr_ready` message to the owner.
+//! - `pot.refunded`: the pot's code, if still `issued`, becomes `cancelled`.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Africa::Dakar;
+use platform::outbox::{Consumer, Event, Handler, HandlerFuture};
+use serde_json::json;
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use crate::code::{grouped, QrSecret};
+
+/// Topics the consumer applies.
+pub const TOPICS: [&str; 3] = ["pot.funded", "pot.closed", "pot.refunded"];
+
+/// What an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Issued(Uuid),
+    AlreadyIssued,
+    Skipped(&'static str),
+    Cancelled(u64),
+}
+
+/// The birthday at 00:00 in Dakar.
+pub fn redeemable_from(birthday: NaiveDate) -> DateTime<Utc> {
+    let midnight = birthday.and_hms_opt(0, 0, 0).expect("midnight exists");
+    Dakar
+        .from_local_datetime(&midnight)
+        .earliest()
+        .expect("Dakar has no DST gaps")
+        .with_timezone(&Utc)
+}
+
+struct Pots {
+    secret: QrSecret,
+    public_web_url: String,
+}
+
+impl Handler for Pots {
+    fn handle<'a>(&'a self, conn: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
+        Box::pin(async move {
+            let pot_id: Uuid = event.payload["pot_id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| anyhow::anyhow!("{} without pot_id", event.topic))?;
+            let out = if event.topic == "pot.refunded" {
+                cancel_for_pot(conn, pot_id).await?
+            } else {
+                issue_for_pot(
+                    conn,
+                    &self.secret,
+                    &self.public_web_url,
+                    pot_id,
+                    &event.payload,
+                )
+                .await?
+            };
+            tracing::info!(topic = %event.topic, %pot_id, outcome = ?out, "qr.pots");
+            Ok(())
+        })
+    }
+}
+
+/// The consumer `qr.pots`.
+pub fn consumer(secret: QrSecret, public_web_url: String) -> Consumer {
+    Consumer::new(
+        "qr.pots",
+        &TOPICS,
+        Pots {
+            secret,
+            public_web_url,
+        },
+    )
+}
+
+/// Cancels the pot's code if it was not used yet.
+pub async fn cancel_for_pot(conn: &mut PgConnection, pot_id: Uuid) -> anyhow::Result<Outcome> {
+    let n = sqlx::query(
+        "update qr.qr_codes set status = 'cancelled' where pot_id = $1 and status = 'issued'",
+    )
+    .bind(pot_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(Outcome::Cancelled(n))
+}
+
+/// Issues the pot's code (see the module docs).
+pub async fn issue_for_pot(
+    conn: &mut PgConnection,
+    secret: &QrSecret,
+    public_web_url: &str,
+    pot_id: Uuid,
+    payload: &serde_json::Value,
+) -> anyhow::Result<Outcome> {
+    let pot = sqlx::query(
+        "select owner_user_id, birthday_date, preferred_pack_id from pots.pots where id = $1",
+    )
+    .bind(pot_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(pot) = pot else {
+        tracing::warn!(%pot_id, "qr.pots: unknown pot, no QR code");
+        return Ok(Outcome::Skipped("unknown_pot"));
+    };
+    let owner: Uuid = pot.get("owner_user_id");
+    let birthday: NaiveDate = pot.get("birthday_date");
+    let pack_id: Option<Uuid> = pot.get::<Option<Uuid>, _>("preferred_pack_id").or_else(|| {
+        payload["preferred_pack_id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+    });
+    let Some(pack_id) = pack_id else {
+        tracing::warn!(%pot_id, "qr.pots: the pot has no preferred pack, no QR code issued");
+        return Ok(Outcome::Skipped("no_pack"));
+    };
+    if sqlx::query_scalar::<_, i32>("select 1 from qr.qr_codes where issuance_key = $1")
+        .bind(pot_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some()
+    {
+        return Ok(Outcome::AlreadyIssued);
+    }
+    // The pack row lock serialises issuance against the quantity left.
+    let pack = sqlx::query(
+        "select p.name, coalesce(p.validity_days, 90) as validity_days,
+                packs.effective_price_cfa(p.id) as price, packs.quantity_left(p.id) as left_qty,
+                pa.name as partner_name
+         from packs.packs p left join packs.partners pa on pa.id = p.partner_id
+         where p.id = $1 for update of p",
+    )
+    .bind(pack_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(pack) = pack else {
+        tracing::warn!(%pot_id, %pack_id, "qr.pots: unknown pack, no QR code issued");
+        return Ok(Outcome::Skipped("unknown_pack"));
+    };
+    let price: i32 = pack.get("price");
+    let raised = payload["raised_amount_cfa"].as_i64().unwrap_or(0);
+    if raised < i64::from(price) {
+        tracing::warn!(%pot_id, %pack_id, raised, price, "qr.pots: raised amount below the pack price, no QR code issued");
+        return Ok(Outcome::Skipped("not_enough_raised"));
+    }
+    if pack
+        .get::<Option<i32>, _>("left_qty")
+        .is_some_and(|q| q <= 0)
+    {
+        tracing::warn!(%pot_id, %pack_id, "qr.pots: pack sold out, no QR code issued");
+        return Ok(Outcome::Skipped("sold_out"));
+    }
+    let validity: i32 = pack.get("validity_days");
+    let validity = if validity > 0 { validity } else { 90 };
+    let from = redeemable_from(birthday);
+    let until = from + Duration::days(i64::from(validity));
+    let code = secret.generate();
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "insert into qr.qr_codes
+            (pot_id, pack_id, code, redeemable_from, expires_at, status, price_cfa, issuance_key)
+         values ($1, $2, $3, $4, $5, 'issued', $6, $1)
+         on conflict (issuance_key) do nothing returning id",
+    )
+    .bind(pot_id)
+    .bind(pack_id)
+    .bind(&code)
+    .bind(from)
+    .bind(until)
+    .bind(price)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(id) = id else {
+        return Ok(Outcome::AlreadyIssued);
+    };
+    sqlx::query("update qr.qr_codes set qr_image_url = $2 where id = $1")
+        .bind(id)
+        .bind(format!("/qr/codes/{}.png", grouped(&code)))
+        .execute(&mut *conn)
+        .await?;
+    platform::outbox::publish(
+        &mut *conn,
+        "qr.issued",
+        &json!({"qr_code_id": id, "pot_id": pot_id, "pack_id": pack_id, "owner_user_id": owner}),
+        crate::NAME,
+    )
+    .await?;
+    let first_name = crate::first_name(&mut *conn, owner).await?;
+    let partner_name: Option<String> = pack.get("partner_name");
+    let pack_name: String = pack.get("name");
+    platform::outbox::publish(
+        &mut *conn,
+        "notification.requested",
+        &json!({
+            "user_id": owner,
+            "message": "qr_ready",
+            "data": {
+                "first_name": first_name,
+                "pack_name": pack_name,
+                "partner_name": partner_name.unwrap_or_else(|| "notre partenaire".into()),
+                "redeemable_from": from.with_timezone(&Dakar).date_naive().to_string(),
+                "expires_at": until.with_timezone(&Dakar).date_naive().to_string(),
+                "qr_url": format!("{}/qr/{}", public_web_url.trim_end_matches('/'), id),
+            }
+        }),
+        crate::NAME,
+    )
+    .await?;
+    Ok(Outcome::Issued(id))
+}

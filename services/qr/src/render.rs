@@ -1,0 +1,116 @@
+//! `GET /codes/{code}.png` and `.svg`: the QR code, for the pot's owner, admins and the staff
+//! of the pack's partner.
+//!
+//! The QR holds the grouped code (`ABCD-EFGH-...`, alphanumeric mode), error correction M,
+//! with its 4-module quiet zone; the PNG is at least 480×480 px (≈ 8 px per module), enough
+//! for a phone camera reading another phone's screen. Answers: 401 without a token, 404 for
+//! a code that fails its tag or does not exist, 403 for anyone else, `Cache-Control:
+//! private, no-store`.
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use image::{ImageEncoder, Luma};
+use qrcode::{render::svg, EcLevel, QrCode};
+use sqlx::Row;
+use uuid::Uuid;
+
+use rest::ApiError;
+
+use crate::{code, db, AppState};
+
+/// The smallest side of the PNG, in pixels.
+pub const MIN_PX: u32 = 480;
+
+fn qr(content: &str) -> Result<QrCode, ApiError> {
+    QrCode::with_error_correction_level(content.as_bytes(), EcLevel::M)
+        .map_err(|e| ApiError::internal(&format!("qr encoding: {e}")))
+}
+
+/// The PNG of a code's content.
+pub fn png(content: &str) -> Result<Vec<u8>, ApiError> {
+    let img = qr(content)?
+        .render::<Luma<u8>>()
+        .quiet_zone(true)
+        .min_dimensions(MIN_PX, MIN_PX)
+        .build();
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::L8,
+        )
+        .map_err(|e| ApiError::internal(&format!("png encoding: {e}")))?;
+    Ok(out)
+}
+
+/// The SVG of a code's content.
+pub fn svg(content: &str) -> Result<String, ApiError> {
+    Ok(qr(content)?
+        .render::<svg::Color>()
+        .quiet_zone(true)
+        .min_dimensions(MIN_PX, MIN_PX)
+        .build())
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("qr_not_found", "QR code introuvable (QR code not found)")
+}
+
+pub async fn get_code(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (value, kind) = if let Some(v) = file.strip_suffix(".png") {
+        (v, "png")
+    } else if let Some(v) = file.strip_suffix(".svg") {
+        (v, "svg")
+    } else {
+        return Err(not_found());
+    };
+    let caller = rest::authenticate(&state.jwt, &headers)?;
+    let user = rest::require_user(&caller)?;
+    let canonical = state.secret.verify(value).map_err(|_| not_found())?;
+    let row = sqlx::query(
+        "select pot.owner_user_id, exists (select 1 from packs.partner_members m
+                 where m.partner_id = p.partner_id and m.user_id = $2) as is_staff
+         from qr.qr_codes c join pots.pots pot on pot.id = c.pot_id
+         join packs.packs p on p.id = c.pack_id where c.code = $1",
+    )
+    .bind(&canonical)
+    .bind(user)
+    .fetch_optional(&state.db)
+    .await
+    .map_err(db)?
+    .ok_or_else(not_found)?;
+    let owner: Uuid = row.get("owner_user_id");
+    let is_staff: bool = row.get("is_staff");
+    let allowed = caller.role == auth::Role::Admin
+        || owner == user
+        || (caller.role == auth::Role::Partner && is_staff);
+    if !allowed {
+        return Err(ApiError::forbidden(
+            "Ce QR code ne vous appartient pas (not your QR code)",
+        ));
+    }
+    let content = code::grouped(&canonical);
+    let (ctype, body) = if kind == "png" {
+        ("image/png", png(&content)?)
+    } else {
+        ("image/svg+xml", svg(&content)?.into_bytes())
+    };
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, ctype),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        body,
+    )
+        .into_response())
+}

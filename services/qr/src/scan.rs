@@ -1,0 +1,100 @@
+//! The partners' scanning page `GET /scan` (mobile-first, French), its assets, and
+//! `GET /venues` (where the signed-in staff may redeem).
+//!
+//! The page signs in against the identity service at `WOLO_QR_IDENTITY_URL` (default
+//! `../identity`, i.e. `/identity` next to `/qr` under `wolo serve`): phone + SMS code
+//! (`/otp`, `/verify`) or e-mail + password (`/token?grant_type=password`). It scans with the
+//! camera using jsQR (vendored in `assets/`, Apache-2.0, see `assets/jsQR.LICENSE`) or takes
+//! a typed code, and posts to `redeem` (relative: `/qr/redeem`).
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use rest::ApiError;
+
+use crate::{db, redeem::member_venues, AppState};
+
+const PAGE: &str = include_str!("../assets/scan.html");
+const JSQR: &str = include_str!("../assets/jsQR.js");
+const JSQR_LICENSE: &str = include_str!("../assets/jsQR.LICENSE");
+
+fn html_attr(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+pub async fn get_page(State(state): State<AppState>) -> Response {
+    let page = PAGE.replace("{{IDENTITY_URL}}", &html_attr(&state.identity_url));
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'",
+            ),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+pub async fn get_asset(Path(file): Path<String>) -> Response {
+    let (ctype, body) = match file.as_str() {
+        "jsQR.js" => ("text/javascript; charset=utf-8", JSQR),
+        "jsQR.LICENSE" => ("text/plain; charset=utf-8", JSQR_LICENSE),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, ctype),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The venues of the partners the caller is staff of, as `[{partner_id, partner_name,
+/// id, name, address, ...}]`.
+pub async fn get_venues(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = rest::authenticate(&state.jwt, &headers)?;
+    let user = rest::require_partner(&caller)?;
+    let rows = sqlx::query(
+        "select pa.id, pa.name, pa.venues, m.venue_ids
+         from packs.partner_members m join packs.partners pa on pa.id = m.partner_id
+         where m.user_id = $1 and pa.status = 'active' order by pa.name",
+    )
+    .bind(user)
+    .fetch_all(&state.db)
+    .await
+    .map_err(db)?;
+    let mut out = Vec::new();
+    for r in rows {
+        let venues: Value = r.get::<Option<Value>, _>("venues").unwrap_or(Value::Null);
+        let ids: Option<Value> = r.get("venue_ids");
+        let pid: uuid::Uuid = r.get("id");
+        let pname: String = r.get("name");
+        for mut v in member_venues(&venues, ids.as_ref()) {
+            if let Some(o) = v.as_object_mut() {
+                o.insert("partner_id".into(), json!(pid));
+                o.insert("partner_name".into(), json!(pname));
+            }
+            out.push(v);
+        }
+    }
+    Ok((StatusCode::OK, Json(Value::Array(out))).into_response())
+}
