@@ -64,7 +64,9 @@ pub enum Category {
 pub fn category(message: &str) -> Category {
     match message {
         "otp" | "password_reset" => Category::Security,
-        "referral_invitation" | "referral_accepted" | "points_matured" => Category::Referral,
+        "referral_invitation" | "referral_accepted" | "points_matured" | "points_converted" => {
+            Category::Referral
+        }
         "pot_opened" | "pot_funded" | "qr_ready" | "redemption_done" => Category::Pot,
         "donation_received" => Category::Donation,
         m if m.starts_with("marketing") => Category::Marketing,

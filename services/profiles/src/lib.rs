@@ -1,9 +1,22 @@
 //! Profiles: personal details, guardians of minors, identity documents, addresses. Owns the `profiles` schema.
 //!
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/profiles`.
+//! `docs/profiles.md` describes the rules (minors, identity documents, export, deletion).
 
-use axum::{extract::FromRef, Router};
+pub mod crypto;
+pub mod http;
+pub mod privacy;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    extract::FromRef,
+    routing::{get, post},
+    Router,
+};
 use sqlx::PgPool;
+
+pub use crypto::IdKeys;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
 pub const NAME: &str = "profiles";
@@ -14,6 +27,8 @@ pub const DEFAULT_PORT: u16 = 8082;
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
+    pub jwt: auth::Jwt,
+    pub keys: Arc<IdKeys>,
 }
 
 impl FromRef<AppState> for PgPool {
@@ -23,10 +38,54 @@ impl FromRef<AppState> for PgPool {
 }
 
 /// Custom endpoints beside the tables (listed in the OpenAPI document).
-pub const ENDPOINTS: &[rest::Endpoint] = &[];
+pub const ENDPOINTS: &[rest::Endpoint] = &[
+    rest::Endpoint {
+        method: "GET",
+        path: "/me",
+        summary: "The caller's profile (identity document number masked)",
+    },
+    rest::Endpoint {
+        method: "PUT",
+        path: "/me",
+        summary: "Create or update the caller's profile {full_name, date_of_birth, locale (fr-SN|wo-SN|en), timezone (IANA), avatar_url, bio, is_profile_public, allow_contact_by_sponsors, notification_preferences, guardian_user_id + relationship_type (required under 18, Africa/Dakar)}",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/guardianship/{minor_id}/confirm",
+        summary: "The guardian named by a minor confirms (guardian's token); until then the minor's pot cannot open",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/me/identity-document",
+        summary: "Register the caller's identity document {type: passport|national_id|birth_certificate, number, country?, media_url?}: HMAC fingerprint, number encrypted (AES-256-GCM); 409 when another account holds it",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/{user_id}/identity-document/verify",
+        summary: "Admin only: mark a user's identity document verified {reason?}; audited",
+    },
+    rest::Endpoint {
+        method: "GET",
+        path: "/me/export",
+        summary: "Everything WOLO holds on the caller, across services, as one JSON document",
+    },
+    rest::Endpoint {
+        method: "DELETE",
+        path: "/me",
+        summary: "Delete the caller's account: personal data removed or anonymised everywhere, financial records kept (7 years) without personal data, sessions revoked, user deactivated; audited",
+    },
+];
 
-/// The service's routes: probes, and its schema's tables PostgREST-style.
+/// The service's routes, with identity document keys from the environment
+/// (`WOLO_ID_HASH_KEY`, `WOLO_ID_ENCRYPTION_KEYS`; required in production).
 pub fn router(ctx: platform::Context) -> Router {
+    let production = ctx.config.environment == platform::config::Environment::Production;
+    let keys = IdKeys::from_env(production).unwrap_or_else(|e| panic!("profiles: {e}"));
+    router_with_keys(ctx, keys)
+}
+
+/// [`router`] with explicit keys (tests).
+pub fn router_with_keys(ctx: platform::Context, keys: IdKeys) -> Router {
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -34,12 +93,61 @@ pub fn router(ctx: platform::Context) -> Router {
         ctx.jwt(),
         ENDPOINTS.to_vec(),
     );
-    let state = AppState { db: ctx.db };
+    let state = AppState {
+        db: ctx.db.clone(),
+        jwt: ctx.jwt(),
+        keys: Arc::new(keys),
+    };
     Router::new()
         .merge(platform::health::router(NAME))
+        .route(
+            "/me",
+            get(http::get_me)
+                .put(http::put_me)
+                .delete(privacy::delete_me),
+        )
+        .route("/me/export", get(privacy::get_export))
+        .route("/me/identity-document", post(http::post_identity_document))
+        .route(
+            "/guardianship/{minor_id}/confirm",
+            post(http::post_confirm_guardianship),
+        )
+        .route(
+            "/{user_id}/identity-document/verify",
+            post(http::post_verify_document),
+        )
         .with_state(state)
         .merge(rest::router(api))
 }
 
-/// Starts the service's background jobs and outbox consumers (`wolo serve` calls it once).
-pub fn spawn_jobs(_ctx: &platform::Context) {}
+/// How often identity documents under an old key are re-encrypted.
+pub const REENCRYPT_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Starts the service's background jobs (`wolo serve` calls it once): re-encryption of
+/// identity documents still under an old key, every hour, 500 rows at a time.
+pub fn spawn_jobs(ctx: &platform::Context) {
+    let production = ctx.config.environment == platform::config::Environment::Production;
+    let keys = match IdKeys::from_env(production) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(error = %e, "profiles: no identity document keys, re-encryption job not started");
+            return;
+        }
+    };
+    let db = ctx.db.clone();
+    tokio::spawn(async move {
+        loop {
+            loop {
+                match crypto::reencrypt_documents_once(&db, &keys, 500).await {
+                    Ok(0) => break,
+                    Ok(n) => tracing::info!(rows = n, "identity documents re-encrypted"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "identity document re-encryption failed");
+                        break;
+                    }
+                }
+            }
+            tokio::time::sleep(REENCRYPT_INTERVAL).await;
+        }
+    });
+}

@@ -1,0 +1,111 @@
+//! The profiles service over HTTP against a migrated database: profiles and minors,
+//! guardianship, identity documents (hash, encryption, rotation, verification), addresses,
+//! export and account deletion across services.
+
+mod documents;
+mod privacy;
+mod profile;
+
+use std::time::Duration;
+
+use base64::{engine::general_purpose::STANDARD as B64, Engine};
+use reqwest::{Method, Response};
+use serde_json::Value;
+use testkit::{TestApp, TestDb};
+use uuid::Uuid;
+
+pub struct Stack {
+    pub db: TestDb,
+    pub app: TestApp,
+}
+
+pub fn keys(spec: &str) -> profiles::IdKeys {
+    profiles::IdKeys::from_values(Some("test-hash-key"), Some(spec), false).unwrap()
+}
+
+pub fn key_spec(kid: &str, byte: u8) -> String {
+    format!("{kid}:{}", B64.encode([byte; 32]))
+}
+
+pub async fn app_with(db: &TestDb, k: profiles::IdKeys) -> TestApp {
+    let app = testkit::spawn(profiles::router_with_keys(db.context(), k)).await;
+    for _ in 0..100 {
+        if app.get("/profiles?limit=0").await.status() != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app
+}
+
+pub async fn stack() -> Stack {
+    let db = TestDb::new().await;
+    let app = app_with(&db, keys(&key_spec("k1", 1))).await;
+    Stack { db, app }
+}
+
+pub async fn expect(res: Response, status: u16) -> Value {
+    let got = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "unexpected status, body: {text}");
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    }
+}
+
+pub fn token(user: Uuid) -> String {
+    testkit::token(auth::Role::User, user)
+}
+
+impl Stack {
+    pub fn pool(&self) -> &sqlx::PgPool {
+        &self.db.pool
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        user: Uuid,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self
+            .app
+            .request(method, path)
+            .bearer_auth(token(user))
+            .header("user-agent", "wolo-test/1.0");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn user(&self, phone: &str) -> Uuid {
+        sqlx::query_scalar("insert into identity.users (phone) values ($1) returning id")
+            .bind(phone)
+            .fetch_one(self.pool())
+            .await
+            .unwrap()
+    }
+
+    pub async fn can_open_pot(&self, user: Uuid) -> bool {
+        sqlx::query_scalar("select profiles.can_open_pot($1)")
+            .bind(user)
+            .fetch_one(self.pool())
+            .await
+            .unwrap()
+    }
+}
+
+/// A date of birth `years` years ago (minus `days`), Africa/Dakar.
+pub fn born(years: i32, days: i64) -> String {
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Africa::Dakar)
+        .date_naive();
+    let d = today
+        .checked_sub_months(chrono::Months::new(12 * years as u32))
+        .unwrap();
+    (d - chrono::Duration::days(days)).to_string()
+}

@@ -1,0 +1,73 @@
+//! Request helpers shared by the handlers.
+
+use axum::{body::Bytes, http::StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use rest::{ApiError, ApiResult};
+
+pub fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
+            .details(e.to_string())
+    })
+}
+
+pub fn db(e: sqlx::Error) -> ApiError {
+    ApiError::from_sqlx(e, false)
+}
+
+pub fn validation(message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", message)
+}
+
+/// A numeric `admin.system_config` value, or `default`.
+pub async fn config_number(
+    conn: &mut PgConnection,
+    key: &str,
+    default: f64,
+) -> Result<f64, sqlx::Error> {
+    let v: Option<Value> =
+        sqlx::query_scalar("select config_value from admin.system_config where config_key = $1")
+            .bind(key)
+            .fetch_optional(conn)
+            .await?;
+    Ok(v.and_then(|v| {
+        v.as_f64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    })
+    .unwrap_or(default))
+}
+
+/// The first word of the user's profile name ("" without a profile).
+pub async fn first_name(conn: &mut PgConnection, user: Uuid) -> Result<String, sqlx::Error> {
+    let name: Option<String> =
+        sqlx::query_scalar("select full_name from profiles.profiles where user_id = $1")
+            .bind(user)
+            .fetch_optional(conn)
+            .await?;
+    Ok(name
+        .as_deref()
+        .and_then(|n| n.split_whitespace().next())
+        .unwrap_or("")
+        .to_string())
+}
+
+/// Asks the notifications service for a message to a user (`notification.requested`).
+pub async fn notify_user(
+    conn: &mut PgConnection,
+    user: Uuid,
+    message: &str,
+    data: Value,
+) -> Result<(), sqlx::Error> {
+    platform::outbox::publish(
+        conn,
+        "notification.requested",
+        &json!({"user_id": user, "message": message, "data": data}),
+        crate::NAME,
+    )
+    .await
+    .map(|_| ())
+}
