@@ -1,8 +1,21 @@
-//! Admin: feature flags, system configuration, the audit trail, health checks. Owns the `admin` schema.
+//! Admin: feature flags, system configuration, the audit trail, admin sessions, health
+//! checks and the admin console. Owns the `admin` schema.
 //!
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/admin`.
+//! See docs/admin.md.
 
-use axum::{extract::FromRef, Router};
+pub mod config;
+pub mod flags;
+pub mod health;
+pub mod sessions;
+
+use axum::{
+    extract::FromRef,
+    http::header,
+    response::IntoResponse,
+    routing::{get, post, put},
+    Router,
+};
 use sqlx::PgPool;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
@@ -10,10 +23,18 @@ pub const NAME: &str = "admin";
 /// The port the `wolo-admin` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8090;
 
+/// The admin console: one static page (French), no build step.
+pub const CONSOLE_HTML: &str = include_str!("console.html");
+
 /// What the service's handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
+    pub jwt: auth::Jwt,
+    /// `WOLO_ENV` as flags name it: development, test or production.
+    pub environment: String,
+    /// Admin session length (`WOLO_ADMIN_SESSION_HOURS`, default 8).
+    pub session_hours: i32,
 }
 
 impl FromRef<AppState> for PgPool {
@@ -23,9 +44,40 @@ impl FromRef<AppState> for PgPool {
 }
 
 /// Custom endpoints beside the tables (listed in the OpenAPI document).
-pub const ENDPOINTS: &[rest::Endpoint] = &[];
+pub const ENDPOINTS: &[rest::Endpoint] = &[
+    rest::Endpoint {
+        method: "GET",
+        path: "/flags/evaluate",
+        summary: "Every feature flag for one subject: ?user_id= | anonymous_id=, region=, groups=a,b; {environment, subject, flags: {key: {enabled, value, reason}}}; Cache-Control private max-age=15, ETag (304)",
+    },
+    rest::Endpoint {
+        method: "GET",
+        path: "/config",
+        summary: "Admin only: every system_config row, sensitive values masked (\"********\", masked: true)",
+    },
+    rest::Endpoint {
+        method: "PUT",
+        path: "/config/{key}",
+        summary: "Admin only: set a configuration value {value, data_type?, validation_rules?, description?, is_sensitive?, environment?}; validated against validation_rules (JSON Schema), 400 config_invalid with the errors in details; audited; 200 (201 when created)",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/sessions",
+        summary: "Admin only: record (or refresh) the admin console session of this access token; 201 session",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/sessions/{id}/end",
+        summary: "Admin only: end a session {reason: logout | revoked | timeout | suspicious}; 409 when already ended",
+    },
+    rest::Endpoint {
+        method: "GET",
+        path: "/console",
+        summary: "The admin console (HTML page): flags, configuration, audit log",
+    },
+];
 
-/// The service's routes: probes, and its schema's tables PostgREST-style.
+/// The service's routes: probes, custom endpoints, the console and its schema's tables.
 pub fn router(ctx: platform::Context) -> Router {
     let api = rest::Api::new(
         NAME,
@@ -34,12 +86,62 @@ pub fn router(ctx: platform::Context) -> Router {
         ctx.jwt(),
         ENDPOINTS.to_vec(),
     );
-    let state = AppState { db: ctx.db };
+    let environment = match ctx.config.environment {
+        platform::config::Environment::Development => "development",
+        platform::config::Environment::Test => "test",
+        platform::config::Environment::Production => "production",
+    };
+    let session_hours = sessions::session_hours_from_env().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "using the default admin session length (8 h)");
+        8
+    });
+    let state = AppState {
+        db: ctx.db.clone(),
+        jwt: ctx.jwt(),
+        environment: environment.to_string(),
+        session_hours,
+    };
     Router::new()
         .merge(platform::health::router(NAME))
+        .route("/flags/evaluate", get(flags::get_evaluate))
+        .route("/config", get(config::get_config))
+        .route("/config/{key}", put(config::put_config))
+        .route("/sessions", post(sessions::post_session))
+        .route("/sessions/{id}/end", post(sessions::post_end))
+        .route("/console", get(console))
         .with_state(state)
         .merge(rest::router(api))
 }
 
-/// Starts the service's background jobs and outbox consumers (`wolo serve` calls it once).
-pub fn spawn_jobs(_ctx: &platform::Context) {}
+async fn console() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        CONSOLE_HTML,
+    )
+}
+
+/// How often health probes run.
+pub const HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Starts the health probes (every minute) and the admin session expiry (every minute).
+pub fn spawn_jobs(ctx: &platform::Context) {
+    let pool = ctx.db.clone();
+    let targets = health::targets(&health::base_from_env(ctx.config.http_addr));
+    tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        let mut tick = tokio::time::interval(HEALTH_INTERVAL);
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now();
+            if let Err(e) = health::health_once(&pool, &http, &targets, now).await {
+                tracing::error!(error = %e, "health probes failed");
+            }
+            if let Err(e) = sessions::expire_sessions_once(&pool, now).await {
+                tracing::error!(error = %e, "admin session expiry failed");
+            }
+        }
+    });
+}

@@ -1,8 +1,14 @@
 //! Analytics: product events, business metrics, funnels and A/B tests. Owns the `analytics` schema.
 //!
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/analytics`.
+//! See docs/analytics.md.
 
-use axum::{extract::FromRef, Router};
+pub mod ab;
+pub mod domain;
+pub mod ingest;
+pub mod jobs;
+
+use axum::{extract::FromRef, routing::post, Router};
 use sqlx::PgPool;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
@@ -14,6 +20,7 @@ pub const DEFAULT_PORT: u16 = 8089;
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
+    pub jwt: auth::Jwt,
 }
 
 impl FromRef<AppState> for PgPool {
@@ -23,9 +30,20 @@ impl FromRef<AppState> for PgPool {
 }
 
 /// Custom endpoints beside the tables (listed in the OpenAPI document).
-pub const ENDPOINTS: &[rest::Endpoint] = &[];
+pub const ENDPOINTS: &[rest::Endpoint] = &[
+    rest::Endpoint {
+        method: "POST",
+        path: "/events",
+        summary: "Record up to 1,000 events: [{event_name, event_category?, properties?, timestamp?, anonymous_id?, session_id?, page_url?, referrer?, platform?}] (or {events: [...]}), anonymous or signed in; enriched from User-Agent, CF-IPCountry and X-Region; 200 {inserted, rejected: []}, 207 when some are rejected ({index, code, message}); 413 over 1,000",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/ab/assign",
+        summary: "A/B assignment: {test (name or id), user_id | anonymous_id}; deterministic (hash of test and subject against traffic_allocation), stored once; 201 on first assignment, 200 after: {test_id, test, variant|null, in_test}",
+    },
+];
 
-/// The service's routes: probes, and its schema's tables PostgREST-style.
+/// The service's routes: probes, custom endpoints, and its schema's tables PostgREST-style.
 pub fn router(ctx: platform::Context) -> Router {
     let api = rest::Api::new(
         NAME,
@@ -34,12 +52,33 @@ pub fn router(ctx: platform::Context) -> Router {
         ctx.jwt(),
         ENDPOINTS.to_vec(),
     );
-    let state = AppState { db: ctx.db };
+    let state = AppState {
+        db: ctx.db.clone(),
+        jwt: ctx.jwt(),
+    };
     Router::new()
         .merge(platform::health::router(NAME))
+        .route("/events", post(ingest::post_events))
+        .route("/ab/assign", post(ab::post_assign))
         .with_state(state)
         .merge(rest::router(api))
 }
 
-/// Starts the service's background jobs and outbox consumers (`wolo serve` calls it once).
-pub fn spawn_jobs(_ctx: &platform::Context) {}
+/// How often the analytics jobs run.
+pub const JOB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Starts the outbox consumer `analytics.domain` and the jobs loop (metrics, funnels,
+/// A/B results, archive partitions) every 15 minutes.
+pub fn spawn_jobs(ctx: &platform::Context) {
+    domain::consumer().spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
+    let pool = ctx.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(JOB_INTERVAL);
+        loop {
+            tick.tick().await;
+            if let Err(e) = jobs::run_all_once(&pool, chrono::Utc::now()).await {
+                tracing::error!(error = %e, "analytics jobs failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,190 @@
+//! Admin sessions (`admin.admin_sessions`): the admin console records its sign-in with
+//! `POST /admin/sessions` (the access token's session id `sid`, else the token itself,
+//! hashed with SHA-256; IP; user agent; expiry = now + `WOLO_ADMIN_SESSION_HOURS`), ends
+//! it with `POST /admin/sessions/{id}/end {reason}`; the job [`expire_sessions_once`]
+//! ends the ones past `expires_at` with reason `timeout`. Writes are audited (trigger).
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use rest::ApiError;
+
+use crate::AppState;
+
+/// Reasons a session may end with.
+pub const REASONS: [&str; 4] = ["logout", "timeout", "revoked", "suspicious"];
+
+fn db(e: sqlx::Error) -> ApiError {
+    ApiError::from_sqlx(e, false)
+}
+
+const COLUMNS: &str = "id, user_id, host(ip_address) as ip_address, user_agent, admin_level,
+    permissions_granted, created_at, last_activity_at, expires_at, terminated_at,
+    termination_reason, is_suspicious";
+
+pub async fn post_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    client: platform::Client,
+) -> Result<Response, ApiError> {
+    let caller = rest::authenticate(&state.jwt, &headers)?;
+    let user = rest::require_admin(&caller)?;
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let key = caller
+        .claims
+        .get("session_id")
+        .or_else(|| caller.claims.get("sid"))
+        .and_then(Value::as_str)
+        .map(|s| format!("sid:{s}"))
+        .unwrap_or_else(|| format!("token:{token}"));
+    let hash = hex::encode(Sha256::digest(key.as_bytes()));
+    let mut tx = rest::begin(&state.db, &caller, "POST", "/sessions", &headers, false).await?;
+    sqlx::query("select pg_advisory_xact_lock(hashtext($1))")
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    let existing: Option<Value> = sqlx::query_scalar(&format!(
+        "update admin.admin_sessions set last_activity_at = now()
+          where session_token_hash = $1 and user_id = $2 and terminated_at is null and expires_at > now()
+          returning (select to_jsonb(x) from (select {COLUMNS}) x)"
+    ))
+    .bind(&hash)
+    .bind(user)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
+    if let Some(row) = existing {
+        tx.commit().await.map_err(db)?;
+        return Ok(Json(row).into_response());
+    }
+    let row: Value = sqlx::query_scalar(&format!(
+        "with w as (
+            insert into admin.admin_sessions
+                (user_id, session_token_hash, ip_address, user_agent, admin_level, permissions_granted, expires_at)
+            select $1, $2, coalesce($3::inet, '0.0.0.0'::inet), $4,
+                   case when 'super_admin' = any(coalesce(u.roles, array[]::text[])) then 'super' else 'regular' end,
+                   coalesce(u.roles, array['user']), now() + make_interval(hours => $5)
+              from identity.users u where u.id = $1
+            returning *)
+         select to_jsonb(x) from (select {COLUMNS} from w) x"
+    ))
+    .bind(user)
+    .bind(&hash)
+    .bind(client.ip.as_deref())
+    .bind(client.user_agent.as_deref())
+    .bind(state.session_hours)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| ApiError::not_found("user_not_found", "Compte administrateur introuvable (admin account not found)"))?;
+    tx.commit().await.map_err(db)?;
+    Ok((StatusCode::CREATED, Json(row)).into_response())
+}
+
+#[derive(Deserialize)]
+struct EndRequest {
+    reason: Option<String>,
+}
+
+pub async fn post_end(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let caller = rest::authenticate(&state.jwt, &headers)?;
+    rest::require_admin(&caller)?;
+    let id = Uuid::parse_str(&id).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_id",
+            "Identifiant de session invalide (invalid session id)",
+        )
+    })?;
+    let req: EndRequest = if bytes.is_empty() {
+        EndRequest { reason: None }
+    } else {
+        serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
+                .details(e.to_string())
+        })?
+    };
+    let reason = req.reason.unwrap_or_else(|| "logout".into());
+    if !REASONS.contains(&reason.as_str()) {
+        return Err(ApiError::bad_request(
+            "invalid_reason",
+            "reason : logout, timeout, revoked ou suspicious",
+        ));
+    }
+    let mut tx = rest::begin(&state.db, &caller, "POST", "/sessions/end", &headers, false).await?;
+    let row: Option<Value> = sqlx::query_scalar(&format!(
+        "update admin.admin_sessions set terminated_at = now(), termination_reason = $2,
+                is_suspicious = is_suspicious or $2 = 'suspicious'
+          where id = $1 and terminated_at is null
+          returning (select to_jsonb(x) from (select {COLUMNS}) x)"
+    ))
+    .bind(id)
+    .bind(&reason)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
+    let Some(row) = row else {
+        let exists: bool =
+            sqlx::query_scalar("select exists (select 1 from admin.admin_sessions where id = $1)")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+        return Err(if exists {
+            ApiError::conflict("Session déjà terminée (session already ended)")
+        } else {
+            ApiError::not_found(
+                "session_not_found",
+                "Session introuvable (session not found)",
+            )
+        });
+    };
+    tx.commit().await.map_err(db)?;
+    Ok(Json(row).into_response())
+}
+
+/// Ends every open session past its expiry at `now` (reason `timeout`); returns how many.
+pub async fn expire_sessions_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<u64> {
+    let r = sqlx::query(
+        "update admin.admin_sessions set terminated_at = $1, termination_reason = 'timeout'
+          where terminated_at is null and expires_at <= $1",
+    )
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// Default session length.
+pub fn session_hours_from_env() -> anyhow::Result<i32> {
+    match std::env::var("WOLO_ADMIN_SESSION_HOURS") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|h| (1..=720).contains(h))
+            .ok_or_else(|| {
+                anyhow::anyhow!("WOLO_ADMIN_SESSION_HOURS must be 1..720 hours, got {v:?}")
+            }),
+        _ => Ok(8),
+    }
+}
