@@ -70,5 +70,5 @@ lint: ## clippy with warnings as errors, and a format check
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-bench: ## time a pot read through the stack against the same SQL on PostgreSQL; writes docs/benchmarks.md
+bench: ## pot reads through the stack vs the same SQL, webhooks applied/s vs plain INSERTs; writes docs/benchmarks.md
 	bench/run.sh
