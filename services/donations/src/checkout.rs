@@ -48,15 +48,6 @@ struct CheckoutRequest {
     show_amount: Option<bool>,
 }
 
-/// E.164 from a Senegalese national or international number.
-pub fn normalise_phone(raw: &str) -> Option<String> {
-    let n = phonenumber::parse(Some(phonenumber::country::Id::SN), raw.trim()).ok()?;
-    if !phonenumber::is_valid(&n) {
-        return None;
-    }
-    Some(n.format().mode(phonenumber::Mode::E164).to_string())
-}
-
 fn amount(v: Option<serde_json::Value>) -> ApiResult<i32> {
     let n = match v {
         Some(serde_json::Value::Number(n)) => n.as_i64(),
@@ -94,7 +85,7 @@ pub async fn post_checkout(
         .ok_or_else(|| validation("pot_id manquant ou invalide (pot_id must be a uuid)"))?;
     let amount_cfa = amount(req.amount_cfa)?;
     let phone = match req.donor_phone.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(p) => Some(normalise_phone(p).ok_or_else(|| {
+        Some(p) => Some(rest::input::phone_e164(p).ok_or_else(|| {
             validation("Numéro de téléphone invalide (donor_phone must be a valid phone number, e.g. +221771234567)")
         })?),
         None => None,

@@ -12,7 +12,7 @@ use axum::{
     Json,
 };
 use chrono::{DateTime, Utc};
-use serde::{de::DeserializeOwned, Deserialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
@@ -20,6 +20,8 @@ use uuid::Uuid;
 use rest::{ApiError, ApiResult};
 
 use crate::{crypto, AppState, NAME};
+
+pub use rest::input::{body, db, normalise_email, normalise_phone, validation};
 
 /// Lifetime of an access token, seconds.
 pub const ACCESS_TTL: i64 = 900;
@@ -41,21 +43,6 @@ pub const PASSWORD_MIN_LEN: usize = 8;
 // ---------------------------------------------------------------- request details
 
 pub use platform::Client;
-
-pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
-            .details(e.to_string())
-    })
-}
-
-pub(crate) fn db(e: sqlx::Error) -> ApiError {
-    ApiError::from_sqlx(e, false)
-}
-
-pub(crate) fn validation(message: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", message)
-}
 
 fn too_many(code: &str, message: &str) -> ApiError {
     ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
@@ -82,40 +69,6 @@ fn bad_refresh(code: &str) -> ApiError {
         code,
         "Jeton de rafraîchissement invalide (invalid refresh token)",
     )
-}
-
-/// A phone number in E.164 (`+221771234567`); national numbers are read as Senegalese.
-pub fn normalise_phone(input: &str) -> ApiResult<String> {
-    let invalid = || {
-        validation("Numéro de téléphone invalide (invalid phone number)")
-            .hint("Format attendu : +221 77 123 45 67 ou 77 123 45 67")
-    };
-    let n = phonenumber::parse(Some(phonenumber::country::Id::SN), input.trim())
-        .map_err(|_| invalid())?;
-    if !phonenumber::is_valid(&n) {
-        return Err(invalid());
-    }
-    Ok(n.format().mode(phonenumber::Mode::E164).to_string())
-}
-
-fn normalise_email(input: &str) -> ApiResult<String> {
-    let e = input.trim().to_lowercase();
-    let ok = e.len() <= 255
-        && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-        })
-        && !e.chars().any(char::is_whitespace);
-    if ok {
-        Ok(e)
-    } else {
-        Err(validation(
-            "Adresse e-mail invalide (invalid email address)",
-        ))
-    }
 }
 
 // ---------------------------------------------------------------- users and sessions

@@ -11,7 +11,7 @@ use axum::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Africa::Dakar;
-use serde::{de::DeserializeOwned, Deserialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -21,6 +21,8 @@ use crate::{
     lifecycle::{close_pot, expires_at, CloseError},
     AppState,
 };
+
+pub use rest::input::{body, normalise_email, normalise_phone, validation};
 
 fn db(e: sqlx::Error) -> ApiError {
     ApiError::from_sqlx(e, false)
@@ -34,17 +36,6 @@ fn internal(e: anyhow::Error) -> ApiError {
             ApiError::internal("see the server log")
         }
     }
-}
-
-fn validation(message: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", message)
-}
-
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
-            .details(e.to_string())
-    })
 }
 
 fn parse_id(id: &str, what: &str) -> ApiResult<Uuid> {
@@ -170,41 +161,6 @@ struct InvitationRequest {
     method: Option<String>,
     recipient: Option<String>,
     message: Option<String>,
-}
-
-/// A phone number in E.164, Senegal by default (`77 123 45 67` → `+221771234567`).
-pub fn normalise_phone(input: &str) -> ApiResult<String> {
-    let invalid = || {
-        validation("Numéro de téléphone invalide (invalid phone number)")
-            .hint("Format attendu : +221 77 123 45 67 ou 77 123 45 67")
-    };
-    let n = phonenumber::parse(Some(phonenumber::country::Id::SN), input.trim())
-        .map_err(|_| invalid())?;
-    if !phonenumber::is_valid(&n) {
-        return Err(invalid());
-    }
-    Ok(n.format().mode(phonenumber::Mode::E164).to_string())
-}
-
-/// A plausible e-mail address, lower-cased.
-pub fn normalise_email(input: &str) -> ApiResult<String> {
-    let e = input.trim().to_lowercase();
-    let ok = e.len() <= 255
-        && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-        })
-        && !e.chars().any(char::is_whitespace);
-    if ok {
-        Ok(e)
-    } else {
-        Err(validation(
-            "Adresse e-mail invalide (invalid e-mail address)",
-        ))
-    }
 }
 
 /// `POST /pots/{id}/invitations` {method: whatsapp|sms|email, recipient, message?}: the

@@ -9,7 +9,7 @@ use axum::{
 };
 use chrono::{Datelike, NaiveDate, Utc};
 use chrono_tz::Africa::Dakar;
-use serde::{de::DeserializeOwned, Deserialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
@@ -17,6 +17,8 @@ use uuid::Uuid;
 use rest::{ApiError, ApiResult};
 
 use crate::{crypto, AppState};
+
+pub(crate) use rest::input::{body, db, validation};
 
 pub const LOCALES: [&str; 3] = ["fr-SN", "wo-SN", "en"];
 pub const RELATIONSHIPS: [&str; 6] = [
@@ -28,21 +30,6 @@ pub const RELATIONSHIPS: [&str; 6] = [
     "other",
 ];
 pub const DOCUMENT_TYPES: [&str; 3] = ["passport", "national_id", "birth_certificate"];
-
-pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
-            .details(e.to_string())
-    })
-}
-
-pub(crate) fn db(e: sqlx::Error) -> ApiError {
-    ApiError::from_sqlx(e, false)
-}
-
-pub(crate) fn validation(message: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", message)
-}
 
 /// Today in Africa/Dakar.
 pub fn dakar_today() -> NaiveDate {

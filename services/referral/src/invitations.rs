@@ -22,6 +22,8 @@ use rest::{ApiError, ApiResult};
 use crate::util::{body, config_number, db, validation};
 use crate::AppState;
 
+pub use rest::input::{normalise_email, normalise_phone};
+
 /// Most contacts in one batch or one invitation request.
 pub const MAX_BATCH: usize = 50;
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -100,38 +102,6 @@ pub struct Contact {
     pub phone: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
-}
-
-/// A phone number in E.164; national numbers are read as Senegalese.
-pub fn normalise_phone(input: &str) -> ApiResult<String> {
-    let invalid = || {
-        validation(&format!(
-            "Numéro de téléphone invalide : {input} (invalid phone number)"
-        ))
-        .hint("Format attendu : +221 77 123 45 67 ou 77 123 45 67")
-    };
-    let n = phonenumber::parse(Some(phonenumber::country::Id::SN), input.trim())
-        .map_err(|_| invalid())?;
-    if !phonenumber::is_valid(&n) {
-        return Err(invalid());
-    }
-    Ok(n.format().mode(phonenumber::Mode::E164).to_string())
-}
-
-fn normalise_email(input: &str) -> ApiResult<String> {
-    let e = input.trim().to_lowercase();
-    let ok = e.len() <= 255
-        && e.split_once('@').is_some_and(|(l, d)| {
-            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
-        })
-        && !e.chars().any(char::is_whitespace);
-    if ok {
-        Ok(e)
-    } else {
-        Err(validation(&format!(
-            "Adresse e-mail invalide : {input} (invalid email address)"
-        )))
-    }
 }
 
 /// Checks and normalises contacts (1 to 50, each with a phone or an e-mail, no duplicates).

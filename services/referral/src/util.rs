@@ -1,27 +1,10 @@
 //! Request helpers shared by the handlers.
 
-use axum::{body::Bytes, http::StatusCode};
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use rest::{ApiError, ApiResult};
-
-pub fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
-            .details(e.to_string())
-    })
-}
-
-pub fn db(e: sqlx::Error) -> ApiError {
-    ApiError::from_sqlx(e, false)
-}
-
-pub fn validation(message: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", message)
-}
+pub use rest::input::{body, db, validation};
 
 /// A numeric `admin.system_config` value, or `default`.
 pub async fn config_number(

@@ -17,6 +17,7 @@
 pub mod api;
 pub mod cache;
 pub mod error;
+pub mod input;
 pub mod openapi;
 pub mod prefer;
 pub mod query;
