@@ -225,6 +225,29 @@ impl TestApp {
             .await
             .expect("request failed")
     }
+
+    /// Waits (up to 5 s) until `path` stops answering 503, i.e. the schema cache is loaded.
+    pub async fn wait_ready(&self, path: &str) {
+        for _ in 0..100 {
+            if self.get(path).await.status() != 503 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Asserts the response's status (printing the body when it differs) and returns its JSON
+/// body (`Null` when empty, a JSON string when it is not JSON).
+pub async fn expect(res: reqwest::Response, status: u16) -> serde_json::Value {
+    let got = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "unexpected status, body: {text}");
+    if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+    }
 }
 
 /// Serves `router` (behind the production edge middleware) on `127.0.0.1:0`.

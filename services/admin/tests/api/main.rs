@@ -10,7 +10,7 @@ mod flags;
 mod health;
 mod sessions;
 
-use reqwest::{Method, RequestBuilder, Response};
+use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 use sqlx::PgPool;
 use testkit::{TestApp, TestDb};
@@ -75,17 +75,7 @@ impl Stack {
     }
 }
 
-/// Asserts the status (printing the body when it differs) and returns the JSON body.
-pub async fn expect(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status, body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    }
-}
+pub use testkit::expect;
 
 /// The audit rows with `action`, oldest first: (actor, ip, request id, old, new).
 pub async fn audits(

@@ -8,8 +8,6 @@ mod domain;
 mod ingest;
 mod jobs;
 
-use reqwest::Response;
-use serde_json::Value;
 use sqlx::PgPool;
 use testkit::{TestApp, TestDb};
 use uuid::Uuid;
@@ -25,17 +23,7 @@ pub async fn stack() -> Stack {
     Stack { db, app }
 }
 
-/// Asserts the status (printing the body when it differs) and returns the JSON body.
-pub async fn expect(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status, body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    }
-}
+pub use testkit::expect;
 
 /// A user with a profile (birth date) and a default address in `region`.
 pub async fn user(pool: &PgPool, phone: &str, dob: &str, region: Option<&str>) -> Uuid {

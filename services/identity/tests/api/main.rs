@@ -33,17 +33,7 @@ pub async fn stack() -> Stack {
     Stack { db, app }
 }
 
-/// Asserts the status (printing the body when it differs) and returns the JSON body.
-pub async fn expect(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status, body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    }
-}
+pub use testkit::expect;
 
 impl Stack {
     pub async fn post(&self, path: &str, body: Value) -> Response {

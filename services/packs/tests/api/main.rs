@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use auth::Role;
-use reqwest::{Method, Response};
+use reqwest::Method;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use testkit::{TestApp, TestDb};
@@ -27,16 +27,7 @@ async fn stack() -> Stack {
     Stack { db, app }
 }
 
-async fn expect(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status, body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    }
-}
+use testkit::expect;
 
 async fn user(pool: &PgPool) -> Uuid {
     let phone = format!("+22178{:07}", Uuid::new_v4().as_u128() % 10_000_000);

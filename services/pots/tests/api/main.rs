@@ -30,26 +30,11 @@ pub async fn stack() -> Stack {
     let db = TestDb::new().await;
     let app = testkit::spawn(pots::router_with(db.context(), WEB.to_string())).await;
     // The schema cache loads in the background at start-up.
-    for _ in 0..100 {
-        if app.get("/pots?limit=0").await.status() != 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.wait_ready("/pots?limit=0").await;
     Stack { db, app }
 }
 
-/// Asserts the status (printing the body when it differs) and returns the JSON body.
-pub async fn expect(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status, body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    }
-}
+pub use testkit::expect;
 
 pub fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -6,8 +6,6 @@ mod documents;
 mod privacy;
 mod profile;
 
-use std::time::Duration;
-
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use reqwest::{Method, Response};
 use serde_json::Value;
@@ -29,12 +27,7 @@ pub fn key_spec(kid: &str, byte: u8) -> String {
 
 pub async fn app_with(db: &TestDb, k: profiles::IdKeys) -> TestApp {
     let app = testkit::spawn(profiles::router_with_keys(db.context(), k)).await;
-    for _ in 0..100 {
-        if app.get("/profiles?limit=0").await.status() != 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.wait_ready("/profiles?limit=0").await;
     app
 }
 
@@ -44,16 +37,7 @@ pub async fn stack() -> Stack {
     Stack { db, app }
 }
 
-pub async fn expect(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status, body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    }
-}
+pub use testkit::expect;
 
 pub fn token(user: Uuid) -> String {
     testkit::token(auth::Role::User, user)

@@ -21,26 +21,11 @@ pub struct Stack {
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
     let app = testkit::spawn(referral::router(db.context())).await;
-    for _ in 0..100 {
-        if app.get("/referrals?limit=0").await.status() != 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.wait_ready("/referrals?limit=0").await;
     Stack { db, app }
 }
 
-/// Asserts the status (printing the body when it differs) and returns the JSON body.
-pub async fn expect(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status, body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    }
-}
+pub use testkit::expect;
 
 pub fn token(user: Uuid) -> String {
     testkit::token(auth::Role::User, user)

@@ -8,16 +8,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use reqwest::Method;
-use serde_json::{json, Value};
-use testkit::TestDb;
+use serde_json::json;
+use testkit::{expect, TestDb};
 use uuid::Uuid;
-
-async fn expect(res: reqwest::Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "unexpected status, body: {text}");
-    serde_json::from_str(&text).unwrap_or(Value::String(text))
-}
 
 #[tokio::test]
 async fn checkout_to_funded_pot_through_the_fake_wave() {
@@ -34,12 +27,7 @@ async fn checkout_to_funded_pot_through_the_fake_wave() {
     ));
     let app = testkit::spawn(suite::suite_router(db.context())).await;
     wave.set_webhook_url(Some(app.url("/donations/webhooks/wave")));
-    for _ in 0..100 {
-        if app.get("/pots/pots?limit=0").await.status() != 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.wait_ready("/pots/pots?limit=0").await;
 
     // The birthday person and their pot (created through the REST layer, as the app does).
     let owner: Uuid = sqlx::query_scalar(

@@ -7,7 +7,7 @@ mod reads;
 mod writes;
 
 use auth::Role;
-use reqwest::{Method, RequestBuilder, Response};
+use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 use testkit::{TestApp, TestDb};
 use uuid::Uuid;
@@ -56,17 +56,7 @@ impl Stack {
     }
 }
 
-/// Asserts the status (printing the body when it differs) and returns the JSON body.
-pub async fn expect(res: Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    assert_eq!(got, status, "body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    }
-}
+pub use testkit::expect;
 
 /// The value of `key` in every row.
 pub fn column(rows: &Value, key: &str) -> Vec<Value> {
