@@ -116,19 +116,40 @@ impl Default for Preferences {
 
 impl Preferences {
     pub async fn load(conn: &mut PgConnection, user_id: Option<Uuid>) -> sqlx::Result<Preferences> {
-        let Some(user_id) = user_id else {
-            return Ok(Preferences::default());
-        };
-        let row: Option<Preferences> = sqlx::query_as(
-            "select email_enabled, sms_enabled, whatsapp_enabled, referral_notifications,
+        let row: Option<Preferences> =
+            match user_id {
+                None => None,
+                Some(user_id) => sqlx::query_as(
+                    "select email_enabled, sms_enabled, whatsapp_enabled, referral_notifications,
                     pot_notifications, donation_notifications, marketing_notifications,
                     digest_frequency, quiet_hours_start, quiet_hours_end
              from notifications.notification_preferences where user_id = $1",
-        )
-        .bind(user_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        Ok(row.unwrap_or_default())
+                )
+                .bind(user_id)
+                .fetch_optional(&mut *conn)
+                .await?,
+            };
+        match row {
+            Some(p) => Ok(p),
+            None => {
+                // No preferences saved: the column defaults, with the quiet hours the admins
+                // set in `notifications.quiet_hours` ({"start": "22:00", "end": "08:00"}).
+                let mut p = Preferences::default();
+                let hours: Option<(Option<NaiveTime>, Option<NaiveTime>)> = sqlx::query_as(
+                    "select (config_value ->> 'start')::time, (config_value ->> 'end')::time
+                     from admin.system_config where config_key = 'notifications.quiet_hours'
+                       and config_value ->> 'start' ~ '^[0-9]{2}:[0-9]{2}$'
+                       and config_value ->> 'end' ~ '^[0-9]{2}:[0-9]{2}$'",
+                )
+                .fetch_optional(&mut *conn)
+                .await?;
+                if let Some((start, end)) = hours {
+                    p.quiet_hours_start = start;
+                    p.quiet_hours_end = end;
+                }
+                Ok(p)
+            }
+        }
     }
 
     pub fn channel_enabled(&self, c: Channel) -> bool {
@@ -267,7 +288,18 @@ pub async fn request_message_at(
             }
             v
         }
-        None => template_channels,
+        // WhatsApp comes on top of SMS and e-mail only while the admins' switch
+        // `whatsapp_notifications` is on; an explicit request for it is honoured.
+        None => {
+            let whatsapp: bool =
+                sqlx::query_scalar("select admin.flag_on('whatsapp_notifications')")
+                    .fetch_one(&mut *conn)
+                    .await?;
+            template_channels
+                .into_iter()
+                .filter(|c| whatsapp || *c != Channel::Whatsapp)
+                .collect()
+        }
     };
 
     // Addresses: given, else the user's own.
@@ -351,8 +383,10 @@ pub async fn request_message_at(
         let id: Uuid = sqlx::query_scalar(
             "insert into notifications.notifications
                  (user_id, recipient_identifier, template_id, channel, subject, body, body_html,
-                  template_data, status, scheduled_at, message_key, locale, held_for_digest)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12)
+                  template_data, status, scheduled_at, message_key, locale, held_for_digest,
+                  max_retries)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12,
+                     admin.config_int('notifications.max_retries', 3))
              returning id",
         )
         .bind(req.user_id)

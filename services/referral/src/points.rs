@@ -366,6 +366,19 @@ pub async fn convert(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
+    // The admins' switch (admin.feature_flags `points_conversion`).
+    let open: bool = sqlx::query_scalar("select admin.flag_on('points_conversion')")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+    if !open {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "feature_disabled",
+            "La conversion des points n'est pas ouverte pour le moment (points conversion is disabled)",
+        )
+        .hint("Feature flag points_conversion is off"));
+    }
     let balance: i32 = sqlx::query_scalar("select referral.points_balance($1)")
         .bind(sponsor)
         .fetch_one(&mut *tx)

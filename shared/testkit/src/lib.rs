@@ -264,3 +264,15 @@ pub async fn spawn(router: axum::Router) -> TestApp {
         client: reqwest::Client::new(),
     }
 }
+
+/// Turns the feature flag `key` (admin.feature_flags) on or off, as an admin would.
+pub async fn set_flag(pool: &sqlx::PgPool, key: &str, on: bool) {
+    let n = sqlx::query("update admin.feature_flags set is_enabled = $2 where flag_key = $1")
+        .bind(key)
+        .bind(on)
+        .execute(pool)
+        .await
+        .expect("update admin.feature_flags")
+        .rows_affected();
+    assert_eq!(n, 1, "no feature flag {key}");
+}

@@ -341,3 +341,35 @@ async fn signed_in_donors_are_linked_and_pots_may_refuse_anonymous_gifts() {
     .await;
     assert!(e["message"].as_str().unwrap().contains("anonymes"));
 }
+
+#[tokio::test]
+async fn the_admins_switch_and_minimum_apply_to_new_checkouts() {
+    let st = stack().await;
+    let pot = st.pot("open").await;
+    let donation = |amount: i32| json!({"pot_id": pot, "amount_cfa": amount, "donor_name": "Awa"});
+
+    // wave_payments off: suspended, nothing written, Wave never called.
+    testkit::set_flag(&st.db.pool, "wave_payments", false).await;
+    let err = expect(st.checkout(donation(5000), None).await, 503).await;
+    assert_eq!(err["code"], "payments_suspended");
+    let n: i64 = sqlx::query_scalar("select count(*) from donations.donations")
+        .fetch_one(&st.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    testkit::set_flag(&st.db.pool, "wave_payments", true).await;
+
+    // donations.min_amount_cfa raised to 1 000 by an admin.
+    sqlx::query(
+        "update admin.system_config set config_value = '1000' where config_key = 'donations.min_amount_cfa'",
+    )
+    .execute(&st.db.pool)
+    .await
+    .unwrap();
+    let err = expect(st.checkout(donation(500), None).await, 400).await;
+    assert!(
+        err["message"].as_str().unwrap().contains("entre 1000 et"),
+        "{err}"
+    );
+    expect(st.checkout(donation(1000), None).await, 201).await;
+}

@@ -137,9 +137,21 @@ async fn quiet_hours_defer_but_otp_goes_at_once() {
                "days_left": 30, "target_amount_cfa": 150000, "pot_url": "https://wolo.sn/p/1"}),
     );
     r.user_id = Some(uid);
+    // The reference configuration ships with whatsapp_notifications off: sms and e-mail.
+    let ids = queue(&db.pool, r.clone(), late).await;
+    assert_eq!(ids.len(), 2);
+    // With the admins' switch on: sms, whatsapp and email (both addresses, defaults allow all).
+    testkit::set_flag(&db.pool, "whatsapp_notifications", true).await;
     let ids = queue(&db.pool, r, late).await;
-    // sms, whatsapp and email: the user has both addresses and the defaults allow all three.
     assert_eq!(ids.len(), 3);
+    let mut channels: Vec<String> =
+        sqlx::query_scalar("select channel from notifications.notifications where id = any($1)")
+            .bind(&ids)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    channels.sort();
+    assert_eq!(channels, ["email", "sms", "whatsapp"]);
     for id in &ids {
         assert_eq!(
             row(&db.pool, *id).await.scheduled_at,
@@ -181,7 +193,8 @@ async fn quiet_hours_defer_but_otp_goes_at_once() {
     )
     .await
     .unwrap();
-    assert_eq!(s.sent, 3);
+    // The deferred ones at 08:00: two without WhatsApp, then three with it.
+    assert_eq!(s.sent, 5);
 
     // Custom quiet hours, and an explicit opt-out of pot messages and of e-mail.
     sqlx::query("insert into notifications.notification_preferences (user_id, quiet_hours_start, quiet_hours_end, email_enabled)
@@ -343,5 +356,30 @@ async fn template_updates_keep_the_old_version() {
     assert_eq!(
         row(&db.pool, ids[0]).await.body,
         "WOLO code: 111222 (5 min)"
+    );
+}
+
+#[tokio::test]
+async fn the_configured_quiet_hours_apply_to_whoever_has_no_preferences() {
+    let db = TestDb::new().await;
+    sqlx::query(
+        "update admin.system_config set config_value = '{\"start\": \"21:00\", \"end\": \"07:30\", \"timezone\": \"Africa/Dakar\"}'
+         where config_key = 'notifications.quiet_hours'",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let r = req(
+        "pot_opened",
+        "+221770000011",
+        json!({"first_name": "Fatou", "pot_title": "Mes 30 ans", "birthday_date": "2026-04-04",
+               "days_left": 30, "target_amount_cfa": 150000, "pot_url": "https://wolo.sn/p/1"}),
+    );
+    // 21:15 in Dakar: inside the configured window, outside the 22:00 column default.
+    let ids = queue(&db.pool, r, t("2026-03-05T21:15:00Z")).await;
+    assert!(!ids.is_empty());
+    assert_eq!(
+        row(&db.pool, ids[0]).await.scheduled_at,
+        Some(t("2026-03-06T07:30:00Z"))
     );
 }

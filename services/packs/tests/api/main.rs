@@ -337,6 +337,8 @@ async fn campaign(
     categories: Option<Vec<&str>>,
     demo: Value,
 ) -> Uuid {
+    // Campaigns act only while the admins' switch is on (V92).
+    testkit::set_flag(pool, "sponsor_campaigns", true).await;
     sqlx::query_scalar(
         "insert into packs.sponsor_campaigns (sponsor_company_name, campaign_name, points_multiplier,
                  budget_cfa, starts_at, ends_at, status, pack_categories, target_demographics)
@@ -470,4 +472,30 @@ async fn targeting_picks_the_matching_campaign_and_counters_count() {
     .await
     .unwrap();
     assert_eq!(counts, (2, 1, 1));
+}
+
+#[tokio::test]
+async fn campaigns_boost_nothing_while_the_switch_is_off() {
+    let s = stack().await;
+    let pool = &s.db.pool;
+    let sponsor = user(pool).await;
+    let c = campaign(pool, 1000, "2.00", None, Value::Null).await;
+    testkit::set_flag(pool, "sponsor_campaigns", false).await;
+    let mut conn = pool.acquire().await.unwrap();
+    let r = packs::apply_campaign_boost(&mut conn, sponsor, 10, &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(r, (10, None), "no boost with the flag off");
+    let spent: Option<i32> =
+        sqlx::query_scalar("select spent_cfa from packs.sponsor_campaigns where id = $1")
+            .bind(c)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(spent.unwrap_or(0), 0);
+    testkit::set_flag(pool, "sponsor_campaigns", true).await;
+    let r = packs::apply_campaign_boost(&mut conn, sponsor, 10, &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(r, (20, Some(c)));
 }

@@ -133,6 +133,7 @@ async fn points_mature_after_the_delay_and_refunds_revoke_them() {
 #[tokio::test]
 async fn an_active_campaign_multiplies_the_points() {
     let st = stack().await;
+    testkit::set_flag(st.pool(), "sponsor_campaigns", true).await;
     sqlx::query(
         "insert into packs.sponsor_campaigns (sponsor_company_name, campaign_name, budget_cfa, starts_at, ends_at, status, points_multiplier)
          values ('Orange', 'Double points', 1000000, now() - interval '1 day', now() + interval '1 day', 'active', 2.00)",
@@ -168,6 +169,7 @@ async fn matured_points(st: &Stack, sponsor: Uuid, points: i32) {
 #[tokio::test]
 async fn conversion_credits_the_pot_and_never_overdraws() {
     let st = stack().await;
+    testkit::set_flag(st.pool(), "points_conversion", true).await;
     let (sponsor, _invited, pot) = accepted_referral(&st, 3).await;
     matured_points(&st, sponsor, 100).await;
     // Pending points are not spendable.
@@ -301,6 +303,7 @@ async fn conversion_credits_the_pot_and_never_overdraws() {
 #[tokio::test]
 async fn every_message_the_service_sends_renders() {
     let st = stack().await;
+    testkit::set_flag(st.pool(), "points_conversion", true).await;
     let (sponsor, _invited, pot) = accepted_referral(&st, 4).await;
     referral::points::mature_points_once(st.pool(), Utc::now() + Duration::days(15))
         .await
@@ -329,4 +332,29 @@ async fn every_message_the_service_sends_renders() {
         .count("select count(*) from notifications.notifications where message_key = 'points_converted'")
         .await;
     assert!(queued >= 1);
+}
+
+#[tokio::test]
+async fn conversion_is_refused_while_the_switch_is_off() {
+    let st = stack().await;
+    let (sponsor, _invited, pot) = accepted_referral(&st, 5).await;
+    matured_points(&st, sponsor, 100).await;
+    // The reference configuration ships with points_conversion off.
+    let err = expect(
+        st.post(
+            "/points/convert",
+            sponsor,
+            json!({"points": 30, "pot_id": pot}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    assert_eq!(err["code"], "feature_disabled");
+    assert_eq!(balance(&st, sponsor).await, 100, "nothing spent");
+    assert_eq!(
+        st.count("select count(*) from referral.points_conversions")
+            .await,
+        0
+    );
 }
