@@ -39,15 +39,16 @@ as $$
     select coalesce(
         (select case when jsonb_typeof(c.config_value) = 'number'
                      then (c.config_value #>> '{}')::numeric::integer end
-         from admin.system_config c where c.config_key = p_key),
+         from admin.system_config c
+         where c.config_key = p_key and not coalesce(c.is_sensitive, false)),
         p_default)
 $$;
 
 comment on function admin.config_int(text, integer) is
-    'The integer value of system_config p_key, or p_default when absent or not a number.';
+    'The integer value of system_config p_key, or p_default when absent, not a number or sensitive. For the services (table owner) and admins.';
 
 revoke all on function admin.config_int(text, integer) from public;
-grant execute on function admin.config_int(text, integer) to wolo_anon, wolo_user, wolo_partner, wolo_admin;
+grant execute on function admin.config_int(text, integer) to wolo_admin;
 
 create or replace function packs.apply_campaign_boost(
     p_sponsor_user_id uuid,
