@@ -18,6 +18,7 @@ use sqlx::{Postgres, Transaction};
 use rest::ApiError;
 
 use crate::AppState;
+use rest::input::db;
 
 /// What stands for a sensitive value in answers.
 pub const MASK: &str = "********";
@@ -53,10 +54,6 @@ pub fn type_matches(data_type: &str, value: &Value) -> bool {
         "array" => value.is_array(),
         _ => false,
     }
-}
-
-fn db(e: sqlx::Error) -> ApiError {
-    ApiError::from_sqlx(e, false)
 }
 
 /// A config row as answered: the value replaced by [`MASK`] when sensitive.

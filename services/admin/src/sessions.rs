@@ -21,13 +21,10 @@ use uuid::Uuid;
 use rest::ApiError;
 
 use crate::AppState;
+use rest::input::db;
 
 /// Reasons a session may end with.
 pub const REASONS: [&str; 4] = ["logout", "timeout", "revoked", "suspicious"];
-
-fn db(e: sqlx::Error) -> ApiError {
-    ApiError::from_sqlx(e, false)
-}
 
 const COLUMNS: &str = "id, user_id, host(ip_address) as ip_address, user_agent, admin_level,
     permissions_granted, created_at, last_activity_at, expires_at, terminated_at,

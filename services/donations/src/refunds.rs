@@ -29,6 +29,7 @@ use crate::{
     http::{body, db, validation},
     AppState, NAME,
 };
+use rest::input::uuid as parse_id;
 
 pub const REASONS: [&str; 4] = ["user_request", "fraud", "failed_pot", "admin_action"];
 
@@ -54,11 +55,6 @@ fn parse(bytes: &Bytes, default_category: &str) -> ApiResult<(String, String)> {
         ));
     }
     Ok((reason, category))
-}
-
-fn parse_id(s: &str, what: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(s)
-        .map_err(|_| validation(&format!("Identifiant invalide ({what} must be a uuid)")))
 }
 
 pub async fn post_refund(

@@ -23,6 +23,7 @@ use serde_json::json;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
+use rest::input::{db, uuid as parse_id};
 use rest::ApiError;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
@@ -87,19 +88,6 @@ pub fn router(ctx: platform::Context) -> Router {
 /// The packs service has none: availability is computed on read, campaign budgets are
 /// spent by `packs.apply_campaign_boost`.
 pub fn spawn_jobs(_ctx: &platform::Context) {}
-
-fn db(e: sqlx::Error) -> ApiError {
-    ApiError::from_sqlx(e, false)
-}
-
-fn parse_id(s: &str, what: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(s).map_err(|_| {
-        ApiError::bad_request(
-            "validation_failed",
-            format!("{what} invalide (invalid {what})"),
-        )
-    })
-}
 
 #[derive(Deserialize)]
 struct PreferredPack {

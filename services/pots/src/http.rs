@@ -21,12 +21,9 @@ use crate::{
     lifecycle::{close_pot, expires_at, CloseError},
     AppState,
 };
+use rest::input::{db, uuid as parse_id};
 
 pub use rest::input::{body, normalise_email, normalise_phone, validation};
-
-fn db(e: sqlx::Error) -> ApiError {
-    ApiError::from_sqlx(e, false)
-}
 
 fn internal(e: anyhow::Error) -> ApiError {
     match e.downcast::<sqlx::Error>() {
@@ -36,11 +33,6 @@ fn internal(e: anyhow::Error) -> ApiError {
             ApiError::internal("see the server log")
         }
     }
-}
-
-fn parse_id(id: &str, what: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(id)
-        .map_err(|_| validation(&format!("Identifiant invalide (invalid {what} id)")))
 }
 
 fn pot_not_found() -> ApiError {

@@ -22,6 +22,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
+pub(crate) use rest::input::db;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -175,10 +176,6 @@ pub fn spawn_jobs(ctx: &platform::Context) {
             }
         }
     });
-}
-
-pub(crate) fn db(e: sqlx::Error) -> rest::ApiError {
-    rest::ApiError::from_sqlx(e, false)
 }
 
 /// The first word of the user's profile name, or "" when there is none.

@@ -24,6 +24,12 @@ pub fn validation(message: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", message)
 }
 
+/// A path or body identifier as a UUID; else 400 `validation_failed` naming `what`.
+pub fn uuid(input: &str, what: &str) -> ApiResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(input.trim())
+        .map_err(|_| validation(&format!("Identifiant invalide ({what} must be a uuid)")))
+}
+
 /// `input` as an E.164 number (`+221771234567`) when it is a valid number; national
 /// numbers are read as Senegalese.
 pub fn phone_e164(input: &str) -> Option<String> {
