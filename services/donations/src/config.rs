@@ -5,7 +5,6 @@
 //! | `WOLO_WAVE_API_URL` | (none: `wolo serve` starts the fake Wave outside production) | Wave's base URL, e.g. `https://api.wave.com` |
 //! | `WOLO_WAVE_API_KEY` | dev key of the fake | Bearer key for Wave (`wave_sn_prod_...`) |
 //! | `WOLO_WAVE_WEBHOOK_SECRET` | dev secret of the fake | webhook signing secret(s), comma-separated during a rotation |
-//! | `WOLO_PUBLIC_WEB_URL` | `http://localhost:5173` | the web app: success and error pages after payment |
 //! | `WOLO_WAVE_TIMEOUT_SECS` | `10` | timeout of one call to Wave |
 //! | `WOLO_WAVE_SIGNATURE_TOLERANCE_SECS` | `300` | accepted age (either way) of a webhook's `t` |
 
@@ -42,7 +41,7 @@ impl DonationsConfig {
             wave_api_url: url.trim_end_matches('/').to_string(),
             wave_api_key: key.to_string(),
             webhook_secrets: secrets.iter().map(|s| s.to_string()).collect(),
-            public_web_url: "http://localhost:5173".to_string(),
+            public_web_url: platform::config::DEFAULT_PUBLIC_WEB_URL.to_string(),
             wave_timeout: Duration::from_secs(10),
             signature_tolerance: Duration::from_secs(300),
         }
@@ -86,9 +85,6 @@ impl DonationsConfig {
                 DonationsConfig::new(DEV_API_URL, DEV_API_KEY, &[DEV_WEBHOOK_SECRET])
             }),
         };
-        if let Some(u) = get("WOLO_PUBLIC_WEB_URL") {
-            cfg.public_web_url = u.trim_end_matches('/').to_string();
-        }
         if let Some(s) = get("WOLO_WAVE_TIMEOUT_SECS") {
             let n: u64 = s.parse().map_err(|_| {
                 anyhow::anyhow!("WOLO_WAVE_TIMEOUT_SECS must be a whole number of seconds")
@@ -132,7 +128,6 @@ mod tests {
                 "WOLO_WAVE_WEBHOOK_SECRET",
                 "wave_sn_WHS_new, wave_sn_WHS_old",
             ),
-            ("WOLO_PUBLIC_WEB_URL", "https://wolo.sn/"),
         ]))
         .unwrap();
         assert_eq!(c.wave_api_url, "https://api.wave.com");
@@ -140,7 +135,6 @@ mod tests {
             c.webhook_secrets,
             vec!["wave_sn_WHS_new", "wave_sn_WHS_old"]
         );
-        assert_eq!(c.public_web_url, "https://wolo.sn");
         let e =
             DonationsConfig::from_lookup(lookup(&[("WOLO_WAVE_API_URL", "https://api.wave.com")]))
                 .unwrap_err();

@@ -65,11 +65,13 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     },
 ];
 
-/// The service's routes; Wave settings from the environment ([`DonationsConfig::from_env`]).
-/// Panics with the variable's name when they are invalid.
+/// The service's routes; Wave settings from the environment ([`DonationsConfig::from_env`]),
+/// the web app's URL (Wave's return pages) from the platform configuration. Panics with the
+/// variable's name when they are invalid.
 pub fn router(ctx: platform::Context) -> Router {
-    let cfg =
+    let mut cfg =
         DonationsConfig::from_env().unwrap_or_else(|e| panic!("donations configuration: {e}"));
+    cfg.public_web_url = ctx.config.public_web_url.clone();
     router_with(ctx, cfg)
 }
 

@@ -707,16 +707,6 @@ pub const RESET_MINUTES: i32 = 60;
 /// answered 200 but send nothing).
 pub const RESET_RESEND_SECONDS: i64 = 60;
 
-/// Where the reset link points: `WOLO_PUBLIC_WEB_URL` (default `http://localhost:5173`).
-pub fn public_web_url() -> String {
-    std::env::var("WOLO_PUBLIC_WEB_URL")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "http://localhost:5173".to_string())
-        .trim_end_matches('/')
-        .to_string()
-}
-
 #[derive(Deserialize)]
 struct RecoverRequest {
     email: Option<String>,
@@ -766,7 +756,7 @@ pub async fn post_recover(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
-    let reset_url = format!("{}/reset?token={token}", public_web_url());
+    let reset_url = format!("{}/reset?token={token}", state.public_web_url);
     platform::outbox::publish(
         &mut tx,
         "notification.requested",

@@ -30,6 +30,8 @@ pub struct AppState {
     pub jwt: auth::Jwt,
     /// Google ID token verification (configuration and key cache).
     pub google: Arc<google::Google>,
+    /// The web app (`WOLO_PUBLIC_WEB_URL`): the password reset link points there.
+    pub public_web_url: String,
 }
 
 impl FromRef<AppState> for PgPool {
@@ -106,6 +108,7 @@ pub fn router_with_google(ctx: platform::Context, google: google::GoogleConfig) 
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
         google: Arc::new(google::Google::new(google)),
+        public_web_url: ctx.config.public_web_url.clone(),
     };
     Router::new()
         .merge(platform::health::router(NAME))

@@ -28,8 +28,6 @@ use sqlx::PgPool;
 pub const NAME: &str = "pots";
 /// The port the `wolo-pots` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8084;
-/// Where the web app lives when `WOLO_PUBLIC_WEB_URL` is unset (invitation links).
-pub const DEFAULT_PUBLIC_WEB_URL: &str = "http://localhost:5173";
 
 /// What the service's handlers share.
 #[derive(Clone)]
@@ -45,15 +43,6 @@ impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
     }
-}
-
-/// `WOLO_PUBLIC_WEB_URL`, or [`DEFAULT_PUBLIC_WEB_URL`].
-pub fn public_web_url_from_env() -> String {
-    std::env::var("WOLO_PUBLIC_WEB_URL")
-        .ok()
-        .map(|v| v.trim().trim_end_matches('/').to_string())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_PUBLIC_WEB_URL.to_string())
 }
 
 /// Custom endpoints beside the tables (listed in the OpenAPI document).
@@ -97,11 +86,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 
 /// The service's routes: probes, its custom endpoints, and its schema's tables PostgREST-style.
 pub fn router(ctx: platform::Context) -> Router {
-    router_with(ctx, public_web_url_from_env())
-}
-
-/// [`router`] with an explicit web app URL (tests).
-pub fn router_with(ctx: platform::Context, public_web_url: String) -> Router {
+    let public_web_url = ctx.config.public_web_url.clone();
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -144,11 +129,12 @@ pub const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(3600);
 /// `pots.donations`.
 pub fn spawn_jobs(ctx: &platform::Context) {
     let db = ctx.db.clone();
+    let web = ctx.config.public_web_url.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(LIFECYCLE_INTERVAL);
         loop {
             tick.tick().await;
-            match lifecycle::lifecycle_once(&db, Utc::now()).await {
+            match lifecycle::lifecycle_once(&db, Utc::now(), &web).await {
                 Ok(c) if c != lifecycle::LifecycleCounts::default() => tracing::info!(
                     opened = c.opened,
                     funded = c.funded,

@@ -75,11 +75,15 @@ pub struct LifecycleCounts {
 /// total reached the target funded (a target lowered by the owner, or money that arrived
 /// while the pot was not open yet), expires scheduled and open pots whose birthday day is
 /// over in Dakar. Safe to run concurrently (row locks taken with `skip locked`, conditional
-/// updates).
-pub async fn lifecycle_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<LifecycleCounts> {
+/// updates). `web` is the web app's base URL, for the link in the owner's message.
+pub async fn lifecycle_once(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    web: &str,
+) -> anyhow::Result<LifecycleCounts> {
     let mut counts = LifecycleCounts::default();
     loop {
-        let n = open_due(pool, now).await?;
+        let n = open_due(pool, now, web).await?;
         counts.opened += n;
         if n < BATCH as u64 {
             break;
@@ -102,7 +106,7 @@ pub async fn lifecycle_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result
     Ok(counts)
 }
 
-async fn open_due(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<u64> {
+async fn open_due(pool: &PgPool, now: DateTime<Utc>, web: &str) -> anyhow::Result<u64> {
     let mut tx = pool.begin().await?;
     let rows: Vec<(Uuid, Uuid, NaiveDate)> = sqlx::query_as(
         "update pots.pots p set status = 'open', actual_opened_at = $1
@@ -120,7 +124,6 @@ async fn open_due(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<u64> {
     .bind(BATCH)
     .fetch_all(&mut *tx)
     .await?;
-    let web = crate::public_web_url_from_env();
     for (pot_id, owner, birthday) in &rows {
         platform::outbox::publish(
             &mut tx,
@@ -129,7 +132,7 @@ async fn open_due(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<u64> {
             SOURCE,
         )
         .await?;
-        notify_opened(&mut tx, *pot_id, now, &web).await?;
+        notify_opened(&mut tx, *pot_id, now, web).await?;
     }
     tx.commit().await?;
     Ok(rows.len() as u64)

@@ -46,19 +46,22 @@ pub struct QrConfig {
 }
 
 impl QrConfig {
-    pub fn from_env(production: bool) -> anyhow::Result<QrConfig> {
+    /// `WOLO_QR_SECRET` and `WOLO_QR_IDENTITY_URL` from the environment; the web app's URL
+    /// from the platform configuration (`WOLO_PUBLIC_WEB_URL`).
+    pub fn from_env(config: &platform::Config) -> anyhow::Result<QrConfig> {
+        let production = config.environment == platform::config::Environment::Production;
         Ok(QrConfig {
             secret: QrSecret::from_env(production)?,
-            public_web_url: std::env::var("WOLO_PUBLIC_WEB_URL")
-                .unwrap_or_else(|_| "http://localhost:5173".into()),
+            public_web_url: config.public_web_url.clone(),
             identity_url: std::env::var("WOLO_QR_IDENTITY_URL")
-                .unwrap_or_else(|_| "../identity".into()),
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "../identity".into()),
         })
     }
 
     fn from_context(ctx: &platform::Context) -> QrConfig {
-        let production = ctx.config.environment == platform::config::Environment::Production;
-        match QrConfig::from_env(production) {
+        match QrConfig::from_env(&ctx.config) {
             Ok(c) => c,
             Err(e) => panic!("qr settings: {e}"),
         }

@@ -22,16 +22,6 @@ use sqlx::PgPool;
 pub const NAME: &str = "referral";
 /// The port the `wolo-referral` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8083;
-/// Where an invited contact signs up; the invitation code is appended (`WOLO_INVITE_URL_BASE`,
-/// default `<WOLO_PUBLIC_WEB_URL>/invitation/`).
-pub fn default_invite_url_base() -> String {
-    let web = std::env::var("WOLO_PUBLIC_WEB_URL")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "http://localhost:5173".to_string());
-    format!("{}/invitation/", web.trim().trim_end_matches('/'))
-}
-
 /// What the service's handlers share.
 #[derive(Clone)]
 pub struct AppState {
@@ -91,7 +81,7 @@ pub fn router(ctx: platform::Context) -> Router {
         invite_url_base: std::env::var("WOLO_INVITE_URL_BASE")
             .ok()
             .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(default_invite_url_base),
+            .unwrap_or_else(|| format!("{}/invitation/", ctx.config.public_web_url)),
     };
     Router::new()
         .merge(platform::health::router(NAME))

@@ -83,7 +83,13 @@ pub struct Config {
     pub jwt_audience: Option<String>,
     /// `None` allows any origin.
     pub cors_origins: Option<Vec<String>>,
+    /// The web app (`WOLO_PUBLIC_WEB_URL`, no trailing slash): links in messages and Wave's
+    /// return pages.
+    pub public_web_url: String,
 }
+
+/// The web app's address when `WOLO_PUBLIC_WEB_URL` is unset (Vite's development server).
+pub const DEFAULT_PUBLIC_WEB_URL: &str = "http://localhost:5173";
 
 impl Config {
     /// Reads every setting a server needs; `default_port` is the service's own port.
@@ -124,8 +130,29 @@ impl Config {
                 .unwrap_or(DEFAULT_DB_STATEMENT_TIMEOUT),
             jwt_audience: get("WOLO_JWT_AUDIENCE").filter(|v| !v.trim().is_empty()),
             cors_origins: parse_origins(get("WOLO_CORS_ORIGINS"))?,
+            public_web_url: parse_web_url(get("WOLO_PUBLIC_WEB_URL"))?,
         })
     }
+}
+
+fn parse_web_url(v: Option<String>) -> Result<String, ConfigError> {
+    let Some(v) = v.map(|v| v.trim().trim_end_matches('/').to_string()) else {
+        return Ok(DEFAULT_PUBLIC_WEB_URL.to_string());
+    };
+    if v.is_empty() {
+        return Ok(DEFAULT_PUBLIC_WEB_URL.to_string());
+    }
+    let ok = ["http://", "https://"].iter().any(|p| {
+        v.strip_prefix(p)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains(' '))
+    });
+    if !ok {
+        return Err(ConfigError::Invalid {
+            name: "WOLO_PUBLIC_WEB_URL",
+            why: format!("must be an http(s) URL such as https://app.wolo.sn (got {v:?})"),
+        });
+    }
+    Ok(v)
 }
 
 fn parse_origins(v: Option<String>) -> Result<Option<Vec<String>>, ConfigError> {
@@ -269,5 +296,26 @@ mod tests {
         assert_eq!(c.environment, Environment::Development);
         let dbg = format!("{c:?}");
         assert!(!dbg.contains(SECRET) && !dbg.contains("pw@"), "{dbg}");
+    }
+
+    #[test]
+    fn the_web_app_url_defaults_is_trimmed_and_checked() {
+        let with = |v: &str| {
+            Config::from_lookup(
+                8080,
+                lookup(&[
+                    ("DATABASE_URL", "postgres://x/y"),
+                    ("WOLO_JWT_SECRET", SECRET),
+                    ("WOLO_PUBLIC_WEB_URL", v),
+                ]),
+            )
+        };
+        assert_eq!(with("").unwrap().public_web_url, DEFAULT_PUBLIC_WEB_URL);
+        assert_eq!(
+            with(" https://app.wolo.sn/ ").unwrap().public_web_url,
+            "https://app.wolo.sn"
+        );
+        let err = with("app.wolo.sn").unwrap_err();
+        assert!(err.to_string().contains("WOLO_PUBLIC_WEB_URL"), "{err}");
     }
 }

@@ -158,17 +158,12 @@ async fn wave_for_donations(config: &Config, webhook_path: &str) -> anyhow::Resu
         }
         Err(e) => anyhow::bail!("cannot start the fake Wave on {addr} (WOLO_FAKE_WAVE_ADDR): {e}"),
     };
-    let mut cfg = donations::DonationsConfig::new(
+    // The web app's URL is set by `donations::router` from the platform configuration.
+    donations::config::install(donations::DonationsConfig::new(
         &fake.url,
         fakewave::DEV_API_KEY,
         &[fakewave::DEV_WEBHOOK_SECRET],
-    );
-    if let Ok(web) = std::env::var("WOLO_PUBLIC_WEB_URL") {
-        if !web.trim().is_empty() {
-            cfg.public_web_url = web.trim().trim_end_matches('/').to_string();
-        }
-    }
-    donations::config::install(cfg);
+    ));
     println!(
         "fake Wave on {} (WOLO_WAVE_API_URL unset): pay page {}/c/<session id>, webhooks to http://{http}{webhook_path}",
         fake.url, fake.url

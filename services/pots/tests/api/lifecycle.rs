@@ -20,14 +20,14 @@ async fn opens_at_j30_exactly_not_a_second_before() {
     assert_eq!(j30, t("2027-02-13T00:00:00Z"));
     let p = pot(s.pool(), owner, birthday, j30, "scheduled", 10_000).await;
 
-    let c = lifecycle_once(s.pool(), j30 - Duration::seconds(1))
+    let c = lifecycle_once(s.pool(), j30 - Duration::seconds(1), WEB)
         .await
         .unwrap();
     assert_eq!(c.opened, 0);
     assert_eq!(status(s.pool(), p).await, "scheduled");
     assert!(events(s.pool(), "pot.opened", p).await.is_empty());
 
-    let c = lifecycle_once(s.pool(), j30).await.unwrap();
+    let c = lifecycle_once(s.pool(), j30, WEB).await.unwrap();
     assert_eq!(c.opened, 1);
     assert_eq!(status(s.pool(), p).await, "open");
     let opened: DateTime<Utc> =
@@ -51,7 +51,7 @@ async fn opens_at_j30_exactly_not_a_second_before() {
     );
 
     // Running again changes nothing and publishes nothing more.
-    let c = lifecycle_once(s.pool(), j30 + Duration::hours(1))
+    let c = lifecycle_once(s.pool(), j30 + Duration::hours(1), WEB)
         .await
         .unwrap();
     assert_eq!(c, Default::default());
@@ -66,13 +66,13 @@ async fn expires_when_the_birthday_day_is_over_in_dakar_unless_funded() {
     let open_at = dakar_midnight(d("2027-02-13"));
     let unfunded = pot(s.pool(), owner, birthday, open_at, "scheduled", 10_000).await;
     let funded = pot(s.pool(), owner, birthday, open_at, "scheduled", 10_000).await;
-    lifecycle_once(s.pool(), open_at).await.unwrap();
+    lifecycle_once(s.pool(), open_at, WEB).await.unwrap();
     sqlx::query("update pots.pots set raised_amount_cfa = 10000 where id = $1")
         .bind(funded)
         .execute(s.pool())
         .await
         .unwrap();
-    let c = lifecycle_once(s.pool(), open_at + Duration::minutes(1))
+    let c = lifecycle_once(s.pool(), open_at + Duration::minutes(1), WEB)
         .await
         .unwrap();
     assert_eq!(c.funded, 1);
@@ -81,13 +81,13 @@ async fn expires_when_the_birthday_day_is_over_in_dakar_unless_funded() {
     let end = expires_at(birthday);
     assert_eq!(end, t("2027-03-16T00:00:00Z"));
     // On the birthday itself (last second), the pot is still open.
-    let c = lifecycle_once(s.pool(), end - Duration::seconds(1))
+    let c = lifecycle_once(s.pool(), end - Duration::seconds(1), WEB)
         .await
         .unwrap();
     assert_eq!(c.expired, 0);
     assert_eq!(status(s.pool(), unfunded).await, "open");
 
-    let c = lifecycle_once(s.pool(), end).await.unwrap();
+    let c = lifecycle_once(s.pool(), end, WEB).await.unwrap();
     assert_eq!(c.expired, 1);
     assert_eq!(status(s.pool(), unfunded).await, "expired");
     assert_eq!(status(s.pool(), funded).await, "funded");
@@ -97,7 +97,7 @@ async fn expires_when_the_birthday_day_is_over_in_dakar_unless_funded() {
     );
     assert_eq!(events(s.pool(), "pot.funded", funded).await.len(), 1);
     // An expired pot never opens again.
-    let c = lifecycle_once(s.pool(), end + Duration::days(1))
+    let c = lifecycle_once(s.pool(), end + Duration::days(1), WEB)
         .await
         .unwrap();
     assert_eq!(c, Default::default());
@@ -116,7 +116,7 @@ async fn invalid_transitions_are_refused_by_the_database() {
         1000,
     )
     .await;
-    lifecycle_once(s.pool(), t("2027-02-13T00:00:00Z"))
+    lifecycle_once(s.pool(), t("2027-02-13T00:00:00Z"), WEB)
         .await
         .unwrap();
     for bad in ["scheduled", "funded_x"] {
@@ -162,7 +162,7 @@ async fn the_owner_closes_once_others_are_refused() {
         1000,
     )
     .await;
-    lifecycle_once(s.pool(), t("2027-02-13T00:00:00Z"))
+    lifecycle_once(s.pool(), t("2027-02-13T00:00:00Z"), WEB)
         .await
         .unwrap();
     let path = format!("/pots/{p}/close");
@@ -228,7 +228,7 @@ async fn the_owner_closes_once_others_are_refused() {
             .unwrap();
     assert!(closed_at.is_some());
     // A closed pot stays closed: the job does not touch it.
-    let c = lifecycle_once(s.pool(), t("2027-04-01T00:00:00Z"))
+    let c = lifecycle_once(s.pool(), t("2027-04-01T00:00:00Z"), WEB)
         .await
         .unwrap();
     assert_eq!(c, Default::default());
@@ -352,7 +352,7 @@ async fn concurrent_lifecycle_runs_open_each_pot_once() {
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..8 {
         let pool = s.pool().clone();
-        set.spawn(async move { lifecycle_once(&pool, open_at).await.unwrap().opened });
+        set.spawn(async move { lifecycle_once(&pool, open_at, WEB).await.unwrap().opened });
     }
     let mut opened = 0;
     while let Some(n) = set.join_next().await {
@@ -465,7 +465,7 @@ async fn a_minors_pot_waits_for_the_guardians_confirmation() {
     )
     .await;
 
-    let c = lifecycle_once(s.pool(), now).await.unwrap();
+    let c = lifecycle_once(s.pool(), now, WEB).await.unwrap();
     assert_eq!(c.opened, 0, "no guardian confirmation yet");
     assert_eq!(status(s.pool(), p).await, "scheduled");
 
@@ -477,7 +477,7 @@ async fn a_minors_pot_waits_for_the_guardians_confirmation() {
     .execute(s.pool())
     .await
     .unwrap();
-    let c = lifecycle_once(s.pool(), now).await.unwrap();
+    let c = lifecycle_once(s.pool(), now, WEB).await.unwrap();
     assert_eq!(c.opened, 1);
     assert_eq!(status(s.pool(), p).await, "open");
 }

@@ -9,7 +9,7 @@ mod invitations;
 mod lifecycle;
 mod public;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Africa::Dakar;
@@ -28,7 +28,12 @@ pub struct Stack {
 
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
-    let app = testkit::spawn(pots::router_with(db.context(), WEB.to_string())).await;
+    let app = testkit::spawn(pots::router({
+        let mut ctx = db.context();
+        Arc::make_mut(&mut ctx.config).public_web_url = WEB.to_string();
+        ctx
+    }))
+    .await;
     // The schema cache loads in the background at start-up.
     app.wait_ready("/pots?limit=0").await;
     Stack { db, app }

@@ -58,9 +58,13 @@ async fn checkout_to_funded_pot_through_the_fake_wave() {
     )
     .await;
     let pot: Uuid = created[0]["id"].as_str().unwrap().parse().unwrap();
-    pots::lifecycle::lifecycle_once(&db.pool, Utc::now())
-        .await
-        .unwrap();
+    pots::lifecycle::lifecycle_once(
+        &db.pool,
+        Utc::now(),
+        platform::config::DEFAULT_PUBLIC_WEB_URL,
+    )
+    .await
+    .unwrap();
     let status: String = sqlx::query_scalar("select status from pots.pots where id = $1")
         .bind(pot)
         .fetch_one(&db.pool)
@@ -113,9 +117,13 @@ async fn checkout_to_funded_pot_through_the_fake_wave() {
     loop {
         pots_consumer.run_once(&db.pool).await.unwrap();
         notify.run_once(&db.pool).await.unwrap();
-        pots::lifecycle::lifecycle_once(&db.pool, Utc::now())
-            .await
-            .unwrap();
+        pots::lifecycle::lifecycle_once(
+            &db.pool,
+            Utc::now(),
+            platform::config::DEFAULT_PUBLIC_WEB_URL,
+        )
+        .await
+        .unwrap();
         let (pot_status, raised): (String, i32) =
             sqlx::query_as("select status, raised_amount_cfa from pots.pots where id = $1")
                 .bind(pot)
