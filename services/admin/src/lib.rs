@@ -23,8 +23,18 @@ pub const NAME: &str = "admin";
 /// The port the `wolo-admin` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8090;
 
-/// The admin console: one static page (French), no build step.
+/// The admin console: one static page (French), no build step; its script and styles are
+/// served as files (`/console.js`, `/console.css`) so its policy allows no inline script.
 pub const CONSOLE_HTML: &str = include_str!("console.html");
+const CONSOLE_JS: &str = include_str!("console.js");
+const CONSOLE_CSS: &str = include_str!("console.css");
+
+/// The console's Content-Security-Policy: its own files only, API calls to its own origin
+/// (identity and admin sit side by side), never framed.
+pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; \
+     frame-ancestors 'none'";
+
 
 /// What the service's handlers share.
 #[derive(Clone)]
@@ -109,6 +119,8 @@ pub fn router(ctx: platform::Context) -> Router {
         .route("/sessions", post(sessions::post_session))
         .route("/sessions/{id}/end", post(sessions::post_end))
         .route("/console", get(console))
+        .route("/console.js", get(console_js))
+        .route("/console.css", get(console_css))
         .with_state(state)
         .merge(rest::router(api))
 }
@@ -118,8 +130,30 @@ async fn console() -> impl IntoResponse {
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
+            (header::CONTENT_SECURITY_POLICY, CONSOLE_CSP),
+            (header::X_FRAME_OPTIONS, "DENY"),
         ],
         CONSOLE_HTML,
+    )
+}
+
+async fn console_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        CONSOLE_JS,
+    )
+}
+
+async fn console_css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        CONSOLE_CSS,
     )
 }
 

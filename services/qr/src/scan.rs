@@ -21,6 +21,8 @@ use rest::ApiError;
 use crate::{db, redeem::member_venues, AppState};
 
 const PAGE: &str = include_str!("../assets/scan.html");
+const SCAN_JS: &str = include_str!("../assets/scan.js");
+const SCAN_CSS: &str = include_str!("../assets/scan.css");
 const JSQR: &str = include_str!("../assets/jsQR.js");
 const JSQR_LICENSE: &str = include_str!("../assets/jsQR.LICENSE");
 
@@ -31,34 +33,79 @@ fn html_attr(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The page's Content-Security-Policy: scripts and styles from its own files only (no inline
+/// script), API calls to its own origin and to the identity service's origin when
+/// `WOLO_QR_IDENTITY_URL` is absolute, never framed.
+pub fn page_csp(identity_url: &str) -> String {
+    let mut connect = String::from("'self'");
+    if let Some(origin) = origin_of(identity_url) {
+        connect.push(' ');
+        connect.push_str(&origin);
+    }
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+         media-src 'self' blob:; connect-src {connect}; form-action 'self'; base-uri 'none'; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL; `None` for a relative one or anything
+/// that could not sit in a policy (spaces, quotes, semicolons, commas).
+fn origin_of(url: &str) -> Option<String> {
+    let url = url.trim();
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    let host = rest.split(['/', '?', '#']).next()?;
+    let ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    ok.then(|| format!("{scheme}://{host}"))
+}
+
 pub async fn get_page(State(state): State<AppState>) -> Response {
     let page = PAGE.replace("{{IDENTITY_URL}}", &html_attr(&state.identity_url));
-    (
+    let csp = page_csp(&state.identity_url);
+    let mut res = (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'",
-            ),
+            (header::X_FRAME_OPTIONS, "DENY"),
         ],
         page,
     )
-        .into_response()
+        .into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
 }
 
 pub async fn get_asset(Path(file): Path<String>) -> Response {
-    let (ctype, body) = match file.as_str() {
-        "jsQR.js" => ("text/javascript; charset=utf-8", JSQR),
-        "jsQR.LICENSE" => ("text/plain; charset=utf-8", JSQR_LICENSE),
+    // The vendored library never changes between releases; the page's own files may.
+    let (ctype, cache, body) = match file.as_str() {
+        "jsQR.js" => (
+            "text/javascript; charset=utf-8",
+            "public, max-age=86400",
+            JSQR,
+        ),
+        "jsQR.LICENSE" => (
+            "text/plain; charset=utf-8",
+            "public, max-age=86400",
+            JSQR_LICENSE,
+        ),
+        "scan.js" => ("text/javascript; charset=utf-8", "no-cache", SCAN_JS),
+        "scan.css" => ("text/css; charset=utf-8", "no-cache", SCAN_CSS),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, ctype),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
+            (header::CACHE_CONTROL, cache),
         ],
         body,
     )
