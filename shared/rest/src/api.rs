@@ -19,7 +19,7 @@ use auth::{Caller, Jwt};
 use crate::{
     cache::{quote_ident, SchemaCache, SharedCache, Table},
     error::{ApiError, ApiResult},
-    openapi,
+    openapi, paging,
     prefer::{Count, Preferences, Resolution, Return},
     query::{normalise, parse_query, QueryParams},
     sql::{column_missing, push_limit_offset, Planner},
@@ -397,32 +397,6 @@ impl From<sqlx::Error> for Failure {
 
 type Tx = Transaction<'static, Postgres>;
 
-/// `Range: a-b` / `a-` (items), as (offset, limit).
-fn range_header(headers: &HeaderMap) -> ApiResult<Option<(i64, Option<i64>)>> {
-    let Some(v) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
-        return Ok(None);
-    };
-    let v = v.trim();
-    let v = v.strip_prefix("items=").unwrap_or(v);
-    let Some((a, b)) = v.split_once('-') else {
-        return Ok(None);
-    };
-    let Ok(a) = a.trim().parse::<i64>() else {
-        return Ok(None);
-    };
-    if b.trim().is_empty() {
-        return Ok(Some((a, None)));
-    }
-    let Ok(b) = b.trim().parse::<i64>() else {
-        return Ok(None);
-    };
-    if b < a {
-        return Err(ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "PGRST103", "Requested range not satisfiable")
-            .details("The lower boundary must be lower than or equal to the upper boundary in the Range header."));
-    }
-    Ok(Some((a, Some(b - a + 1))))
-}
-
 async fn read(tx: &mut Tx, call: &Call<'_>, headers: &HeaderMap) -> Result<Outcome, Failure> {
     let Call {
         cache,
@@ -433,32 +407,9 @@ async fn read(tx: &mut Tx, call: &Call<'_>, headers: &HeaderMap) -> Result<Outco
         media,
     } = *call;
     let top = params.at(&[]);
-    if top.limit.is_some_and(|l| l < 0) {
-        return Err(ApiError::new(
-            StatusCode::RANGE_NOT_SATISFIABLE,
-            "PGRST103",
-            "Requested range not satisfiable",
-        )
-        .details("Limit should be greater than or equal to zero.")
-        .into());
-    }
-    // The query's limit/offset and the Range header intersect.
-    let q_off = top.offset.unwrap_or(0).max(0);
-    let q_end = top.limit.map(|l| q_off + l); // exclusive
-    let (offset, end) = match range_header(headers)? {
-        None => (q_off, q_end),
-        Some((a, len)) => {
-            let h_end = len.map(|l| a + l);
-            let off = q_off.max(a);
-            let end = match (q_end, h_end) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, None) => x,
-                (None, y) => y,
-            };
-            (off, end)
-        }
-    };
-    let limit = end.map(|e| (e - offset).max(0));
+    // The query's limit/offset and the Range header intersect, without overflow.
+    let range = paging::parse_range(headers.get(header::RANGE).and_then(|v| v.to_str().ok()))?;
+    let (offset, limit) = paging::window(top.limit, top.offset, range)?;
 
     let mut planner = Planner::new(cache, role, params);
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(
@@ -495,10 +446,17 @@ async fn read(tx: &mut Tx, call: &Call<'_>, headers: &HeaderMap) -> Result<Outco
     let content_range = if rows == 0 {
         format!("*/{total_text}")
     } else {
-        format!("{}-{}/{}", offset, offset + rows - 1, total_text)
+        format!(
+            "{}-{}/{}",
+            offset,
+            offset.saturating_add(rows - 1),
+            total_text
+        )
     };
     let status = match total {
-        Some(t) if rows < t && (offset > 0 || offset + rows < t) => StatusCode::PARTIAL_CONTENT,
+        Some(t) if rows < t && (offset > 0 || offset.saturating_add(rows) < t) => {
+            StatusCode::PARTIAL_CONTENT
+        }
         _ => StatusCode::OK,
     };
     let body = shape_body(body, rows, media, table, role)?;

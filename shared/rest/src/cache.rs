@@ -81,6 +81,8 @@ pub struct ForeignKey {
 pub struct SchemaCache {
     tables: HashMap<(String, String), Table>,
     pub foreign_keys: Vec<ForeignKey>,
+    /// Types (`pg_type`) and text search configurations (`pg_ts_config`) clients may name.
+    pub names: crate::catalog::Names,
 }
 
 impl SchemaCache {
@@ -216,6 +218,7 @@ impl SchemaCache {
             }
         }
         // Unique indexes (not constraints) count as unique keys too.
+        cache.names = crate::catalog::Names::load(pool).await?;
         Ok(cache)
     }
 }

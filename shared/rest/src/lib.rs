@@ -16,9 +16,11 @@
 
 pub mod api;
 pub mod cache;
+pub mod catalog;
 pub mod error;
 pub mod input;
 pub mod openapi;
+pub mod paging;
 pub mod prefer;
 pub mod query;
 pub mod sql;

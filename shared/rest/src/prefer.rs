@@ -73,7 +73,9 @@ impl Preferences {
                     ("handling", "lenient") => p.strict = Some(false),
                     ("tx", "commit") => p.rollback = Some(false),
                     ("tx", "rollback") => p.rollback = Some(true),
-                    ("max-affected", n) if n.parse::<i64>().is_ok() => {
+                    // A count of rows: 0 up to i64::MAX; anything else is not a preference
+                    // (refused under handling=strict, ignored otherwise, as PostgREST does).
+                    ("max-affected", n) if n.parse::<i64>().is_ok_and(|n| n >= 0) => {
                         p.max_affected = n.parse().ok()
                     }
                     ("timezone", tz) if !tz.is_empty() => p.timezone = Some(tz.to_string()),

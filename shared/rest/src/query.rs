@@ -1,9 +1,114 @@
 //! The PostgREST URL grammar, parsed into types. Nothing here touches SQL; identifiers are
 //! checked against the schema cache when the plan is built.
+//!
+//! Every query string is bounded ([`limits`]): its length, NUL bytes and the nesting of each
+//! value are checked before anything is parsed, the recursive rules (embeds in `select`, groups
+//! in logic trees) carry their depth, and the sizes of the parsed request are checked before any
+//! SQL is built. Whatever is out of bounds is a 400 `PGRST100`, never a deep recursion.
 
 use std::collections::BTreeMap;
 
+use axum::http::StatusCode;
+
 use crate::error::{ApiError, ApiResult};
+
+/// What one query string may ask for (docs/rest.md, "Limits"). Each is checked before the work
+/// it bounds, and answered 400 `PGRST100`.
+pub mod limits {
+    /// Bytes of the raw (percent-encoded) query string.
+    pub const QUERY_BYTES: usize = 32 * 1024;
+    /// Parentheses nested in one parameter: embeds in `select` (`a(b(c))` is 3), groups of a
+    /// logic tree (`or=(and(x.in.(1,2)))` is 3: a list counts as a level too).
+    pub const NESTING: usize = 8;
+    /// Dotted segments of a parameter's name (`pot_invitations.order`): embed path + 1.
+    pub const KEY_SEGMENTS: usize = NESTING + 2;
+    /// Filters in the whole request, every leaf of every logic tree included.
+    pub const FILTERS: usize = 100;
+    /// Logic groups (`or(...)`, `and(...)`) in the whole request.
+    pub const LOGIC_GROUPS: usize = 50;
+    /// Items of every level of `select` together (`*`, columns and embeds).
+    pub const SELECT_ITEMS: usize = 200;
+    /// Embedded resources in the whole `select`.
+    pub const EMBEDS: usize = 20;
+    /// Order terms in the whole request.
+    pub const ORDER_TERMS: usize = 20;
+    /// Steps of one JSON path (`data->a->>b` is 2).
+    pub const JSON_PATH: usize = 16;
+    /// Bytes of one identifier the client names (column, alias, relation, hint, type).
+    pub const NAME_BYTES: usize = 128;
+}
+
+/// The answer to a query string over one of the [`limits`]: 400 `PGRST100`, the input not echoed.
+fn over_limit(what: &str, details: String) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "PGRST100",
+        format!("\"failed to parse {what}\""),
+    )
+    .details(details)
+    .hint("See the limits of the query grammar in docs/rest.md.")
+}
+
+/// The deepest nesting of parentheses in `value`, outside double quotes; stops counting past
+/// [`limits::NESTING`].
+fn nesting_depth(value: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let (mut quoted, mut escaped) = (false, false);
+    for c in value.chars() {
+        if quoted {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => quoted = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => quoted = true,
+            '(' => {
+                depth += 1;
+                max = max.max(depth);
+                if max > limits::NESTING {
+                    return max;
+                }
+            }
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+fn check_nesting(what: &str, value: &str) -> ApiResult<()> {
+    if nesting_depth(value) > limits::NESTING {
+        return Err(over_limit(
+            what,
+            format!("parentheses nested deeper than {} levels", limits::NESTING),
+        ));
+    }
+    Ok(())
+}
+
+fn check_depth(what: &str, depth: usize) -> ApiResult<()> {
+    if depth > limits::NESTING {
+        return Err(over_limit(
+            what,
+            format!("nested deeper than {} levels", limits::NESTING),
+        ));
+    }
+    Ok(())
+}
+
+fn check_name(what: &str, name: &str) -> ApiResult<()> {
+    if name.len() > limits::NAME_BYTES {
+        return Err(over_limit(
+            what,
+            format!("a name longer than {} bytes", limits::NAME_BYTES),
+        ));
+    }
+    Ok(())
+}
 
 /// One step of a JSON path: `->key`, `->>key`, `->0`.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,7 +121,7 @@ pub struct JsonStep {
 #[derive(Debug, Clone, PartialEq)]
 pub enum JsonKey {
     Key(String),
-    Index(i64),
+    Index(i32),
 }
 
 /// A column, possibly followed by a JSON path.
@@ -224,8 +329,18 @@ impl QueryParams {
     }
 }
 
-/// Parses a raw query string (`a=b&c=d`, percent-encoded, `+` as space).
+/// Parses a raw query string (`a=b&c=d`, percent-encoded, `+` as space), within [`limits`].
 pub fn parse_query(raw: &str) -> ApiResult<QueryParams> {
+    if raw.len() > limits::QUERY_BYTES {
+        return Err(over_limit(
+            "query string",
+            format!(
+                "the query string is {} bytes long, more than {}",
+                raw.len(),
+                limits::QUERY_BYTES
+            ),
+        ));
+    }
     let mut params = QueryParams {
         select: vec![SelectItem::Star],
         modifiers: BTreeMap::new(),
@@ -238,12 +353,27 @@ pub fn parse_query(raw: &str) -> ApiResult<QueryParams> {
         if key.is_empty() {
             continue;
         }
+        if key.contains('\0') || value.contains('\0') {
+            return Err(over_limit(
+                "query string",
+                "NUL bytes (%00) are not allowed in the query string".into(),
+            ));
+        }
         match key.as_str() {
             "select" => params.select = parse_select(&value)?,
             "columns" => params.columns = Some(parse_name_list(&value, "columns")?),
             "on_conflict" => params.on_conflict = Some(parse_name_list(&value, "on_conflict")?),
             _ => {
                 let (path, last) = split_path(&key);
+                if path.len() + 1 > limits::KEY_SEGMENTS {
+                    return Err(over_limit(
+                        "query string",
+                        format!(
+                            "a parameter name of more than {} dotted parts",
+                            limits::KEY_SEGMENTS
+                        ),
+                    ));
+                }
                 let m = params.modifiers.entry(path).or_default();
                 match last.as_str() {
                     "order" => m.order = parse_order(&value)?,
@@ -255,7 +385,65 @@ pub fn parse_query(raw: &str) -> ApiResult<QueryParams> {
             }
         }
     }
+    check_sizes(&params)?;
     Ok(params)
+}
+
+/// What the parsed request adds up to, against [`limits`], before any SQL is built.
+fn check_sizes(params: &QueryParams) -> ApiResult<()> {
+    fn count_select(items: &[SelectItem], n_items: &mut usize, n_embeds: &mut usize) {
+        for item in items {
+            *n_items += 1;
+            if let SelectItem::Embed(e) = item {
+                *n_embeds += 1;
+                count_select(&e.select, n_items, n_embeds);
+            }
+        }
+    }
+    fn count_conditions(cs: &[Condition], filters: &mut usize, groups: &mut usize) {
+        for c in cs {
+            match c {
+                Condition::Filter(_) => *filters += 1,
+                Condition::Logic { children, .. } => {
+                    *groups += 1;
+                    count_conditions(children, filters, groups);
+                }
+            }
+        }
+    }
+    let (mut items, mut embeds) = (0, 0);
+    count_select(&params.select, &mut items, &mut embeds);
+    let (mut filters, mut groups, mut order) = (0, 0, 0);
+    for m in params.modifiers.values() {
+        count_conditions(&m.conditions, &mut filters, &mut groups);
+        order += m.order.len();
+    }
+    let names = params
+        .columns
+        .iter()
+        .chain(&params.on_conflict)
+        .flatten()
+        .count();
+    for (n, max, what) in [
+        (items, limits::SELECT_ITEMS, "select items"),
+        (embeds, limits::EMBEDS, "embedded resources"),
+        (filters, limits::FILTERS, "filters"),
+        (groups, limits::LOGIC_GROUPS, "logic groups"),
+        (order, limits::ORDER_TERMS, "order terms"),
+        (
+            names,
+            limits::SELECT_ITEMS,
+            "names in columns and on_conflict",
+        ),
+    ] {
+        if n > max {
+            return Err(over_limit(
+                "query string",
+                format!("{n} {what}, more than {max}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `a.b.order` -> (["a", "b"], "order"); `not.or` keys are handled by the value prefix.
@@ -362,6 +550,7 @@ pub fn parse_field(s: &str, what: &str) -> ApiResult<Field> {
     if column.is_empty() {
         return Err(err("expecting a column name"));
     }
+    check_name(what, &column)?;
     if !s.starts_with('"')
         && !column
             .chars()
@@ -385,7 +574,14 @@ pub fn parse_field(s: &str, what: &str) -> ApiResult<Field> {
         if raw.is_empty() {
             return Err(err("empty JSON key"));
         }
-        let key = match raw.parse::<i64>() {
+        if path.len() >= limits::JSON_PATH {
+            return Err(over_limit(
+                what,
+                format!("a JSON path of more than {} steps", limits::JSON_PATH),
+            ));
+        }
+        // An index is an `int` for PostgreSQL; a longer number is a key like any other text.
+        let key = match raw.parse::<i32>() {
             Ok(i) => JsonKey::Index(i),
             Err(_) => JsonKey::Key(unquote(raw)),
         };
@@ -432,6 +628,7 @@ fn parse_op_value(field: Field, value: &str, in_logic: bool) -> ApiResult<Filter
     let mut config = None;
     if let Some(m) = modifier {
         if op.is_fts() {
+            // Syntax only: the planner looks the name up in pg_ts_config and binds it.
             if m.is_empty() || !m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(err(format!("bad text search configuration {m:?}")));
             }
@@ -500,6 +697,7 @@ fn parse_list(v: &str, open: char, close: char) -> Option<Vec<String>> {
 /// No: PostgREST spells it as key `not.or`; [`split_path`] leaves `not` in the path, so both
 /// forms are handled by the caller passing the negation.
 fn parse_logic_param(op: &str, value: &str, negate: bool) -> ApiResult<Condition> {
+    check_nesting("logic tree", value)?;
     let v = value.trim();
     let inner = v
         .strip_prefix('(')
@@ -511,7 +709,7 @@ fn parse_logic_param(op: &str, value: &str, negate: bool) -> ApiResult<Condition
                 "expecting \"(\" ... \")\"",
             )
         })?;
-    let children = parse_logic_items(inner, value)?;
+    let children = parse_logic_items(inner, value, 1)?;
     Ok(Condition::Logic {
         or: op == "or",
         negate,
@@ -519,7 +717,9 @@ fn parse_logic_param(op: &str, value: &str, negate: bool) -> ApiResult<Condition
     })
 }
 
-fn parse_logic_items(inner: &str, whole: &str) -> ApiResult<Vec<Condition>> {
+/// The items of a logic group `depth` levels deep (the parameter's own group is 1).
+fn parse_logic_items(inner: &str, whole: &str, depth: usize) -> ApiResult<Vec<Condition>> {
+    check_depth("logic tree", depth)?;
     if inner.trim().is_empty() {
         return Err(ApiError::parse("logic tree", whole, "empty logic tree"));
     }
@@ -542,7 +742,7 @@ fn parse_logic_items(inner: &str, whole: &str) -> ApiResult<Vec<Condition>> {
             out.push(Condition::Logic {
                 or,
                 negate,
-                children: parse_logic_items(inner, whole)?,
+                children: parse_logic_items(inner, whole, depth + 1)?,
             });
             continue;
         }
@@ -603,6 +803,13 @@ pub fn parse_order(v: &str) -> ApiResult<Vec<OrderTerm>> {
 
 /// The `select=` tree.
 pub fn parse_select(v: &str) -> ApiResult<Vec<SelectItem>> {
+    check_nesting("select", v)?;
+    parse_select_at(v, 0)
+}
+
+/// One level of `select`, `depth` embeds down.
+fn parse_select_at(v: &str, depth: usize) -> ApiResult<Vec<SelectItem>> {
+    check_depth("select", depth)?;
     let v2 = v.trim();
     if v2.is_empty() {
         return Ok(vec![SelectItem::Star]);
@@ -613,12 +820,12 @@ pub fn parse_select(v: &str) -> ApiResult<Vec<SelectItem>> {
         if item.is_empty() {
             return Err(ApiError::parse("select", v, "empty select item"));
         }
-        out.push(parse_select_item(item, v)?);
+        out.push(parse_select_item(item, v, depth)?);
     }
     Ok(out)
 }
 
-fn parse_select_item(item: &str, whole: &str) -> ApiResult<SelectItem> {
+fn parse_select_item(item: &str, whole: &str, depth: usize) -> ApiResult<SelectItem> {
     if item == "*" {
         return Ok(SelectItem::Star);
     }
@@ -638,6 +845,7 @@ fn parse_select_item(item: &str, whole: &str) -> ApiResult<SelectItem> {
         if alias.is_empty() {
             return Err(ApiError::parse("select", whole, "empty alias"));
         }
+        check_name("select", alias)?;
     }
     if let Some(open) = body.find('(') {
         if !body.starts_with('"') || body[..open].ends_with('"') {
@@ -651,6 +859,7 @@ fn parse_select_item(item: &str, whole: &str) -> ApiResult<SelectItem> {
             if relation.is_empty() {
                 return Err(ApiError::parse("select", whole, "empty relation name"));
             }
+            check_name("select", &relation)?;
             if inner.trim().is_empty()
                 && matches!(relation.as_str(), "count" | "sum" | "avg" | "min" | "max")
             {
@@ -665,14 +874,17 @@ fn parse_select_item(item: &str, whole: &str) -> ApiResult<SelectItem> {
                 match p {
                     "inner" => inner_join = true,
                     "left" => {}
-                    h if !h.is_empty() => hint = Some(unquote(h)),
+                    h if !h.is_empty() => {
+                        check_name("select", h)?;
+                        hint = Some(unquote(h))
+                    }
                     _ => return Err(ApiError::parse("select", whole, "empty embedding hint")),
                 }
             }
             let select = if inner.trim().is_empty() {
                 vec![SelectItem::Star]
             } else {
-                parse_select(inner)?
+                parse_select_at(inner, depth + 1)?
             };
             return Ok(SelectItem::Embed(Embed {
                 relation,
@@ -683,20 +895,15 @@ fn parse_select_item(item: &str, whole: &str) -> ApiResult<SelectItem> {
             }));
         }
     }
+    // The type is only a name here: the planner looks it up in `pg_type` (the schema cache)
+    // and writes the catalog's own name, quoted; nothing of this text reaches SQL.
     let (field_text, cast) = match body.find("::") {
         Some(i) => {
             let cast = body[i + 2..].trim().to_string();
-            if cast.is_empty()
-                || !cast.chars().all(|c| {
-                    c.is_ascii_alphanumeric() || c == '_' || c == ' ' || c == '[' || c == ']'
-                })
-            {
-                return Err(ApiError::parse(
-                    "select",
-                    whole,
-                    format!("bad cast type {cast:?}"),
-                ));
+            if cast.is_empty() {
+                return Err(ApiError::parse("select", whole, "empty cast type"));
             }
+            check_name("select", &cast)?;
             (&body[..i], Some(cast))
         }
         None => (body, None),
@@ -848,6 +1055,130 @@ mod tests {
         ] {
             let e = parse_query(bad).unwrap_err();
             assert_eq!(e.code, "PGRST100", "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    //! The limits hold before any recursion: deep input is a 400, whatever its shape.
+    use super::*;
+
+    /// Runs `f` on a thread with a small stack, so that recursion proportional to the input
+    /// would overflow here long before it could on a server's thread.
+    fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(128 * 1024)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    fn refused(raw: String) -> ApiError {
+        on_small_stack(move || parse_query(&raw).map(normalise).unwrap_err())
+    }
+
+    fn nested(open: &str, leaf: &str, close: &str, n: usize) -> String {
+        format!("{}{leaf}{}", open.repeat(n), close.repeat(n))
+    }
+
+    #[test]
+    fn thousands_of_nested_embeds_or_groups_are_a_400() {
+        for raw in [
+            format!("select={}", nested("a(", "x", ")", 5000)),
+            format!("or=({})", nested("or(", "a.eq.1", ")", 5000)),
+            format!("and=({})", nested("not.and(", "a.eq.1", ")", 3000)),
+            format!("a.b.or=({})", nested("and(", "a.in.(1,2)", ")", 3000)),
+        ] {
+            let e = refused(raw);
+            assert_eq!((e.status.as_u16(), e.code.as_str()), (400, "PGRST100"));
+            assert!(e.details.unwrap().contains("deeper than 8"));
+        }
+    }
+
+    #[test]
+    fn the_nesting_limit_is_exact() {
+        let ok = |raw: String| parse_query(&raw).map(normalise).is_ok();
+        assert!(ok(format!(
+            "select={}",
+            nested("a(", "x", ")", limits::NESTING)
+        )));
+        assert!(!ok(format!(
+            "select={}",
+            nested("a(", "x", ")", limits::NESTING + 1)
+        )));
+        // The parameter's own group is level 1.
+        assert!(ok(format!(
+            "or=({})",
+            nested("or(", "a.eq.1", ")", limits::NESTING - 1)
+        )));
+        assert!(!ok(format!(
+            "or=({})",
+            nested("or(", "a.eq.1", ")", limits::NESTING)
+        )));
+    }
+
+    #[test]
+    fn quotes_do_not_hide_nesting_from_the_parser() {
+        // Whatever the pre-scan makes of the quotes, the recursion counts its own depth.
+        for raw in [
+            format!("select=a(b\"{}\")", nested("c(", "x", ")", 500)),
+            format!("select=\"{}", nested("a(", "x", ")", 500)),
+            format!("select={}", nested("\"a\"(", "x", ")", 500)),
+            format!("or=(a.eq.\"x\",{})", nested("or(", "a.eq.\"(\"", ")", 500)),
+        ] {
+            let _ = on_small_stack(move || parse_query(&raw).map(normalise).map(|_| ()));
+        }
+    }
+
+    #[test]
+    fn sizes_are_bounded() {
+        let many = |n: usize, item: &str| vec![item; n].join(",");
+        for (raw, what) in [
+            (format!("select={}", many(201, "a")), "select items"),
+            (format!("select={}", many(21, "b(c)")), "embedded resources"),
+            (format!("or=({})", many(101, "a.eq.1")), "filters"),
+            (vec!["a=eq.1"; 101].join("&"), "filters"),
+            (format!("or=({})", many(51, "and(a.eq.1)")), "logic groups"),
+            (format!("order={}", many(21, "a")), "order terms"),
+            (format!("select=a{}", "->b".repeat(17)), "JSON path"),
+            (
+                format!("a=eq.{}", "x".repeat(limits::QUERY_BYTES)),
+                "bytes long",
+            ),
+            ("a=eq.x%00y".to_string(), "NUL"),
+            (format!("select={}", "a".repeat(129)), "longer than 128"),
+            (
+                format!("{}.order=a", vec!["a"; 10].join(".")),
+                "dotted parts",
+            ),
+        ] {
+            let e = parse_query(&raw).unwrap_err();
+            assert_eq!(
+                (e.status.as_u16(), e.code.as_str()),
+                (400, "PGRST100"),
+                "{what}"
+            );
+            assert!(
+                e.details.as_deref().unwrap().contains(what),
+                "{what}: {:?}",
+                e.details
+            );
+        }
+        assert!(parse_query(&format!("select={}", many(200, "a"))).is_ok());
+        assert!(parse_query(&format!("or=({})", many(100, "a.eq.1"))).is_ok());
+    }
+
+    #[test]
+    fn a_json_index_beyond_int_is_a_key() {
+        let p = parse_query("select=data->99999999999,data->2").unwrap();
+        match (&p.select[0], &p.select[1]) {
+            (SelectItem::Field { field: a, .. }, SelectItem::Field { field: b, .. }) => {
+                assert_eq!(a.path[0].key, JsonKey::Key("99999999999".into()));
+                assert_eq!(b.path[0].key, JsonKey::Index(2));
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

@@ -76,7 +76,7 @@ impl<'c> Planner<'c> {
                     qb.push("::text");
                 }
                 JsonKey::Index(i) => {
-                    qb.push_bind(*i as i32);
+                    qb.push_bind(*i);
                     qb.push("::int");
                 }
             }
@@ -126,7 +126,15 @@ impl<'c> Planner<'c> {
                         self.field_expr(qb, table, alias, field)?;
                         qb.push(")");
                         if let Some(c) = cast {
-                            qb.push(format!("::{c}"));
+                            // The catalog's name for the type, quoted; never the client's text.
+                            let ty = self.cache.names.cast_type(c).ok_or_else(|| {
+                                ApiError::bad_request(
+                                    "42704",
+                                    format!("type \"{c}\" does not exist"),
+                                )
+                                .hint("A cast names a type of the database, e.g. text, integer, numeric, date, jsonb or text[].")
+                            })?;
+                            qb.push(format!("::{ty}"));
                         }
                     }
                     qb.push(format!(" as {}", quote_ident(&name)));
@@ -241,6 +249,7 @@ impl<'c> Planner<'c> {
         let child = self.alias();
         let row = self.alias();
         let m = self.params.at(path);
+        crate::paging::check_limit(m.limit)?;
         if link.to_one {
             qb.push(format!(
                 "(select row_to_json({}) from (select ",
@@ -481,20 +490,30 @@ impl<'c> Planner<'c> {
                     Op::Phfts => "phraseto_tsquery",
                     _ => "websearch_to_tsquery",
                 };
+                // The configuration is looked up in pg_ts_config and bound, never spliced.
+                let config = match &f.config {
+                    None => None,
+                    Some(cfg) => Some(self.cache.names.ts_config(cfg).ok_or_else(|| {
+                        ApiError::bad_request(
+                            "42704",
+                            format!("text search configuration \"{cfg}\" does not exist"),
+                        )
+                    })?),
+                };
                 if ty == "tsvector" {
                     lhs(qb)?;
                 } else {
                     qb.push("to_tsvector(");
-                    if let Some(cfg) = &f.config {
-                        qb.push_bind(cfg.clone());
+                    if let Some(cfg) = config {
+                        qb.push_bind(cfg.to_string());
                         qb.push("::regconfig, ");
                     }
                     lhs(qb)?;
                     qb.push("::text)");
                 }
                 qb.push(format!(" @@ {func}("));
-                if let Some(cfg) = &f.config {
-                    qb.push_bind(cfg.clone());
+                if let Some(cfg) = config {
+                    qb.push_bind(cfg.to_string());
                     qb.push("::regconfig, ");
                 }
                 qb.push_bind(single(&f.value)?);
