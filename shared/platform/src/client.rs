@@ -25,13 +25,19 @@ pub struct Client {
     pub user_agent: Option<String>,
 }
 
-/// The client IP from the peer address and the headers (see the module docs).
-pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-    let trusted_proxy = match peer {
+/// Whether the peer is a proxy of ours (a loopback or private address), whose
+/// `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+pub fn is_trusted_proxy(peer: Option<IpAddr>) -> bool {
+    match peer {
         Some(IpAddr::V4(v4)) => v4.is_loopback() || v4.is_private(),
         Some(IpAddr::V6(v6)) => v6.is_loopback(),
         None => false,
-    };
+    }
+}
+
+/// The client IP from the peer address and the headers (see the module docs).
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+    let trusted_proxy = is_trusted_proxy(peer);
     let forwarded = headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())

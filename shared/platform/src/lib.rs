@@ -6,7 +6,8 @@
 //! - [`migrate`]: the embedded refinery migrations and their runner;
 //! - [`health`]: `GET /health` and `GET /ready`;
 //! - [`outbox`]: events published with a change, consumed at most once per consumer;
-//! - [`serve`]: the HTTP middleware stack, binding, graceful shutdown.
+//! - [`production`]: what `WOLO_ENV=production` refuses at start-up;
+//! - [`serve`]: the HTTP middleware stack, response protections, binding, graceful shutdown.
 //!
 //! A service's `main.rs` is one call:
 //!
@@ -22,6 +23,7 @@ pub mod db;
 pub mod health;
 pub mod migrate;
 pub mod outbox;
+pub mod production;
 pub mod serve;
 pub mod telemetry;
 
@@ -62,6 +64,11 @@ where
             std::process::exit(2);
         }
     };
+    if let Err(refused) = production::check(config.environment, &[name], |k| std::env::var(k).ok())
+    {
+        eprintln!("{}", refused.line(name));
+        std::process::exit(2);
+    }
     let db = db::connect(&config)?;
     let ctx = Context {
         db,

@@ -11,6 +11,10 @@
 //! Outside production, `wolo serve` without `WOLO_WAVE_API_URL` starts the fake Wave in
 //! process (on `WOLO_FAKE_WAVE_ADDR`) and points the donations service at it, so a donation
 //! can be paid locally with no Wave account. In production `WOLO_WAVE_API_URL` is required.
+//!
+//! With `WOLO_ENV=production`, `wolo serve` refuses development secrets, short secrets, the
+//! fake Wave, the development message provider and open CORS: one line naming the setting,
+//! exit status 2, before any job or listener starts (`platform::production`).
 
 use std::{process::ExitCode, sync::Arc};
 
@@ -52,6 +56,10 @@ async fn main() -> ExitCode {
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<platform::production::Refused>() => {
+            eprintln!("wolo: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("wolo: {e:#}");
             ExitCode::FAILURE
@@ -90,6 +98,10 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     };
     let port = service.map_or(suite::SUITE_PORT, |s| s.default_port);
     let config = Config::from_env(port)?;
+    // Production refuses development secrets, the fake Wave, open CORS... (exit 2), before
+    // any job, fake or listener starts.
+    let running: Vec<&str> = service.map_or_else(names, |s| vec![s.name]);
+    platform::production::check(config.environment, &running, |k| std::env::var(k).ok())?;
     let db = platform::db::connect(&config)?;
     let ctx = Context {
         db,

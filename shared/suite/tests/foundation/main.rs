@@ -5,6 +5,8 @@ mod cli;
 mod constraints;
 mod health;
 mod migrations_and_seeds;
+mod production;
+mod protections;
 
 use sqlx::PgPool;
 use uuid::Uuid;
