@@ -7,6 +7,10 @@
 //! one, and stores its id, URL and expiry; if Wave fails or times out the donation is marked
 //! `failed` with the reason in that same transaction and the donor gets 502/504. A retry with
 //! the same `Idempotency-Key` answers the same donation (and re-tries Wave if it had failed).
+//!
+//! Idempotency keys are scoped to their caller ([`idempotency_scope`]: the signed-in donor, else
+//! the client's IP) and bound to the request first sent with them (SHA-256 of the canonical
+//! request): the same key with another request is a 422 `idempotency_key_reused`.
 
 use axum::{
     body::Bytes,
@@ -18,6 +22,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -119,13 +124,27 @@ pub async fn post_checkout(
         None => None,
     };
     let donor_user_id = caller.user_id.filter(|_| caller.role != auth::Role::Anon);
+    // A key is the caller's own: scoped to the signed-in donor, else to the client's IP.
+    let scope = idempotency_scope(donor_user_id, client.ip.as_deref());
+    let request_hash = request_hash(&[
+        json!(pot_id),
+        json!(amount_cfa),
+        json!(donor_name),
+        json!(phone),
+        json!(donor_email),
+        json!(message),
+        json!(is_anonymous),
+        json!(show_amount),
+    ]);
 
     // (1) The donation, pending, committed before Wave is called.
     let mut tx = state.db.begin().await.map_err(db)?;
     let existing = match &idem {
         Some(k) => sqlx::query(
-            "select id, pot_id, amount_cfa from donations.donations where idempotency_key = $1",
+            "select id, idempotency_request_hash from donations.donations
+             where idempotency_scope = $1 and idempotency_key = $2",
         )
+        .bind(&scope)
         .bind(k)
         .fetch_optional(&mut *tx)
         .await
@@ -133,15 +152,7 @@ pub async fn post_checkout(
         None => None,
     };
     let (donation_id, created) = if let Some(row) = existing {
-        let (id, p, a): (Uuid, Uuid, i32) = (row.get(0), row.get(1), row.get(2));
-        if p != pot_id || a != amount_cfa {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_key_reused",
-                "Cette clé d'idempotence a déjà servi pour un autre don (Idempotency-Key already used for a different request)",
-            ));
-        }
-        (id, false)
+        (same_request(row, &request_hash)?, false)
     } else {
         // The admins' switch and minimum (admin.feature_flags, admin.system_config).
         let (payments_on, min_amount): (bool, i32) = sqlx::query_as(
@@ -199,9 +210,11 @@ pub async fn post_checkout(
             "insert into donations.donations
                  (pot_id, donor_user_id, donor_name, donor_phone, donor_email, amount_cfa, status,
                   donation_message, is_anonymous, show_amount, ip_address, user_agent,
-                  risk_score, risk_reasons, idempotency_key)
-             values ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10::inet, $11, $12, $13, $14)
-             on conflict (idempotency_key) do nothing
+                  risk_score, risk_reasons, idempotency_key, idempotency_scope,
+                  idempotency_request_hash)
+             values ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10::inet, $11, $12, $13, $14,
+                     $15, $16)
+             on conflict (idempotency_scope, idempotency_key) do nothing
              returning id",
         )
         .bind(pot_id)
@@ -218,21 +231,26 @@ pub async fn post_checkout(
         .bind(risk.score)
         .bind(serde_json::Value::Array(risk.reasons))
         .bind(&idem)
+        .bind(idem.as_ref().map(|_| &scope))
+        .bind(idem.as_ref().map(|_| &request_hash))
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
         match id {
             Some(id) => (id, true),
             None => {
-                // Same key inserted concurrently: that donation is the answer.
-                let id: Uuid = sqlx::query_scalar(
-                    "select id from donations.donations where idempotency_key = $1",
+                // Same caller and key inserted concurrently: that donation is the answer,
+                // if it was the same request.
+                let row = sqlx::query(
+                    "select id, idempotency_request_hash from donations.donations
+                     where idempotency_scope = $1 and idempotency_key = $2",
                 )
+                .bind(&scope)
                 .bind(&idem)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db)?;
-                (id, false)
+                (same_request(row, &request_hash)?, false)
             }
         }
     };
@@ -308,6 +326,40 @@ pub async fn post_checkout(
             tx.commit().await.map_err(db)?;
             Err(wave_error(&e).details(format!("donation_id: {donation_id}")))
         }
+    }
+}
+
+/// Whose idempotency key this is: `user:<uuid>` for a signed-in donor, `anon:<client ip>`
+/// for an anonymous one (`anon:` when the IP is unknown). Two callers using the same key get
+/// two independent donations.
+pub fn idempotency_scope(donor_user_id: Option<Uuid>, ip: Option<&str>) -> String {
+    match donor_user_id {
+        Some(u) => format!("user:{u}"),
+        None => format!("anon:{}", ip.unwrap_or_default()),
+    }
+}
+
+/// SHA-256 (hex) of the canonical request: its validated, normalised fields in a fixed order
+/// (so spacing, key order or `771234567` vs `+221771234567` do not make another request).
+fn request_hash(fields: &[serde_json::Value]) -> String {
+    let canonical = serde_json::Value::Array(fields.to_vec()).to_string();
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// The donation a key already answered, when `row` was created by the same request; else 422
+/// (as Stripe answers a key reused with other parameters). Rows keyed before V105 carry no
+/// hash: they answer as before.
+fn same_request(row: sqlx::postgres::PgRow, request_hash: &str) -> ApiResult<Uuid> {
+    let id: Uuid = row.get(0);
+    let stored: Option<String> = row.get(1);
+    match stored {
+        Some(h) if h != request_hash => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "Cette clé d'idempotence a déjà servi pour une autre demande de don (Idempotency-Key already used with different parameters)",
+        )
+        .hint("Send a new Idempotency-Key for a new request")),
+        _ => Ok(id),
     }
 }
 

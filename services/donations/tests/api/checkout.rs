@@ -193,7 +193,7 @@ async fn the_same_idempotency_key_answers_the_same_donation() {
     let e = expect(
         st.checkout(json!({"pot_id": pot, "amount_cfa": 100}), Some("key-1"))
             .await,
-        409,
+        422,
     )
     .await;
     assert_eq!(e["code"], "idempotency_key_reused");
@@ -372,4 +372,123 @@ async fn the_admins_switch_and_minimum_apply_to_new_checkouts() {
         "{err}"
     );
     expect(st.checkout(donation(1000), None).await, 201).await;
+}
+
+/// POST /checkout with an Idempotency-Key, as `token`'s user (anonymous when None) from `ip`.
+async fn keyed(
+    st: &crate::Stack,
+    token: Option<&str>,
+    ip: &str,
+    key: &str,
+    body: &serde_json::Value,
+) -> reqwest::Response {
+    let mut req = st
+        .app
+        .request(reqwest::Method::POST, "/checkout")
+        .header("x-forwarded-for", ip)
+        .header("idempotency-key", key);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.json(body).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_idempotency_key_answers_only_the_same_request_of_the_same_caller() {
+    let st = stack().await;
+    let pot = st.pot("open").await;
+    let body = json!({"pot_id": pot, "amount_cfa": 2500, "donor_name": "Moussa",
+                      "donor_phone": "+221771112233", "message": "Joyeux anniversaire"});
+    let ip = "41.82.10.1";
+    let a = expect(keyed(&st, None, ip, "k-1", &body).await, 201).await;
+    // The same request, written differently (key order, spacing, national phone): the same.
+    let same = json!({"message": "Joyeux anniversaire ", "donor_phone": "771112233",
+                      "donor_name": " Moussa", "amount_cfa": 2500, "pot_id": pot});
+    let b = expect(keyed(&st, None, ip, "k-1", &same).await, 200).await;
+    assert_eq!(a["donation_id"], b["donation_id"]);
+
+    // Same key, same pot and amount but another message or donor: a different request, 422.
+    for changed in [
+        json!({"pot_id": pot, "amount_cfa": 2500, "donor_name": "Moussa",
+               "donor_phone": "+221771112233", "message": "Bon anniversaire"}),
+        json!({"pot_id": pot, "amount_cfa": 2500, "donor_name": "Awa",
+               "donor_phone": "+221771112233", "message": "Joyeux anniversaire"}),
+        json!({"pot_id": pot, "amount_cfa": 2500, "donor_name": "Moussa",
+               "donor_phone": "+221771112233", "message": "Joyeux anniversaire",
+               "is_anonymous": true}),
+        json!({"pot_id": pot, "amount_cfa": 3000, "donor_name": "Moussa"}),
+    ] {
+        let e = expect(keyed(&st, None, ip, "k-1", &changed).await, 422).await;
+        assert_eq!(e["code"], "idempotency_key_reused");
+        assert!(e["message"].as_str().unwrap().contains("idempotence"));
+    }
+
+    // Other callers with the same key: each gets its own donation.
+    let u1 = st.user("+221770001001").await;
+    let u2 = st.user("+221770001002").await;
+    let (t1, t2) = (
+        testkit::token(auth::Role::User, u1),
+        testkit::token(auth::Role::User, u2),
+    );
+    let c1 = expect(keyed(&st, Some(&t1), ip, "k-1", &body).await, 201).await;
+    let c2 = expect(keyed(&st, Some(&t2), ip, "k-1", &body).await, 201).await;
+    let other_ip = expect(keyed(&st, None, "41.82.10.2", "k-1", &body).await, 201).await;
+    let ids: std::collections::HashSet<String> = [&a, &c1, &c2, &other_ip]
+        .iter()
+        .map(|v| v["donation_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 4, "independent donations per caller");
+    // Each caller's replay answers its own donation; a user's key is theirs from any IP.
+    let again = expect(keyed(&st, Some(&t1), "10.9.9.9", "k-1", &body).await, 200).await;
+    assert_eq!(again["donation_id"], c1["donation_id"]);
+    // Another caller's different request is not refused because of someone else's key.
+    let mine = json!({"pot_id": pot, "amount_cfa": 9000});
+    expect(keyed(&st, Some(&t2), ip, "k-2", &mine).await, 201).await;
+    expect(keyed(&st, Some(&t1), ip, "k-2", &body).await, 201).await;
+
+    // A race: 20 concurrent requests of one caller with one key, same body: one donation;
+    // with different bodies mixed in: still one donation, the others 422.
+    let u3 = st.user("+221770001003").await;
+    let t3 = testkit::token(auth::Role::User, u3);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let req = st
+            .app
+            .request(reqwest::Method::POST, "/checkout")
+            .bearer_auth(&t3)
+            .header("idempotency-key", "race")
+            .json(&if i % 5 == 4 {
+                json!({"pot_id": pot, "amount_cfa": 4000 + i})
+            } else {
+                body.clone()
+            });
+        set.spawn(async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.unwrap())
+        });
+    }
+    let mut ids = std::collections::HashSet::new();
+    let mut refused = 0;
+    while let Some(r) = set.join_next().await {
+        let (status, v) = r.unwrap();
+        match status {
+            200 | 201 => {
+                ids.insert(v["donation_id"].as_str().unwrap().to_string());
+            }
+            422 => refused += 1,
+            other => panic!("{other} {v}"),
+        }
+    }
+    let n: i64 = sqlx::query_scalar(
+        "select count(*) from donations.donations where donor_user_id = $1",
+    )
+    .bind(u3)
+    .fetch_one(&st.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(n, 1);
+    // Whichever request won, every other body was refused and every same body answered it.
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert!(refused == 4 || refused == 19, "{refused}");
 }
