@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `WOLO_WAVE_API_URL` | (none: `wolo serve` starts the fake Wave outside production) | Wave's base URL, e.g. `https://api.wave.com` |
 //! | `WOLO_WAVE_API_KEY` | dev key of the fake | Bearer key for Wave (`wave_sn_prod_...`) |
-//! | `WOLO_WAVE_WEBHOOK_SECRET` | dev secret of the fake | webhook signing secret(s), comma-separated during a rotation |
+//! | `WOLO_WAVE_WEBHOOK_SECRET` | dev secret of the fake | webhook signing secret(s), comma-separated during a rotation; when set it is always the one honoured (the fake Wave of `wolo serve` then signs with it too) |
 //! | `WOLO_WAVE_TIMEOUT_SECS` | `10` | timeout of one call to Wave |
 //! | `WOLO_WAVE_SIGNATURE_TOLERANCE_SECS` | `300` | accepted age (either way) of a webhook's `t` |
 
@@ -67,11 +67,8 @@ impl DonationsConfig {
                 let secrets = get("WOLO_WAVE_WEBHOOK_SECRET").ok_or_else(|| {
                     anyhow::anyhow!("WOLO_WAVE_WEBHOOK_SECRET is required with WOLO_WAVE_API_URL")
                 })?;
-                let secrets: Vec<&str> = secrets
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .collect();
+                let secrets = split_secrets(&secrets);
+                let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
                 DonationsConfig::new(&url, &key, &secrets)
             }
             None if get("WOLO_ENV").as_deref() == Some("production")
@@ -81,9 +78,20 @@ impl DonationsConfig {
                     "WOLO_WAVE_API_URL is required in production (Wave's API, https://api.wave.com)"
                 )
             }
-            None => INSTALLED.get().cloned().unwrap_or_else(|| {
-                DonationsConfig::new(DEV_API_URL, DEV_API_KEY, &[DEV_WEBHOOK_SECRET])
-            }),
+            None => {
+                let mut cfg = INSTALLED.get().cloned().unwrap_or_else(|| {
+                    DonationsConfig::new(DEV_API_URL, DEV_API_KEY, &[DEV_WEBHOOK_SECRET])
+                });
+                // The configured key and secrets are the ones honoured, fake Wave or not: the
+                // dev values only stand in when none is configured.
+                if let Some(k) = get("WOLO_WAVE_API_KEY") {
+                    cfg.wave_api_key = k;
+                }
+                if let Some(s) = get("WOLO_WAVE_WEBHOOK_SECRET") {
+                    cfg.webhook_secrets = split_secrets(&s);
+                }
+                cfg
+            }
         };
         if let Some(s) = get("WOLO_WAVE_TIMEOUT_SECS") {
             let n: u64 = s.parse().map_err(|_| {
@@ -104,6 +112,32 @@ impl DonationsConfig {
         }
         Ok(cfg)
     }
+}
+
+/// `a, b` → `["a", "b"]` (a rotation lists the new secret and the old one).
+fn split_secrets(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// The API key and webhook secrets a fake Wave started for development must use, so that the
+/// service and the fake agree: `WOLO_WAVE_API_KEY` and `WOLO_WAVE_WEBHOOK_SECRET` when set,
+/// else the fake's dev values. (`wolo serve` starts the fake with them and installs them.)
+pub fn fake_wave_credentials(get: impl Fn(&str) -> Option<String>) -> (String, Vec<String>) {
+    let get = |k: &str| {
+        get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let key = get("WOLO_WAVE_API_KEY").unwrap_or_else(|| DEV_API_KEY.to_string());
+    let secrets = get("WOLO_WAVE_WEBHOOK_SECRET")
+        .map(|s| split_secrets(&s))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| vec![DEV_WEBHOOK_SECRET.to_string()]);
+    (key, secrets)
 }
 
 #[cfg(test)]

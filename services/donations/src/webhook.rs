@@ -1,8 +1,13 @@
 //! `POST /webhooks/wave`: signature first, then one transaction that stores the event once
 //! (unique Wave event id) and applies it. Answers: 401 bad signature (nothing written), 400
-//! unreadable JSON (stored once under a digest of the body), 200 otherwise (also for
+//! unreadable JSON or a body Postgres cannot store (U+0000, a value it refuses): stored once
+//! under a digest of the body with the reason, never applied; 200 otherwise (also for
 //! duplicates and for events recorded with a `processing_error`), 503 when the database fails
 //! (Wave retries; nothing was committed).
+//!
+//! A `checkout.session.completed` event is applied only when its session id is the donation's
+//! stored `wave_session_id` and its amount and currency are the donation's (`"<amount_cfa>"`,
+//! `XOF`); otherwise it is recorded with the reason in `processing_error` and not applied.
 
 use axum::{
     body::Bytes,
@@ -52,30 +57,75 @@ pub async fn post_wave_webhook(
             && v["type"].is_string()
     });
     let Some(event) = parsed else {
-        // Signed but unreadable: keep it once for an operator, and say so.
-        let digest = hex::encode(Sha256::digest(&bytes));
-        sqlx::query(
-            "insert into donations.wave_webhook_events
-                 (wave_event_id, event_type, raw_payload, processed_at, processing_error)
-             values ($1, 'malformed', $2, now(), 'malformed event: not a JSON object with id and type')
-             on conflict (wave_event_id) do nothing",
+        return record_unstorable(
+            &state.db,
+            &bytes,
+            "malformed event: not a JSON object with id and type",
         )
-        .bind(format!("malformed:{}", &digest[..64]))
-        .bind(json!({"raw": String::from_utf8_lossy(&bytes)}))
-        .execute(&state.db)
-        .await
-        .map_err(unavailable)?;
-        return Err(ApiError::bad_request(
-            "malformed_event",
-            "Événement Wave illisible (event must be a JSON object with id and type)",
-        ));
+        .await;
     };
-    let outcome = process(&state.db, &event).await.map_err(unavailable)?;
+    // Postgres text and jsonb cannot hold U+0000: such an event can never be stored as sent.
+    if has_nul(&event) {
+        return record_unstorable(&state.db, &bytes, "unstorable event: contains U+0000").await;
+    }
+    let outcome = match process(&state.db, &event).await {
+        Ok(o) => o,
+        // A value Postgres refuses (data exception, class 22): retrying cannot help.
+        Err(sqlx::Error::Database(e)) if e.code().is_some_and(|c| c.starts_with("22")) => {
+            let why = format!("unstorable event: {}", e.code().unwrap_or_default());
+            return record_unstorable(&state.db, &bytes, &why).await;
+        }
+        Err(e) => return Err(unavailable(e)),
+    };
     Ok((
         StatusCode::OK,
         Json(json!({"received": true, "outcome": outcome})),
     )
         .into_response())
+}
+
+/// The most of an unstorable body kept for an operator, bytes.
+pub const MAX_RECORDED_RAW_BYTES: usize = 64 * 1024;
+
+/// Whether any string or key of `v` holds U+0000.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+/// A signed body that cannot be stored or applied as sent: kept once (under a digest of the
+/// body; NULs replaced, cut at [`MAX_RECORDED_RAW_BYTES`]) with `reason`, answered 400 so
+/// Wave does not retry it forever; nothing is applied.
+async fn record_unstorable(
+    pool: &sqlx::PgPool,
+    bytes: &[u8],
+    reason: &str,
+) -> Result<Response, ApiError> {
+    let digest = hex::encode(Sha256::digest(bytes));
+    let cut = &bytes[..bytes.len().min(MAX_RECORDED_RAW_BYTES)];
+    let raw = String::from_utf8_lossy(cut).replace('\0', "\u{fffd}");
+    sqlx::query(
+        "insert into donations.wave_webhook_events
+             (wave_event_id, event_type, raw_payload, processed_at, processing_error)
+         values ($1, 'malformed', $2, now(), $3)
+         on conflict (wave_event_id) do nothing",
+    )
+    .bind(format!("malformed:{}", &digest[..64]))
+    .bind(json!({"raw": raw, "bytes": bytes.len(), "truncated": cut.len() < bytes.len()}))
+    .bind(reason)
+    .execute(pool)
+    .await
+    .map_err(unavailable)?;
+    tracing::warn!(digest = %digest, reason, "Wave webhook recorded, not applied");
+    Err(ApiError::bad_request(
+        "malformed_event",
+        "Événement Wave illisible ou impossible à enregistrer (event must be a JSON object with id and type, without U+0000)",
+    )
+    .details(reason.to_string()))
 }
 
 /// Stores and applies one verified event in one transaction; returns what happened
@@ -178,6 +228,29 @@ async fn find_donation(
     }
 }
 
+/// At most 100 characters of a value, for a recorded reason.
+fn preview(v: &Value) -> String {
+    let s = v.to_string();
+    match s.char_indices().nth(100) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
+}
+
+/// Why the event's session is not the donation's own (`None` when it is): an event is applied
+/// only to the donation whose stored `wave_session_id` it names.
+fn session_mismatch(d: &sqlx::postgres::PgRow, data: &Value) -> Option<String> {
+    let ours: Option<String> = d.get("wave_session_id");
+    match (ours.as_deref(), data["id"].as_str()) {
+        (Some(o), Some(t)) if o == t => None,
+        (None, _) => Some("session mismatch: the donation has no Wave session".into()),
+        (Some(o), _) => Some(format!(
+            "session mismatch: Wave session {}, donation's session {o}",
+            preview(&data["id"])
+        )),
+    }
+}
+
 async fn completed(
     conn: &mut PgConnection,
     data: &Value,
@@ -196,7 +269,7 @@ async fn completed(
             Some(id),
             Outcome::Error(format!(
                 "completed event with payment_status {}",
-                data["payment_status"]
+                preview(&data["payment_status"])
             )),
         ));
     }
@@ -205,24 +278,32 @@ async fn completed(
             Some(id),
             Outcome::Error(format!(
                 "amount mismatch: Wave {} {}, donation {amount} XOF",
-                data["amount"], data["currency"]
+                preview(&data["amount"]),
+                preview(&data["currency"])
             )),
         ));
     }
-    let session: Option<String> = d.get("wave_session_id");
-    if let (Some(ours), Some(theirs)) = (session.as_deref(), data["id"].as_str()) {
-        if ours != theirs && status.as_deref() == Some("succeeded") {
+    if let Some(e) = session_mismatch(&d, data) {
+        let e = if status.as_deref() == Some("succeeded") {
+            format!("{e}; second paid session for a succeeded donation: refund it")
+        } else {
+            e
+        };
+        return Ok((Some(id), Outcome::Error(e)));
+    }
+    let tx_id = match &data["transaction_id"] {
+        Value::Null => None,
+        Value::String(t) if !t.is_empty() && t.chars().count() <= 100 => Some(t.clone()),
+        other => {
             return Ok((
                 Some(id),
                 Outcome::Error(format!(
-                    "second paid session {theirs} for a succeeded donation: refund it"
+                    "transaction_id must be a string of 1 to 100 characters (got {})",
+                    preview(other)
                 )),
-            ));
+            ))
         }
-    }
-    let tx_id = data["transaction_id"]
-        .as_str()
-        .map(|s| s.chars().take(100).collect::<String>());
+    };
     if let Some(t) = &tx_id {
         let other: Option<Uuid> = sqlx::query_scalar(
             "select id from donations.donations where wave_transaction_id = $1 and id <> $2",
@@ -342,6 +423,9 @@ async fn payment_failed(
     };
     let id: Uuid = d.get("id");
     let status: Option<String> = d.get("status");
+    if let Some(e) = session_mismatch(&d, data) {
+        return Ok((Some(id), Outcome::Error(e)));
+    }
     let updated = sqlx::query(
         "update donations.donations
          set payment_attempts_failed = payment_attempts_failed + 1,

@@ -290,3 +290,183 @@ async fn a_database_outage_answers_5xx_so_wave_retries() {
     assert_eq!(b["outcome"], "applied");
     assert_eq!(st.status(id).await, "succeeded");
 }
+
+#[tokio::test]
+async fn a_completed_event_applies_only_to_the_session_and_amount_of_its_donation() {
+    let st = stack().await;
+    let pot = st.pot("open").await;
+    let (d1, s1) = st.pending(pot, 5000).await;
+    let (d2, s2) = st.pending(pot, 5000).await;
+
+    // Donation 2's paid session, claimed for donation 1 (same amount): recorded, not applied.
+    let mut ev = st.wave.complete_event(&s2).unwrap();
+    ev["data"]["client_reference"] = json!(d1.to_string());
+    let b = expect(st.deliver(&ev).await, 200).await;
+    assert_eq!(b["outcome"], "error");
+    assert_eq!(st.status(d1).await, "pending");
+    assert_eq!(st.status(d2).await, "pending");
+    let err: Option<String> = sqlx::query_scalar(
+        "select processing_error from donations.wave_webhook_events where wave_event_id = $1",
+    )
+    .bind(ev["id"].as_str().unwrap())
+    .fetch_one(&st.db.pool)
+    .await
+    .unwrap();
+    assert!(err.unwrap().contains("session mismatch"));
+    assert_eq!(st.outbox_count("donation.succeeded", d1).await, 0);
+
+    // The right session with another amount, or as a number, or another currency: recorded.
+    for (field, value) in [
+        ("amount", json!("4999")),
+        ("amount", json!(5000)),
+        ("currency", json!("EUR")),
+    ] {
+        let mut ev = st.wave.complete_event(&s1).unwrap();
+        ev["data"][field] = value;
+        let b = expect(st.deliver(&ev).await, 200).await;
+        assert_eq!(b["outcome"], "error", "{field}");
+        assert_eq!(st.status(d1).await, "pending");
+    }
+
+    // Session and amount of donation 1: applied.
+    let ev = st.wave.complete_event(&s1).unwrap();
+    let b = expect(st.deliver(&ev).await, 200).await;
+    assert_eq!(b["outcome"], "applied");
+    assert_eq!(st.status(d1).await, "succeeded");
+}
+
+#[tokio::test]
+async fn signed_bodies_that_cannot_be_stored_are_recorded_with_a_4xx_never_a_5xx() {
+    let st = stack().await;
+    let pot = st.pot("open").await;
+    let (id, sid) = st.pending(pot, 5000).await;
+    let now = Utc::now().timestamp();
+    let sign = |b: &[u8]| fakewave::signature_header(&[SECRET.to_string()], now, b);
+
+    // U+0000 (Postgres text and jsonb refuse it) in the data, the event id, a key; raw NULs
+    // and bytes that are not UTF-8.
+    let mut with_nul = st.wave.complete_event(&sid).unwrap();
+    with_nul["data"]["transaction_id"] = json!("T\u{0}X");
+    let mut nul_id = st.wave.complete_event(&sid).unwrap();
+    nul_id["id"] = json!("AE_\u{0}1");
+    let nul_key = json!({"id": "AE_k", "type": "checkout.session.completed",
+                         "data": {"a\u{0}": 1, "id": sid}});
+    let mut bodies: Vec<Vec<u8>> = [with_nul, nul_id, nul_key]
+        .iter()
+        .map(|e| serde_json::to_vec(e).unwrap())
+        .collect();
+    bodies.push(b"{\"id\": \"AE_raw\", \"type\": \"x\", \"data\": \"\x00\"}".to_vec());
+    bodies.push(b"\xff\xfe{\"id\": \"AE_utf\"}\x00".to_vec());
+    for body in &bodies {
+        let res = st.deliver_raw(body, Some(sign(body))).await;
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, 400, "{text}");
+        let e: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(e["code"], "malformed_event");
+        // Wave retries: still a 400, still one record.
+        assert_eq!(st.deliver_raw(body, Some(sign(body))).await.status(), 400);
+    }
+    let rows: Vec<(Value, Option<String>)> = sqlx::query_as(
+        "select raw_payload, processing_error from donations.wave_webhook_events
+          where event_type = 'malformed' order by created_at",
+    )
+    .fetch_all(&st.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), bodies.len(), "each body recorded once");
+    assert!(rows.iter().all(|(_, e)| e.is_some()));
+    assert!(rows.iter().any(|(_, e)| e.as_deref().unwrap().contains("U+0000")));
+    assert_eq!(st.status(id).await, "pending");
+
+    // Wrong types inside a well-formed event: recorded with the reason, not applied.
+    let mut wrong = st.wave.complete_event(&sid).unwrap();
+    wrong["data"]["transaction_id"] = json!(42);
+    let b = expect(st.deliver(&wrong).await, 200).await;
+    assert_eq!(b["outcome"], "error");
+    let b = expect(
+        st.deliver(&json!({"id": "AE_w2", "type": "checkout.session.completed", "data": "oops"}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(b["outcome"], "error");
+    let b = expect(
+        st.deliver(&json!({"id": "AE_w3", "type": "checkout.session.payment_failed",
+                           "data": {"id": ["x"], "client_reference": id.to_string()}}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(b["outcome"], "error");
+    assert_eq!(st.status(id).await, "pending");
+
+    // A huge but storable body is recorded in full, its reason kept short.
+    let mut big = st.wave.complete_event(&sid).unwrap();
+    big["data"]["amount"] = json!("9".repeat(200_000));
+    let b = expect(st.deliver(&big).await, 200).await;
+    assert_eq!(b["outcome"], "error");
+    let err: String = sqlx::query_scalar(
+        "select processing_error from donations.wave_webhook_events where wave_event_id = $1",
+    )
+    .bind(big["id"].as_str().unwrap())
+    .fetch_one(&st.db.pool)
+    .await
+    .unwrap();
+    assert!(err.len() < 1000, "{}", err.len());
+
+    // And the real payment still goes through.
+    st.wave.complete(&sid).await.unwrap();
+    assert_eq!(st.status(id).await, "succeeded");
+}
+
+#[tokio::test]
+async fn the_configured_webhook_secret_is_the_one_honoured() {
+    const CONFIGURED: &str = "wave_sn_WHS_configured_for_this_deployment";
+    let env = |k: &str| match k {
+        "WOLO_WAVE_WEBHOOK_SECRET" => Some(CONFIGURED.to_string()),
+        _ => None,
+    };
+    // No Wave URL (development: the fake Wave), but a secret is configured: that secret, never
+    // the fake's dev one, is what the service accepts and what the fake signs with.
+    let cfg = donations::DonationsConfig::from_lookup(env).unwrap();
+    assert_eq!(cfg.webhook_secrets, vec![CONFIGURED.to_string()]);
+    let (key, secrets) = donations::config::fake_wave_credentials(env);
+    assert_eq!(key, donations::config::DEV_API_KEY);
+    assert_eq!(secrets, vec![CONFIGURED.to_string()]);
+    let dev = donations::DonationsConfig::from_lookup(|_| None).unwrap();
+    assert_eq!(
+        dev.webhook_secrets,
+        vec![donations::config::DEV_WEBHOOK_SECRET.to_string()]
+    );
+
+    // The service configured from that environment, the fake started as `wolo serve` does.
+    let db = testkit::TestDb::new().await;
+    let wave = fakewave::spawn(fakewave::FakeWaveConfig {
+        api_key: key.clone(),
+        webhook_secrets: secrets,
+        ..fakewave::FakeWaveConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut cfg = cfg;
+    cfg.wave_api_url = wave.url.clone();
+    let app = testkit::spawn(donations::router_with(db.service_context("donations"), cfg)).await;
+    wave.set_webhook_url(Some(app.url("/webhooks/wave")));
+    let st = crate::Stack { db, app, wave };
+    let pot = st.pot("open").await;
+    let (id, sid) = st.pending(pot, 5000).await;
+    let event = st.wave.complete_event(&sid).unwrap();
+    let body = serde_json::to_vec(&event).unwrap();
+    let now = Utc::now().timestamp();
+    let dev_signed = fakewave::signature_header(
+        &[donations::config::DEV_WEBHOOK_SECRET.to_string()],
+        now,
+        &body,
+    );
+    expect(st.deliver_raw(&body, Some(dev_signed)).await, 401).await;
+    assert_eq!(st.status(id).await, "pending");
+    let d = st.wave.deliver(&event).await;
+    assert_eq!(d.status, Some(200));
+    assert_eq!(st.status(id).await, "succeeded");
+}
