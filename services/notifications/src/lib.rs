@@ -60,7 +60,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "POST",
         path: "/receipts/{provider}",
-        summary: "Delivery receipts from a provider (sms, whatsapp, smtp, dev), signed X-Wolo-Signature: sha256=<HMAC-SHA256 hex of the body>",
+        summary: "Delivery receipts from a provider (sms, whatsapp, smtp, dev), signed X-Wolo-Signature: t=<unix seconds>,v1=<HMAC-SHA256 hex of \"<t>./receipts/{provider}.<body>\"> (t within 5 minutes); a replay answers 200 {replayed: true} and changes nothing; timestamps from sent_at to now",
     },
 ];
 
@@ -92,5 +92,7 @@ pub fn router_with(ctx: platform::Context, cfg: NotifyConfig) -> Router {
         .route("/messages", post(http::post_message))
         .route("/receipts/{provider}", post(http::post_receipts))
         .with_state(state)
-        .merge(rest::router(api))
+        .merge(rest::router(api.clone()))
+        // Ended sessions are refused on every route (rest::sessions, V104).
+        .layer(rest::sessions::layer(&api))
 }

@@ -1,7 +1,7 @@
 //! The HTTP endpoints: POST /messages (admins only) and signed POST /receipts/{provider}.
 
 use auth::Role;
-use notifications::{config::NotifyConfig, dispatch::dispatch_once, http::sign};
+use notifications::{config::NotifyConfig, dispatch::dispatch_once, http::sign as sign_at};
 use platform::config::Secret;
 use serde_json::{json, Value};
 use testkit::TestDb;
@@ -11,12 +11,17 @@ use crate::{fakes::*, *};
 
 const SECRET: &str = "receipt-secret-for-tests";
 
+/// The X-Wolo-Signature of `body` for `path`, signed now.
+fn sign_for(secret: &[u8], path: &str, body: &[u8]) -> String {
+    sign_at(secret, chrono::Utc::now().timestamp(), path, body)
+}
+
 async fn app(db: &TestDb) -> testkit::TestApp {
     let cfg = NotifyConfig {
         receipt_secret: Some(Secret::new(SECRET)),
         ..Default::default()
     };
-    testkit::spawn(notifications::router_with(db.context(), cfg)).await
+    testkit::spawn(notifications::router_with(db.service_context("notifications"), cfg)).await
 }
 
 async fn json_of(res: reqwest::Response, status: u16) -> Value {
@@ -127,7 +132,7 @@ async fn delivery_receipts_need_a_good_signature() {
         now,
     )
     .await[0];
-    dispatch_once(&db.pool, &p, RETRY_BASE, now, 100)
+    dispatch_once(&db.service_pool("notifications"), &p, RETRY_BASE, now, 100)
         .await
         .unwrap();
     let (ida, idb) = (
@@ -154,8 +159,8 @@ async fn delivery_receipts_need_a_good_signature() {
     for sig in [
         None,
         Some("sha256=00".to_string()),
-        Some(sign(b"wrong-secret", body.as_bytes())),
-        Some(sign(SECRET.as_bytes(), b"another body")),
+        Some(sign_for(b"wrong-secret", "/receipts/sms", body.as_bytes())),
+        Some(sign_for(SECRET.as_bytes(), "/receipts/sms", b"another body")),
         Some("md5=abc".into()),
     ] {
         let v = json_of(post("/receipts/sms", body.clone(), sig).await.unwrap(), 401).await;
@@ -168,7 +173,7 @@ async fn delivery_receipts_need_a_good_signature() {
         post(
             "/receipts/sms",
             body.clone(),
-            Some(sign(SECRET.as_bytes(), body.as_bytes())),
+            Some(sign_for(SECRET.as_bytes(), "/receipts/sms", body.as_bytes())),
         )
         .await
         .unwrap(),
@@ -195,7 +200,7 @@ async fn delivery_receipts_need_a_good_signature() {
         post(
             "/receipts/sms",
             body.clone(),
-            Some(sign(SECRET.as_bytes(), body.as_bytes())),
+            Some(sign_for(SECRET.as_bytes(), "/receipts/sms", body.as_bytes())),
         )
         .await
         .unwrap(),
@@ -211,7 +216,7 @@ async fn delivery_receipts_need_a_good_signature() {
 
     // Another provider's ids do not match; unknown providers and statuses are refused.
     let body = json!({"message_id": ida, "status": "delivered"}).to_string();
-    let sig = Some(sign(SECRET.as_bytes(), body.as_bytes()));
+    let sig = Some(sign_for(SECRET.as_bytes(), "/receipts/whatsapp", body.as_bytes()));
     assert_eq!(
         json_of(
             post("/receipts/whatsapp", body.clone(), sig.clone())
@@ -222,6 +227,7 @@ async fn delivery_receipts_need_a_good_signature() {
         .await["updated"],
         0
     );
+    let sig = Some(sign_for(SECRET.as_bytes(), "/receipts/pigeon", body.as_bytes()));
     assert_eq!(
         json_of(
             post("/receipts/pigeon", body.clone(), sig).await.unwrap(),
@@ -231,9 +237,152 @@ async fn delivery_receipts_need_a_good_signature() {
         "PT404"
     );
     let body = json!({"message_id": ida, "status": "teleported"}).to_string();
-    let sig = Some(sign(SECRET.as_bytes(), body.as_bytes()));
+    let sig = Some(sign_for(SECRET.as_bytes(), "/receipts/sms", body.as_bytes()));
     assert_eq!(
         json_of(post("/receipts/sms", body, sig).await.unwrap(), 400).await["code"],
         "22023"
     );
+}
+
+#[tokio::test]
+async fn receipts_are_bound_to_their_path_and_time_and_a_replay_changes_nothing() {
+    let db = TestDb::new().await;
+    let app = app(&db).await;
+    let fake = FakeHttp::start().await;
+    let p = providers(Some(&fake.url), None, None);
+    // Sent an hour ago (the receipts' timestamps are checked against it and against now).
+    let sent = chrono::Utc::now() - chrono::Duration::hours(1);
+    let a = queue(
+        &db.pool,
+        req("otp", "+221770000011", json!({"code": "1", "minutes": 5})),
+        sent,
+    )
+    .await[0];
+    dispatch_once(&db.service_pool("notifications"), &p, RETRY_BASE, sent, 100)
+        .await
+        .unwrap();
+    let ida = row(&db.pool, a).await.provider_message_id.unwrap();
+    let post = |path: &str, body: &str, sig: String| {
+        app.request(reqwest::Method::POST, path)
+            .header("content-type", "application/json")
+            .header("X-Wolo-Signature", sig)
+            .body(body.to_string())
+            .send()
+    };
+    let key = SECRET.as_bytes();
+    let now = chrono::Utc::now().timestamp();
+    let bounced = |e: &str| {
+        json!({"message_id": ida, "status": "failed", "error": e,
+               "timestamp": (sent + chrono::Duration::minutes(1)).to_rfc3339()})
+        .to_string()
+    };
+    let first = bounced("absent subscriber");
+
+    // Signed over the body only (the old scheme), for another provider's path, too old or
+    // too far ahead: 401, nothing changes.
+    use hmac::Mac;
+    let mut body_only = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    body_only.update(first.as_bytes());
+    let body_only = format!("sha256={}", hex::encode(body_only.finalize().into_bytes()));
+    for sig in [
+        body_only,
+        sign_at(key, now, "/receipts/whatsapp", first.as_bytes()),
+        sign_at(key, now - 301, "/receipts/sms", first.as_bytes()),
+        sign_at(key, now + 301, "/receipts/sms", first.as_bytes()),
+        format!("t={now}"),
+    ] {
+        let v = json_of(post("/receipts/sms", &first, sig).await.unwrap(), 401).await;
+        assert_eq!(v["code"], "PT401");
+    }
+    assert_eq!(row(&db.pool, a).await.status.as_deref(), Some("sent"));
+
+    // Accepted once; a newer receipt; then the first replayed: 200, nothing applied.
+    let first_sig = sign_at(key, now, "/receipts/sms", first.as_bytes());
+    let v = json_of(post("/receipts/sms", &first, first_sig.clone()).await.unwrap(), 200).await;
+    assert_eq!((v["updated"].clone(), v["replayed"].clone()), (json!(1), json!(false)));
+    let second = bounced("number unreachable");
+    let v = json_of(
+        post("/receipts/sms", &second, sign_at(key, now, "/receipts/sms", second.as_bytes()))
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(v["updated"], 1);
+    assert_eq!(
+        row(&db.pool, a).await.error_message.as_deref(),
+        Some("number unreachable")
+    );
+    let v = json_of(post("/receipts/sms", &first, first_sig).await.unwrap(), 200).await;
+    assert_eq!((v["updated"].clone(), v["replayed"].clone()), (json!(0), json!(true)));
+    assert_eq!(
+        row(&db.pool, a).await.error_message.as_deref(),
+        Some("number unreachable"),
+        "a replay changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn receipt_timestamps_are_bounded_and_bad_receipts_write_nothing() {
+    let db = TestDb::new().await;
+    let app = app(&db).await;
+    let fake = FakeHttp::start().await;
+    let p = providers(Some(&fake.url), None, None);
+    let sent = chrono::Utc::now() - chrono::Duration::hours(1);
+    let mut ids = vec![];
+    for phone in ["+221770000021", "+221770000022"] {
+        let n = queue(
+            &db.pool,
+            req("otp", phone, json!({"code": "1", "minutes": 5})),
+            sent,
+        )
+        .await[0];
+        ids.push(n);
+    }
+    dispatch_once(&db.service_pool("notifications"), &p, RETRY_BASE, sent, 100)
+        .await
+        .unwrap();
+    let a = row(&db.pool, ids[0]).await.provider_message_id.unwrap();
+    let b = row(&db.pool, ids[1]).await.provider_message_id.unwrap();
+    let post = |body: String| {
+        let sig = sign_for(SECRET.as_bytes(), "/receipts/sms", body.as_bytes());
+        app.request(reqwest::Method::POST, "/receipts/sms")
+            .header("content-type", "application/json")
+            .header("X-Wolo-Signature", sig)
+            .body(body)
+            .send()
+    };
+    let ts = |d: chrono::DateTime<chrono::Utc>| d.to_rfc3339();
+    let good = json!({"message_id": a, "status": "delivered",
+                      "timestamp": ts(sent + chrono::Duration::minutes(2))});
+    // Before the message was sent, a day ahead, in the year 275 000, not a time, a NUL in
+    // the id, an id of 300 characters: 400, and the good receipt beside it is not applied.
+    for bad in [
+        json!({"message_id": b, "status": "delivered", "timestamp": ts(sent - chrono::Duration::days(2))}),
+        json!({"message_id": b, "status": "read", "timestamp": ts(chrono::Utc::now() + chrono::Duration::days(1))}),
+        json!({"message_id": b, "status": "delivered", "timestamp": 8_640_000_000_000_i64}),
+        json!({"message_id": b, "status": "delivered", "timestamp": 1.5}),
+        json!({"message_id": b, "status": "delivered", "timestamp": {"t": 1}}),
+        json!({"message_id": "x\u{0}y", "status": "delivered"}),
+        json!({"message_id": "x".repeat(300), "status": "delivered"}),
+    ] {
+        let res = post(json!([good, bad]).to_string()).await.unwrap();
+        let v = json_of(res, 400).await;
+        assert_eq!(v["code"], "22023", "{v}");
+    }
+    assert_eq!(row(&db.pool, ids[0]).await.status.as_deref(), Some("sent"));
+    assert_eq!(count(&db.pool, "delivered_at is not null").await, 0);
+
+    // Within the clocks' skew: kept, but never before sent_at nor after now.
+    let body = json!([good,
+        {"message_id": b, "status": "delivered", "timestamp": ts(sent - chrono::Duration::seconds(30))}]);
+    let v = json_of(post(body.to_string()).await.unwrap(), 200).await;
+    assert_eq!(v["updated"], 2);
+    let (sent_at, delivered_at): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) =
+        sqlx::query_as("select sent_at, delivered_at from notifications.notifications where id = $1")
+            .bind(ids[1])
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(delivered_at, sent_at);
 }
