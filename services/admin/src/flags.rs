@@ -11,6 +11,11 @@
 //!   sha256("<flag_key>:<subject>") mod 100. The bucket never changes, so raising the
 //!   percentage only adds subjects. Without a subject only 100 % rollouts are on.
 //!
+//! Who may ask: anyone without `user_id` (their own token's user, or an `anonymous_id`,
+//! evaluated as the subject `anon:<anonymous_id>` so it never shares a user's bucket); with
+//! `user_id`, only that user's token or an admin's (401 anonymous, 403 another user). The
+//! suite's services evaluate flags in the database (`admin.flag_on`), not here.
+//!
 //! Flags are read from the database on every request (no server cache); answers carry
 //! `Cache-Control: private, max-age=15` and a strong ETag (304 on If-None-Match), so a
 //! change is seen within 15 seconds.
@@ -30,6 +35,12 @@ use crate::AppState;
 
 /// How long clients may reuse an evaluation.
 pub const MAX_AGE_SECONDS: u32 = 15;
+/// What an `anonymous_id` subject is prefixed with (never a user id's bucket).
+pub const ANONYMOUS_PREFIX: &str = "anon:";
+/// Longest `anonymous_id`, `region` and `groups` query values, bytes.
+pub const MAX_ANONYMOUS_ID_BYTES: usize = 128;
+pub const MAX_REGION_BYTES: usize = 100;
+pub const MAX_GROUPS_BYTES: usize = 1000;
 
 /// The stable bucket 0..99 of `subject` for `flag_key`.
 pub fn bucket(flag_key: &str, subject: &str) -> u8 {
@@ -129,19 +140,41 @@ pub async fn get_evaluate(
         }
         (Some(u), Some(me)) if uuid::Uuid::parse_str(u).ok() == Some(me) => Some(me.to_string()),
         (Some(u), _) if caller.role == auth::Role::Admin => Some(u.to_lowercase()),
-        // Anyone may ask for the flags of a user id they pass; a signed-in caller only
-        // for themselves (an admin for anyone).
+        // A user's flags need that user's token (or an admin's): not an anonymous caller...
+        (Some(_), None) => {
+            return Err(ApiError::unauthorized(
+                "42501",
+                "Connectez-vous pour évaluer les drapeaux d'un utilisateur (evaluating a user_id needs that user's token or an admin's)",
+            ))
+        }
+        // ...nor someone else.
         (Some(_), Some(_)) => {
             return Err(ApiError::forbidden(
                 "user_id doit être l'utilisateur connecté (user_id must be the signed-in user)",
             ))
         }
-        (Some(u), None) => Some(u.to_lowercase()),
     };
+    let too_long = |v: &Option<String>, max: usize| v.as_ref().is_some_and(|s| s.len() > max);
+    if too_long(&q.anonymous_id, MAX_ANONYMOUS_ID_BYTES)
+        || too_long(&q.region, MAX_REGION_BYTES)
+        || too_long(&q.groups, MAX_GROUPS_BYTES)
+    {
+        return Err(ApiError::bad_request(
+            "validation_failed",
+            format!(
+                "Paramètre trop long (anonymous_id ≤ {MAX_ANONYMOUS_ID_BYTES}, region ≤ {MAX_REGION_BYTES}, groups ≤ {MAX_GROUPS_BYTES} bytes)"
+            ),
+        ));
+    }
+    // Anonymous subjects are namespaced: an anonymous_id equal to a user's id never lands in
+    // that user's buckets, so a user's evaluation is only ever had with the rules above.
     let subject = Subject {
-        id: user
-            .clone()
-            .or_else(|| q.anonymous_id.clone().filter(|a| !a.is_empty())),
+        id: user.clone().or_else(|| {
+            q.anonymous_id
+                .as_deref()
+                .filter(|a| !a.is_empty())
+                .map(|a| format!("{ANONYMOUS_PREFIX}{a}"))
+        }),
         region: q.region.clone().filter(|r| !r.is_empty()),
         groups: q
             .groups

@@ -185,3 +185,62 @@ async fn admins_manage_flags_through_rest_and_clients_evaluate_them_with_caching
     .await;
     assert_eq!(audits(&s.db.pool, "feature_flags_delete").await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_user_s_flags_need_that_user_s_token_or_an_admin() {
+    let s = stack().await;
+    let user: uuid::Uuid = sqlx::query_scalar(
+        "insert into identity.users (phone) values ('+221770000401') returning id",
+    )
+    .fetch_one(&s.db.pool)
+    .await
+    .unwrap();
+    let path = format!("/flags/evaluate?user_id={user}");
+
+    // Anonymous: refused (401), in PostgREST's shape.
+    let e = expect(s.app.get(&path).await, 401).await;
+    assert_eq!(e["code"], "42501");
+    // The user's own token, an admin's: the user's evaluation.
+    let own = expect(
+        s.app
+            .request(Method::GET, &path)
+            .bearer_auth(testkit::token(auth::Role::User, user))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(own["subject"], user.to_string());
+    let by_admin = expect(s.admin_req(Method::GET, &path).send().await.unwrap(), 200).await;
+    assert_eq!(by_admin["subject"], user.to_string());
+    // A partner or another user: 403.
+    let other = testkit::token(auth::Role::Partner, uuid::Uuid::new_v4());
+    let res = s
+        .app
+        .request(Method::GET, &path)
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    expect(res, 403).await;
+
+    // Anonymous evaluation without a user id stays open, in its own namespace: passing a
+    // user's id as anonymous_id does not give that user's buckets.
+    let anon = expect(
+        s.app
+            .get(&format!("/flags/evaluate?anonymous_id={user}"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(anon["subject"], format!("anon:{user}"));
+    let long = "v".repeat(200);
+    expect(
+        s.app
+            .get(&format!("/flags/evaluate?anonymous_id={long}"))
+            .await,
+        400,
+    )
+    .await;
+}
