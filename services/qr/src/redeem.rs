@@ -13,7 +13,11 @@
 //!
 //! Every attempt is logged: in `qr_redemption_logs` when the code exists (the success in the
 //! redeeming transaction, a failure in its own statement after the rollback), else in
-//! `qr.unmatched_scan_logs`.
+//! `qr.unmatched_scan_logs` — whatever bytes it carries: a body that is not JSON (or not
+//! UTF-8) is logged as `bad_request`, a missing code or venue as `missing_code_or_venue`, a
+//! code longer than [`MAX_CODE_CHARS`] as `bad_format`; what is kept of the input (the code's
+//! first 8 characters, the venue id, the device) is [`sanitize`]d (no control characters, no
+//! U+0000) and cut, and the answer is a 4xx.
 
 use axum::{
     body::Bytes,
@@ -126,7 +130,7 @@ impl Attempt<'_> {
                 (code_prefix, reason, partner_user_id, ip_address, user_agent, venue_context)
              values ($1, $2, $3, $4::inet, $5, $6)",
         )
-        .bind(code::prefix(input))
+        .bind(Some(sanitize(&code::prefix(input), 8)).filter(|p| !p.is_empty()))
         .bind(reason)
         .bind(self.user)
         .bind(self.client.ip.as_deref())
@@ -165,6 +169,54 @@ fn dakar(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// Longest code read, characters (a code is 26; grouped or prefixed a few more): longer input
+/// is cut before any work and refused as `bad_format`.
+pub const MAX_CODE_CHARS: usize = 64;
+/// Longest venue id kept, characters.
+pub const MAX_VENUE_ID_CHARS: usize = 100;
+/// Largest `device` object kept in a log, bytes of JSON (larger: replaced by a marker).
+pub const MAX_DEVICE_JSON_BYTES: usize = 2048;
+/// Longest partner note, characters.
+pub const MAX_NOTES_CHARS: usize = 500;
+
+/// `s` without control characters (U+0000 included: Postgres text refuses it), cut at `max`
+/// characters: what a log may keep of user input.
+pub fn sanitize(s: &str, max: usize) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .take(max)
+        .collect()
+}
+
+/// A JSON value with every string and key sanitized (no control characters), for a log.
+fn sanitize_value(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(sanitize(s, MAX_DEVICE_JSON_BYTES)),
+        Value::Array(a) => Value::Array(a.iter().map(sanitize_value).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (sanitize(k, 100), sanitize_value(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The scanning device's description as logged: sanitized, or a marker when too large.
+fn device_context(device: Option<&Value>) -> Value {
+    match device {
+        None => Value::Null,
+        Some(d) => {
+            let d = sanitize_value(d);
+            if d.to_string().len() > MAX_DEVICE_JSON_BYTES {
+                json!({"truncated": true})
+            } else {
+                d
+            }
+        }
+    }
+}
+
 pub async fn post_redeem(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -173,23 +225,69 @@ pub async fn post_redeem(
 ) -> Result<Response, ApiError> {
     let caller = rest::authenticate(&state.jwt, &headers)?;
     let user = rest::require_partner(&caller)?;
-    let req: RedeemRequest = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
-            .details(e.to_string())
-    })?;
-    let input = req.code.unwrap_or_default();
+    // Every attempt is logged, whatever bytes it carries: the body is read leniently (bytes
+    // that are not UTF-8 become U+FFFD), and anything unreadable is logged as `bad_request`.
+    let text = String::from_utf8_lossy(&bytes);
+    let parsed: Result<RedeemRequest, String> = serde_json::from_str::<Value>(&text)
+        .map_err(|e| e.to_string())
+        .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()));
+    let (req, malformed) = match parsed {
+        Ok(r) => (r, None),
+        Err(e) => (
+            RedeemRequest {
+                code: None,
+                venue_id: None,
+                device: None,
+                notes: None,
+            },
+            Some(e),
+        ),
+    };
+    let raw_code = req.code.unwrap_or_default();
+    let input: String = raw_code.chars().take(MAX_CODE_CHARS + 1).collect();
     let venue_id = req.venue_id.as_ref().and_then(id_str).unwrap_or_default();
+    let attempt = Attempt {
+        user,
+        client: &client,
+        venue_context: json!({
+            "venue_id": sanitize(&venue_id, MAX_VENUE_ID_CHARS),
+            "device": device_context(req.device.as_ref()),
+        }),
+    };
+    let pool = &state.db;
+    if let Some(e) = malformed {
+        attempt.log_unmatched(pool, "", "bad_request").await;
+        return Err(
+            ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
+                .details(sanitize(&e, 200)),
+        );
+    }
     if input.trim().is_empty() || venue_id.is_empty() {
+        attempt.log_unmatched(pool, &input, "missing_code_or_venue").await;
         return Err(ApiError::bad_request(
             "validation_failed",
             "Indiquez le code et le lieu (code and venue_id are required)",
         ));
     }
-    let attempt = Attempt {
-        user,
-        client: &client,
-        venue_context: json!({"venue_id": venue_id, "device": req.device}),
-    };
+    let venue_ok = venue_id.chars().count() <= MAX_VENUE_ID_CHARS
+        && !venue_id.chars().any(char::is_control);
+    let notes_ok = req
+        .notes
+        .as_deref()
+        .is_none_or(|n| n.chars().count() <= MAX_NOTES_CHARS && !n.contains('\0'));
+    if !venue_ok || !notes_ok {
+        attempt.log_unmatched(pool, &input, "bad_request").await;
+        return Err(ApiError::bad_request(
+            "validation_failed",
+            format!(
+                "Lieu ou note invalide (venue_id: at most {MAX_VENUE_ID_CHARS} characters; notes: at most {MAX_NOTES_CHARS}; no control characters)"
+            ),
+        ));
+    }
+    if input.chars().count() > MAX_CODE_CHARS {
+        attempt.log_unmatched(pool, &input, "bad_format").await;
+        return Err(invalid(StatusCode::BAD_REQUEST, "bad_format"));
+    }
     let pool = &state.db;
 
     // 1. The tag, before any lookup.
@@ -265,7 +363,8 @@ pub async fn post_redeem(
         .details(format!("venue_id {venue_id}")));
     };
     let partner_id: Uuid = row.get("partner_id");
-    let at_venue = json!({"venue": venue, "device": req.device, "partner_user_id": user});
+    let at_venue = json!({"venue": venue, "device": attempt.venue_context["device"],
+                          "partner_user_id": user});
     let redeemed: Option<DateTime<Utc>> = sqlx::query_scalar(
         "update qr.qr_codes
          set status = 'redeemed', redeemed_at = now(), redeemed_by_partner_id = $2,

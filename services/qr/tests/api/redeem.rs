@@ -314,11 +314,11 @@ async fn every_refusal_is_distinct_and_logged() {
 
     // The expiry job.
     assert_eq!(
-        qr::jobs::expire_codes_once(pool, Utc::now()).await.unwrap(),
+        qr::jobs::expire_codes_once(&testkit::service_pool_of(pool, "qr"), Utc::now()).await.unwrap(),
         1
     );
     assert_eq!(
-        qr::jobs::expire_codes_once(pool, Utc::now()).await.unwrap(),
+        qr::jobs::expire_codes_once(&testkit::service_pool_of(pool, "qr"), Utc::now()).await.unwrap(),
         0
     );
     let b = expect(redeem(&s.app, w.staff, &w.code, "plateau").await, 410).await;
@@ -404,4 +404,89 @@ async fn refunded_pot_cancels_its_code() {
     let b = expect(redeem(&s.app, w.staff, &w.code, "plateau").await, 410).await;
     assert_eq!(b["code"], "cancelled");
     assert_eq!(logs(pool, w.qr_id).await[0].0, "invalid");
+}
+
+#[tokio::test]
+async fn every_scan_attempt_is_logged_whatever_bytes_it_carries() {
+    let s = stack().await;
+    let pool = s.pool();
+    let w = world(pool, today()).await;
+    let post = |body: Vec<u8>| {
+        s.app
+            .request(reqwest::Method::POST, "/redeem")
+            .bearer_auth(testkit::token(auth::Role::Partner, w.staff))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let huge = "A".repeat(100_000);
+    let attempts: Vec<(Vec<u8>, &str)> = vec![
+        // A NUL in the code, in the venue, in the device.
+        (
+            json!({"code": "WOLO\u{0}1234", "venue_id": "plateau"}).to_string().into_bytes(),
+            "bad_format",
+        ),
+        (
+            json!({"code": w.code, "venue_id": "pla\u{0}teau"}).to_string().into_bytes(),
+            "bad_request",
+        ),
+        (
+            json!({"code": "ABCD-EFGH", "venue_id": "plateau", "device": {"m\u{0}": "x\u{0}"}})
+                .to_string()
+                .into_bytes(),
+            "bad_format",
+        ),
+        // A code of 100 000 characters.
+        (
+            json!({"code": huge, "venue_id": "plateau"}).to_string().into_bytes(),
+            "bad_format",
+        ),
+        // Bytes that are not UTF-8, inside and outside JSON.
+        (
+            b"{\"code\": \"AB\xff\xfeCD\", \"venue_id\": \"plateau\"}".to_vec(),
+            "bad_format",
+        ),
+        (b"\xff\xfe\x00\x01 not json".to_vec(), "bad_request"),
+        // Wrong types and missing fields.
+        (json!({"code": 42, "venue_id": "plateau"}).to_string().into_bytes(), "bad_request"),
+        (json!({"venue_id": "plateau"}).to_string().into_bytes(), "missing_code_or_venue"),
+    ];
+    let n = attempts.len();
+    for (body, _) in &attempts {
+        let res = post(body.clone()).await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert!((400..500).contains(&status), "{status} {text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert!(v["message"].is_string() && v.get("details").is_some(), "{text}");
+    }
+    let rows: Vec<(String, Option<String>, Option<Value>)> = sqlx::query_as(
+        "select reason, code_prefix, venue_context from qr.unmatched_scan_logs
+          where partner_user_id = $1 order by attempt_timestamp, id",
+    )
+    .bind(w.staff)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), n, "every attempt logged: {rows:?}");
+    let reasons: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let expected: Vec<&str> = attempts.iter().map(|a| a.1).collect();
+    assert_eq!(reasons, expected);
+    for (_, prefix, ctx) in &rows {
+        let p = prefix.clone().unwrap_or_default();
+        assert!(p.chars().count() <= 8 && !p.contains('\0'), "{p:?}");
+        assert!(!ctx.as_ref().map(Value::to_string).unwrap_or_default().contains("\\u0000"));
+    }
+    assert_eq!(rows[3].1.as_deref(), Some("AAAAAAAA"));
+
+    // A NUL in the device of a good scan: redeemed, the device kept without it.
+    let res = post(
+        json!({"code": w.code, "venue_id": "plateau", "device": {"model": "Tecno\u{0}"}})
+            .to_string()
+            .into_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(logs(pool, w.qr_id).await, [("success".to_string(), None)]);
 }
