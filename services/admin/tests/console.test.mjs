@@ -22,6 +22,8 @@ const CHROMIUM = process.env.WOLO_CHROMIUM || '/usr/bin/chromium';
 let context;
 let page;
 let profile;
+// What the browser reported as blocked by the page's Content-Security-Policy.
+const cspViolations = [];
 
 before(async () => {
   profile = await mkdtemp(join(tmpdir(), 'wolo-admin-chromium-'));
@@ -36,6 +38,9 @@ before(async () => {
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(30_000);
   page.on('pageerror', (e) => console.log(`[page error] ${e}`));
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
 });
 
 after(async () => {
@@ -96,4 +101,18 @@ test('the console works in a browser', async () => {
 
   await page.click('#logout');
   await page.waitForSelector('body[data-state="signed-out"]');
+});
+
+test('the console runs under its Content-Security-Policy with nothing blocked', async () => {
+  await page.goto(`${BASE}/admin/console`);
+  await page.waitForSelector('body[data-state]');
+  // An inline script the page did not ship is refused: the policy is in force.
+  await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = 'document.body.dataset.inline = "ran"';
+    document.body.appendChild(s);
+  });
+  assert.equal(await page.getAttribute('body', 'data-inline'), null);
+  const blocked = cspViolations.splice(0);
+  assert.equal(blocked.length, 1, blocked.join('\n'));
 });
