@@ -10,10 +10,12 @@
 //! | `WOLO_DB_ACQUIRE_TIMEOUT_MS` | `5000` | how long a request waits for a connection |
 //! | `WOLO_DB_STATEMENT_TIMEOUT_MS` | `15000` | server-side cap on one statement |
 //! | `WOLO_JWT_AUDIENCE` | unset | when set, tokens must carry this `aud` |
-//! | `WOLO_CORS_ORIGINS` | `*` | origins allowed by CORS: `*` or a comma-separated list |
+//! | `WOLO_CORS_ORIGINS` | `*` | origins allowed by CORS: `*` or a comma-separated list (production requires the list) |
 //!
 //! A missing or malformed setting is a [`ConfigError`] that names the variable, and the
 //! binaries stop with it before binding any port.
+//! With `WOLO_ENV=production`, [`crate::production::check`] then refuses development
+//! defaults, short secrets, the fake Wave, the development message provider and open CORS.
 
 use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
 
