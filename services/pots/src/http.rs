@@ -388,9 +388,11 @@ pub async fn get_public(
     .map_err(db)?;
     let p = pot.ok_or_else(pot_not_found)?;
 
+    // The public columns: public_amount_cfa and public_donor_name are masked by the
+    // database (show_amount, is_anonymous, the pot's show_donor_names).
     type DonorRow = (
         Uuid,
-        i32,
+        Option<i32>,
         Option<bool>,
         Option<bool>,
         Option<String>,
@@ -398,7 +400,7 @@ pub async fn get_public(
         Option<DateTime<Utc>>,
     );
     let donors: Vec<DonorRow> = sqlx::query_as(
-        "select id, amount_cfa, is_anonymous, show_amount, public_donor_name, donation_message,
+        "select id, public_amount_cfa, is_anonymous, show_amount, public_donor_name, donation_message,
                 confirmed_at
          from donations.donations
          where pot_id = $1 and status = 'succeeded'
@@ -419,7 +421,7 @@ pub async fn get_public(
                 "id": id,
                 "anonymous": anonymous,
                 "name": if anonymous { None } else { name },
-                "amount_cfa": if show_amount == Some(true) { Some(amount) } else { None },
+                "amount_cfa": if show_amount == Some(true) { amount } else { None },
                 "message": if p.enable_messages { message.filter(|m| !m.trim().is_empty()) } else { None },
                 "confirmed_at": at,
             })

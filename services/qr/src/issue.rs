@@ -5,8 +5,10 @@
 //!   covers the pack's effective price, one QR code is issued for the pot (unique per pot:
 //!   a second event changes nothing: `qr_codes.issuance_key` = the pot id is unique). `redeemable_from` = the birthday at 00:00
 //!   Africa/Dakar, `expires_at` = that + the pack's `validity_days` (90 when unset). No
-//!   preferred pack, an unknown pack, too little raised or no quantity left: nothing is
-//!   issued and a warning is logged. Issuing publishes `qr.issued` and asks for the
+//!   preferred pack, an unknown pack, too little raised, no quantity left, or a pack that
+//!   is no longer available (inactive or out of its dates, `packs.is_available`, re-checked
+//!   here and by the trigger `qr.check_code_issuance`): nothing is issued and a warning is
+//!   logged. Issuing publishes `qr.issued` and asks for the
 //!   `qr_ready` message to the owner.
 //! - `pot.refunded`: the pot's code, if still `issued`, becomes `cancelled`.
 
@@ -103,8 +105,10 @@ pub async fn issue_for_pot(
     pot_id: Uuid,
     payload: &serde_json::Value,
 ) -> anyhow::Result<Outcome> {
+    // Locked FOR SHARE: the preferred pack cannot change while the code is issued (a change
+    // waits for this transaction, then sees the code and is refused: pots.check_preferred_pack).
     let pot = sqlx::query(
-        "select owner_user_id, birthday_date, preferred_pack_id from pots.pots where id = $1",
+        "select owner_user_id, birthday_date, preferred_pack_id from qr.lock_pot_for_issuance($1)",
     )
     .bind(pot_id)
     .fetch_optional(&mut *conn)
@@ -136,7 +140,7 @@ pub async fn issue_for_pot(
     let pack = sqlx::query(
         "select p.name, coalesce(p.validity_days, 90) as validity_days,
                 packs.effective_price_cfa(p.id) as price, packs.quantity_left(p.id) as left_qty,
-                pa.name as partner_name
+                packs.is_available(p.id) as available, pa.name as partner_name
          from packs.packs p left join packs.partners pa on pa.id = p.partner_id
          where p.id = $1 for update of p",
     )
@@ -159,6 +163,11 @@ pub async fn issue_for_pot(
     {
         tracing::warn!(%pot_id, %pack_id, "qr.pots: pack sold out, no QR code issued");
         return Ok(Outcome::Skipped("sold_out"));
+    }
+    // Re-checked now, whatever the pack was when the owner chose it.
+    if !pack.get::<bool, _>("available") {
+        tracing::warn!(%pot_id, %pack_id, "qr.pots: pack inactive or out of its dates, no QR code issued");
+        return Ok(Outcome::Skipped("pack_unavailable"));
     }
     let validity: i32 = pack.get("validity_days");
     let validity = if validity > 0 { validity } else { 90 };

@@ -160,7 +160,7 @@ async fn checkout_to_funded_pot_through_the_fake_wave() {
     // The donation shows on the public pot (no donor identity beyond the public name).
     let rows = expect(
         app.get(&format!(
-            "/donations/donations?pot_id=eq.{pot}&select=amount_cfa,public_donor_name,status"
+            "/donations/donations?pot_id=eq.{pot}&select=public_amount_cfa,public_donor_name,status"
         ))
         .await,
         200,
@@ -168,6 +168,6 @@ async fn checkout_to_funded_pot_through_the_fake_wave() {
     .await;
     assert_eq!(
         rows,
-        json!([{"amount_cfa": 20000, "public_donor_name": "Moussa", "status": "succeeded"}])
+        json!([{"public_amount_cfa": 20000, "public_donor_name": "Moussa", "status": "succeeded"}])
     );
 }

@@ -476,7 +476,7 @@ async fn a_new_table_appears_after_a_schema_reload_notification() {
 #[tokio::test]
 async fn an_embedded_cross_schema_resource_keeps_its_own_row_security() {
     let s = stack().await;
-    let path = format!("/pots/pots?select=title,donations(amount_cfa,status,is_anonymous,public_donor_name)&id=eq.{MOUSSA_POT}");
+    let path = format!("/pots/pots?select=title,donations(public_amount_cfa,status,is_anonymous,public_donor_name)&id=eq.{MOUSSA_POT}");
     // The owner sees every donation of their pot, whatever its status.
     let res = s
         .as_user(crate::MOUSSA, Method::GET, &path)
@@ -509,15 +509,17 @@ async fn an_embedded_cross_schema_resource_keeps_its_own_row_security() {
         .filter(|d| d["is_anonymous"] == true)
         .all(|d| d["public_donor_name"].is_null()));
     assert!(donations.iter().any(|d| d["is_anonymous"] == true));
-    // Asking for the donor's real name is refused outright.
-    let res = s
-        .app
-        .request(
-            Method::GET,
-            &format!("/pots/pots?select=donations(donor_name)&id=eq.{MOUSSA_POT}"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(expect(res, 401).await["code"], "42501");
+    // Asking for the donor's real name, or the raw amount, is refused outright.
+    for column in ["donor_name", "amount_cfa"] {
+        let res = s
+            .app
+            .request(
+                Method::GET,
+                &format!("/pots/pots?select=donations({column})&id=eq.{MOUSSA_POT}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(expect(res, 401).await["code"], "42501", "{column}");
+    }
 }

@@ -44,8 +44,8 @@ async fn nobody_but_admins_reads_the_donors_identity() {
 async fn anon_sees_succeeded_donations_of_public_pots_without_anonymous_names() {
     let db = world().await;
     let mut tx = anon(&db.pool).await;
-    let rows: Vec<(Uuid, Option<String>, i32)> = sqlx::query_as(
-        "select id, public_donor_name, amount_cfa from donations.donations order by id",
+    let rows: Vec<(Uuid, Option<String>, Option<i32>)> = sqlx::query_as(
+        "select id, public_donor_name, public_amount_cfa from donations.donations order by id",
     )
     .fetch_all(&mut *tx)
     .await
@@ -53,8 +53,8 @@ async fn anon_sees_succeeded_donations_of_public_pots_without_anonymous_names() 
     assert_eq!(
         rows,
         vec![
-            (D_NAMED, Some("Bob Donor".to_string()), 5000),
-            (D_ANONYMOUS, None, 3000),
+            (D_NAMED, Some("Bob Donor".to_string()), Some(5000)),
+            (D_ANONYMOUS, None, Some(3000)),
         ],
         "no pending donation, nothing of the private pot"
     );

@@ -5,6 +5,8 @@
 
 mod admin;
 mod donations;
+mod doors;
+mod hidden;
 mod identity;
 mod notifications_analytics;
 mod partners;

@@ -1,0 +1,334 @@
+//! What donors hide stays hidden (V103): `show_amount = false`, `is_anonymous` and a pot's
+//! `show_donor_names = false` are applied by the database for every reader but the
+//! entitled (the donor, the pot owner — never an anonymous donor's name —, admins); public
+//! profiles are a public projection, and a minor's profile is never public.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    admin, affected, anon, assert_permission_denied, partner, user, world, ALICE,
+    ALICE_PUBLIC_POT, BOB, CAROL, D_ANONYMOUS, D_NAMED, D_PENDING,
+    D_PRIVATE_POT, MIA, PAT,
+};
+
+/// (id, public_donor_name, public_amount_cfa) of the public pot's donations, as `tx` sees them.
+async fn public_rows(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+) -> Vec<(Uuid, Option<String>, Option<i32>)> {
+    sqlx::query_as(
+        "select id, public_donor_name, public_amount_cfa from donations.donations
+         where pot_id = $1 and status = 'succeeded' order by id",
+    )
+    .bind(ALICE_PUBLIC_POT)
+    .fetch_all(&mut **tx)
+    .await
+    .unwrap()
+}
+
+async fn hide_bobs_amount(pool: &PgPool) {
+    sqlx::query("update donations.donations set show_amount = false where id = $1")
+        .bind(D_NAMED)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_hidden_amount_is_hidden_from_every_public_reader() {
+    let db = world().await;
+    hide_bobs_amount(&db.pool).await;
+    let expected = vec![
+        (D_NAMED, Some("Bob Donor".to_string()), None),
+        (D_ANONYMOUS, None, Some(3000)),
+    ];
+    for mut tx in [
+        anon(&db.pool).await,
+        user(&db.pool, CAROL).await,
+        partner(&db.pool, PAT).await,
+        // The pot owner reading the public table sees the public columns too.
+        user(&db.pool, ALICE).await,
+    ] {
+        assert_eq!(public_rows(&mut tx).await, expected);
+    }
+    // The raw amount is not readable, nor usable to filter or sort (which would reveal it).
+    for sql in [
+        "select amount_cfa from donations.donations",
+        "select id from donations.donations where amount_cfa > 4000",
+        "select id from donations.donations order by amount_cfa",
+        // the embed /pots/pots?select=donations(amount_cfa)
+        "select (select json_agg(d.amount_cfa) from donations.donations d where d.pot_id = p.id) from pots.pots p",
+    ] {
+        assert_permission_denied(&db.pool, "wolo_anon", None, sql).await;
+        assert_permission_denied(&db.pool, "wolo_user", Some(CAROL), sql).await;
+        assert_permission_denied(&db.pool, "wolo_partner", Some(PAT), sql).await;
+    }
+}
+
+#[tokio::test]
+async fn a_pot_that_hides_names_hides_them_on_every_public_read() {
+    let db = world().await;
+    // The owner hides donor names through PATCH /pots/pots...
+    let mut tx = user(&db.pool, ALICE).await;
+    let hide = format!(
+        "update pots.pots set show_donor_names = false where id = '{ALICE_PUBLIC_POT}'"
+    );
+    assert_eq!(affected(&mut tx, &hide).await, 1);
+    tx.commit().await.unwrap();
+    // ...and no public reader sees a name any more, the embed included.
+    let mut tx = anon(&db.pool).await;
+    assert_eq!(
+        public_rows(&mut tx).await,
+        vec![(D_NAMED, None, Some(5000)), (D_ANONYMOUS, None, Some(3000))]
+    );
+    let embedded: Option<serde_json::Value> = sqlx::query_scalar(
+        "select (select json_agg(d.public_donor_name) from donations.donations d where d.pot_id = p.id)
+         from pots.pots p where p.id = $1",
+    )
+    .bind(ALICE_PUBLIC_POT)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(embedded, Some(serde_json::json!([null, null])));
+    drop(tx);
+    // A donation confirmed later is hidden as well.
+    sqlx::query(
+        "update donations.donations set status = 'succeeded', confirmed_at = now() where id = $1",
+    )
+    .bind(D_PENDING)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let mut tx = user(&db.pool, CAROL).await;
+    assert!(public_rows(&mut tx).await.iter().all(|(_, name, _)| name.is_none()));
+    drop(tx);
+    // Showing names again brings back the names of donors who did not ask for anonymity.
+    let mut tx = user(&db.pool, ALICE).await;
+    let show = format!("update pots.pots set show_donor_names = true where id = '{ALICE_PUBLIC_POT}'");
+    assert_eq!(affected(&mut tx, &show).await, 1);
+    tx.commit().await.unwrap();
+    let mut tx = anon(&db.pool).await;
+    let names: Vec<Option<String>> = public_rows(&mut tx)
+        .await
+        .into_iter()
+        .map(|(_, name, _)| name)
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            Some("Bob Donor".to_string()),
+            None,
+            Some("Pending Payer".to_string())
+        ]
+    );
+}
+
+/// (id, donor_name, amount_cfa, is_mine) of donation_details as `tx` sees them.
+async fn details(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+) -> Vec<(Uuid, Option<String>, i32, bool)> {
+    sqlx::query_as(
+        "select id, donor_name, amount_cfa, is_mine from donations.donation_details order by id",
+    )
+    .fetch_all(&mut **tx)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_entitled_read_donation_details() {
+    let db = world().await;
+    hide_bobs_amount(&db.pool).await;
+    sqlx::query(
+        "update pots.pots set show_donor_names = false where id = $1",
+    )
+    .bind(ALICE_PUBLIC_POT)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    // The pot owner: every donation to her pots with its amount; the names of the donors
+    // who did not ask for anonymity (her pot hiding names from the public does not hide
+    // them from her); never the anonymous donor's name.
+    let mut tx = user(&db.pool, ALICE).await;
+    assert_eq!(
+        details(&mut tx).await,
+        vec![
+            (D_NAMED, Some("Bob Donor".to_string()), 5000, false),
+            (D_ANONYMOUS, None, 3000, false),
+            (D_PENDING, Some("Pending Payer".to_string()), 2000, false),
+            (D_PRIVATE_POT, Some("Bob Donor".to_string()), 7000, false),
+        ]
+    );
+    drop(tx);
+    // The donor: his own donations whole, even the hidden amount; nobody else's.
+    let mut tx = user(&db.pool, BOB).await;
+    assert_eq!(
+        details(&mut tx).await,
+        vec![
+            (D_NAMED, Some("Bob Donor".to_string()), 5000, true),
+            (D_PRIVATE_POT, Some("Bob Donor".to_string()), 7000, true),
+        ]
+    );
+    drop(tx);
+    // An anonymous donor with an account sees their own name; the owner still does not.
+    sqlx::query("update donations.donations set is_anonymous = true where id = $1")
+        .bind(D_PRIVATE_POT)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let mut tx = user(&db.pool, BOB).await;
+    assert_eq!(details(&mut tx).await[1].1.as_deref(), Some("Bob Donor"));
+    drop(tx);
+    let mut tx = user(&db.pool, ALICE).await;
+    assert_eq!(details(&mut tx).await[3].1, None);
+    drop(tx);
+    // Anyone else: nothing (a filter cannot widen the view), or no access at all.
+    let mut tx = user(&db.pool, CAROL).await;
+    assert!(details(&mut tx).await.is_empty());
+    let sneaky: i64 = sqlx::query_scalar(
+        "select count(*) from donations.donation_details where donor_name is not null or true",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(sneaky, 0);
+    drop(tx);
+    for (role, sub) in [("wolo_anon", None), ("wolo_partner", Some(PAT))] {
+        assert_permission_denied(
+            &db.pool,
+            role,
+            sub,
+            "select id from donations.donation_details",
+        )
+        .await;
+    }
+    // Admins see every donation with its name.
+    let mut tx = admin(&db.pool).await;
+    let rows = details(&mut tx).await;
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[1].1.as_deref(), Some("Secret Giver"));
+}
+
+#[tokio::test]
+async fn public_profiles_are_a_public_projection() {
+    let db = world().await;
+    let mut tx = user(&db.pool, CAROL).await;
+    let rows: Vec<(Uuid, String, i32, i32)> = sqlx::query_as(
+        "select user_id, full_name, birthday_day, birthday_month from profiles.public_profiles",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].0, rows[0].1.as_str()), (ALICE, "Alice Ndiaye"));
+    // Only the projection's columns exist: no year, guardian, preferences or contact flags.
+    let columns: Vec<String> = sqlx::query_scalar(
+        "select column_name::text from information_schema.columns
+         where table_schema = 'profiles' and table_name = 'public_profiles' order by ordinal_position",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(
+        columns,
+        [
+            "user_id",
+            "full_name",
+            "avatar_url",
+            "bio",
+            "birthday_day",
+            "birthday_month"
+        ]
+    );
+    // The table itself shows Carol no one else's profile (embeds included).
+    let others: i64 = sqlx::query_scalar("select count(*) from profiles.profiles")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(others, 0);
+    drop(tx);
+    // A deactivated account is not listed.
+    sqlx::query("update identity.users set is_active = false where id = $1")
+        .bind(ALICE)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let mut tx = user(&db.pool, CAROL).await;
+    let n: i64 = sqlx::query_scalar("select count(*) from profiles.public_profiles")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    drop(tx);
+    assert_permission_denied(
+        &db.pool,
+        "wolo_anon",
+        None,
+        "select user_id from profiles.public_profiles",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_minors_profile_is_never_public() {
+    let db = world().await;
+    // Whoever writes it (the service, an admin, the minor through REST), the flag stays off.
+    sqlx::query("update profiles.profiles set is_profile_public = true where user_id = $1")
+        .bind(MIA)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let mut tx = user(&db.pool, MIA).await;
+    let sql = format!("update profiles.profiles set is_profile_public = true where user_id = '{MIA}'");
+    assert_eq!(affected(&mut tx, &sql).await, 1);
+    tx.commit().await.unwrap();
+    let public: bool =
+        sqlx::query_scalar("select is_profile_public from profiles.profiles where user_id = $1")
+            .bind(MIA)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(!public);
+    // And even a row written past the trigger is not listed while she is a minor.
+    let mut conn = db.pool.acquire().await.unwrap();
+    sqlx::query("set session_replication_role = replica")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("update profiles.profiles set is_profile_public = true where user_id = $1")
+        .bind(MIA)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("set session_replication_role = origin")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    for sub in [CAROL, ALICE] {
+        let mut tx = user(&db.pool, sub).await;
+        let listed: Vec<Uuid> =
+            sqlx::query_scalar("select user_id from profiles.public_profiles where user_id = $1")
+                .bind(MIA)
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+        assert!(listed.is_empty());
+        let row: Vec<Uuid> =
+            sqlx::query_scalar("select user_id from profiles.profiles where user_id = $1")
+                .bind(MIA)
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+        assert!(row.is_empty());
+    }
+    // Her guardian still reads her profile (entitled).
+    let mut tx = user(&db.pool, BOB).await;
+    let row: Vec<Uuid> =
+        sqlx::query_scalar("select user_id from profiles.profiles where user_id = $1")
+            .bind(MIA)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!(row, vec![MIA]);
+}
