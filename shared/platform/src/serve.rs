@@ -14,7 +14,8 @@
 //!   `X-Forwarded-Proto: https` from a proxy of ours (same trust rule as `X-Forwarded-For`,
 //!   see [`crate::client`]): the services speak plain http behind a TLS-terminating proxy.
 //!
-//! A panic in a handler is caught ([`CatchPanicLayer`]): logged once with the request id,
+//! A panic in a handler is caught ([`CatchPanicLayer`]): logged once with the request id (by
+//! the panic hook of [`crate::telemetry`]),
 //! answered 500 `{"code":"XX000","message":"internal error","details":"request id <id>",
 //! "hint":null}`, and the process keeps serving.
 
@@ -138,14 +139,9 @@ pub fn internal_error_body(request_id: &str) -> serde_json::Value {
     })
 }
 
-fn on_panic(err: Box<dyn Any + Send + 'static>) -> Response<Body> {
-    let what = err
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| err.downcast_ref::<&str>().copied())
-        .unwrap_or("(no message)");
-    // Inside the request span, so the line carries the request id.
-    tracing::error!(panic = %what, "a handler panicked; answered 500");
+/// The panic itself was logged where it happened (the panic hook, `crate::telemetry`,
+/// inside the request's span, so with its request id): the answer only.
+fn on_panic(_: Box<dyn Any + Send + 'static>) -> Response<Body> {
     let mut res = Response::new(Body::empty());
     *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     res.extensions_mut().insert(Panicked);

@@ -1,5 +1,7 @@
 //! One tracing set-up for every binary: `RUST_LOG` filters (default `info`),
-//! `RUST_LOG_FORMAT=json` switches to JSON lines for production log shippers.
+//! `RUST_LOG_FORMAT=json` switches to JSON lines for production log shippers. A panic is
+//! logged through it too (one error line, inside the current span: a handler's panic carries
+//! its request id), not as the standard library's plain-text message.
 
 use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter};
 
@@ -19,6 +21,21 @@ pub fn init(service: &str) {
         registry.with(fmt::layer().with_target(false)).try_init()
     };
     if result.is_ok() {
+        std::panic::set_hook(Box::new(log_panic));
         tracing::debug!(service, "telemetry initialised");
     }
+}
+
+fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    let location = info
+        .location()
+        .map(|l| format!("{}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    tracing::error!(panic = %message, %location, "panicked");
 }
