@@ -3,30 +3,22 @@
 //! reruns upsert the same rows.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
-use chrono_tz::Africa::Dakar;
 use sqlx::PgPool;
 
 /// Start of a Dakar day, in UTC.
-pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
-    Dakar
-        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"))
-        .single()
-        .expect("Dakar has no DST")
-        .with_timezone(&Utc)
-}
+pub use platform::calendar::dakar_midnight as day_start;
 
 /// The Dakar calendar day of `now`.
-pub fn dakar_day(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&Dakar).date_naive()
-}
+pub use platform::calendar::dakar_day;
 
-/// SQL for the age group of a birth date `$dob` on the day `$day`.
+/// SQL for the age group of a birth date `$dob` on the day `$day` (full years by
+/// `wolo.age_years`: dates, never intervals).
 const AGE_GROUP: &str = "case when {dob} is null then null
-    when extract(year from age({day}, {dob})) < 18 then 'under_18'
-    when extract(year from age({day}, {dob})) <= 25 then '18-25'
-    when extract(year from age({day}, {dob})) <= 35 then '26-35'
-    when extract(year from age({day}, {dob})) <= 45 then '36-45'
-    when extract(year from age({day}, {dob})) <= 60 then '46-60'
+    when wolo.age_years({dob}, {day}) < 18 then 'under_18'
+    when wolo.age_years({dob}, {day}) <= 25 then '18-25'
+    when wolo.age_years({dob}, {day}) <= 35 then '26-35'
+    when wolo.age_years({dob}, {day}) <= 45 then '36-45'
+    when wolo.age_years({dob}, {day}) <= 60 then '46-60'
     else '60+' end";
 
 fn age_group(dob: &str, day: &str) -> String {

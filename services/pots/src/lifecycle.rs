@@ -16,7 +16,7 @@
 //! (V60) that refuses any other change whoever makes it. The event goes to the outbox in the
 //! same transaction as the change.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Africa::Dakar;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
@@ -28,40 +28,14 @@ pub const SOURCE: &str = "pots";
 /// How many pots one transaction of a job handles at most (the job loops until done).
 const BATCH: i64 = 500;
 
-/// When a pot for `birthday` opens, as of `now`: the birthday minus 30 days at 00:00
-/// Africa/Dakar, or `now` if that moment is past (never later than 00:00 Dakar the day
-/// before the birthday). `None` when the birthday is not after today in Dakar. Same rule as
-/// the SQL function `pots.scheduled_open_at` (which the database uses).
-pub fn scheduled_open_at(birthday: NaiveDate, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let today = now.with_timezone(&Dakar).date_naive();
-    if birthday <= today {
-        return None;
-    }
-    let midnight = |d: NaiveDate| {
-        Dakar
-            .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-            .single()
-            .expect("Dakar has no DST")
-            .with_timezone(&Utc)
-    };
-    let j30 = midnight(birthday - chrono::Days::new(30));
-    let latest = midnight(birthday - chrono::Days::new(1));
-    Some(if j30 > now { j30 } else { now }.min(latest))
-}
+/// When a pot for `birthday` opens, as of `now` (J-30): see
+/// [`platform::calendar::pot_opens_at`], the same rule as the SQL function
+/// `pots.scheduled_open_at` (which the database uses).
+pub use platform::calendar::pot_opens_at as scheduled_open_at;
 
-/// The moment a pot for `birthday` expires if unfunded: when the birthday day is over in
-/// Dakar (00:00 Africa/Dakar the day after).
-pub fn expires_at(birthday: NaiveDate) -> DateTime<Utc> {
-    Dakar
-        .from_local_datetime(
-            &(birthday + chrono::Days::new(1))
-                .and_hms_opt(0, 0, 0)
-                .expect("midnight"),
-        )
-        .single()
-        .expect("Dakar has no DST")
-        .with_timezone(&Utc)
-}
+/// The moment a pot for `birthday` expires if unfunded: see
+/// [`platform::calendar::pot_expires_at`].
+pub use platform::calendar::pot_expires_at as expires_at;
 
 /// What one [`lifecycle_once`] run changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -113,7 +87,7 @@ async fn open_due(pool: &PgPool, now: DateTime<Utc>, web: &str) -> anyhow::Resul
          where p.id in (select id from pots.pots
                         where status = 'scheduled' and scheduled_open_at <= $1
                           and birthday_date >= ($1 at time zone 'Africa/Dakar')::date
-                          and profiles.can_open_pot(owner_user_id)
+                          and profiles.can_open_pot(owner_user_id, $1)
                         order by scheduled_open_at
                         limit $2
                         for update skip locked)

@@ -7,8 +7,8 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use chrono::{Datelike, NaiveDate, Utc};
-use chrono_tz::Africa::Dakar;
+use chrono::{NaiveDate, Utc};
+use platform::calendar::{age_on, is_minor_on};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::{PgConnection, Row};
@@ -31,31 +31,13 @@ pub const RELATIONSHIPS: [&str; 6] = [
 ];
 pub const DOCUMENT_TYPES: [&str; 3] = ["passport", "national_id", "birth_certificate"];
 
-/// Today in Africa/Dakar.
-pub fn dakar_today() -> NaiveDate {
-    Utc::now().with_timezone(&Dakar).date_naive()
-}
-
-/// Full years between `dob` and `on`.
-pub fn age_on(dob: NaiveDate, on: NaiveDate) -> i32 {
-    let mut years = on.year() - dob.year();
-    if (on.month(), on.day()) < (dob.month(), dob.day()) {
-        years -= 1;
-    }
-    years
-}
-
-/// Under 18 today (Africa/Dakar).
-pub fn is_minor(dob: NaiveDate) -> bool {
-    age_on(dob, dakar_today()) < 18
-}
-
 /// The profile as its owner sees it: the document number masked, never its hash or
 /// ciphertext.
 pub(crate) async fn profile_json(
     conn: &mut PgConnection,
     keys: &crypto::IdKeys,
     user: Uuid,
+    today: NaiveDate,
 ) -> ApiResult<Option<Value>> {
     let row = sqlx::query(
         "select to_jsonb(p) - 'id_number' - 'id_number_encrypted' - 'id_hash' as doc,
@@ -77,7 +59,7 @@ pub(crate) async fn profile_json(
             .as_str()
             .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
         {
-            doc["is_minor"] = Value::Bool(is_minor(dob));
+            doc["is_minor"] = Value::Bool(is_minor_on(dob, today));
         }
         doc
     }))
@@ -90,7 +72,7 @@ pub async fn get_me(
     let caller = rest::authenticate(&state.jwt, &headers)?;
     let me = rest::require_user(&caller)?;
     let mut conn = state.db.acquire().await.map_err(db)?;
-    match profile_json(&mut conn, &state.keys, me).await? {
+    match profile_json(&mut conn, &state.keys, me, state.clock.today()).await? {
         Some(p) => Ok(Json(p).into_response()),
         None => Err(ApiError::not_found(
             "profile_not_found",
@@ -117,7 +99,7 @@ pub struct ProfileInput {
 }
 
 /// Field checks that need no database.
-pub fn check_input(p: &ProfileInput) -> ApiResult<()> {
+pub fn check_input(p: &ProfileInput, today: NaiveDate) -> ApiResult<()> {
     if let Some(n) = &p.full_name {
         let n = n.trim();
         if n.is_empty() || n.chars().count() > 255 {
@@ -127,7 +109,6 @@ pub fn check_input(p: &ProfileInput) -> ApiResult<()> {
         }
     }
     if let Some(d) = p.date_of_birth {
-        let today = dakar_today();
         if d > today || age_on(d, today) > 120 {
             return Err(validation(
                 "Date de naissance invalide (invalid date_of_birth)",
@@ -190,7 +171,8 @@ pub async fn put_me(
     let caller = rest::authenticate(&state.jwt, &headers)?;
     let me = rest::require_user(&caller)?;
     let input: ProfileInput = body(&bytes)?;
-    check_input(&input)?;
+    let today = state.clock.today();
+    check_input(&input, today)?;
 
     let mut tx = state.db.begin().await.map_err(db)?;
     let existing = sqlx::query(
@@ -239,7 +221,7 @@ pub async fn put_me(
             )
         }
     };
-    let minor = is_minor(dob);
+    let minor = is_minor_on(dob, today);
     if minor {
         let Some(g) = guardian else {
             return Err(ApiError::new(
@@ -276,7 +258,7 @@ pub async fn put_me(
             ));
         };
         let gdob: Option<NaiveDate> = row.get("date_of_birth");
-        if gdob.is_some_and(is_minor) {
+        if gdob.is_some_and(|g| is_minor_on(g, today)) {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "guardian_is_minor",
@@ -385,7 +367,7 @@ pub async fn put_me(
     .fetch_all(&mut *tx)
     .await
     .map_err(db)?;
-    let out = profile_json(&mut tx, &state.keys, me)
+    let out = profile_json(&mut tx, &state.keys, me, state.clock.today())
         .await?
         .ok_or_else(|| ApiError::internal("profile vanished"))?;
     tx.commit().await.map_err(db)?;
@@ -544,7 +526,7 @@ pub async fn post_identity_document(
         sqlx::Error::Database(d) if d.code().as_deref() == Some("23505") => taken(),
         _ => db(e),
     })?;
-    let out = profile_json(&mut tx, &state.keys, me)
+    let out = profile_json(&mut tx, &state.keys, me, state.clock.today())
         .await?
         .ok_or_else(|| ApiError::internal("profile vanished"))?;
     tx.commit().await.map_err(db)?;
@@ -634,22 +616,30 @@ mod tests {
     #[test]
     fn ages_and_checks() {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        assert_eq!(age_on(d("2008-03-01"), d("2026-02-28")), 17);
-        assert_eq!(age_on(d("2008-03-01"), d("2026-03-01")), 18);
-        assert!(check_input(&ProfileInput {
-            locale: Some("de".into()),
-            ..Default::default()
-        })
+        let today = d("2026-12-03");
+        assert!(check_input(
+            &ProfileInput {
+                locale: Some("de".into()),
+                ..Default::default()
+            },
+            today
+        )
         .is_err());
-        assert!(check_input(&ProfileInput {
-            timezone: Some("Mars/Olympus".into()),
-            ..Default::default()
-        })
+        assert!(check_input(
+            &ProfileInput {
+                timezone: Some("Mars/Olympus".into()),
+                ..Default::default()
+            },
+            today
+        )
         .is_err());
-        assert!(check_input(&ProfileInput {
-            timezone: Some("Africa/Dakar".into()),
-            ..Default::default()
-        })
+        assert!(check_input(
+            &ProfileInput {
+                timezone: Some("Africa/Dakar".into()),
+                ..Default::default()
+            },
+            today
+        )
         .is_ok());
     }
 }

@@ -29,6 +29,8 @@ pub struct AppState {
     pub db: PgPool,
     pub jwt: auth::Jwt,
     pub keys: Arc<IdKeys>,
+    /// Where the minor rule reads today (Africa/Dakar); tests set it.
+    pub clock: platform::Clock,
 }
 
 impl FromRef<AppState> for PgPool {
@@ -97,6 +99,7 @@ pub fn router_with_keys(ctx: platform::Context, keys: IdKeys) -> Router {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
         keys: Arc::new(keys),
+        clock: ctx.clock,
     };
     Router::new()
         .merge(platform::health::router(NAME))

@@ -54,9 +54,14 @@ async fn rows(conn: &mut PgConnection, sql: &str, user: Uuid) -> ApiResult<Value
 }
 
 /// The whole export of `user`.
-pub async fn export(conn: &mut PgConnection, keys: &crate::IdKeys, user: Uuid) -> ApiResult<Value> {
+pub async fn export(
+    conn: &mut PgConnection,
+    keys: &crate::IdKeys,
+    user: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<Value> {
     let mut doc = Map::new();
-    doc.insert("exported_at".into(), json!(Utc::now()));
+    doc.insert("exported_at".into(), json!(now));
     doc.insert("user_id".into(), json!(user));
     let me: Option<Value> = sqlx::query_scalar(
         "select to_jsonb(u) - 'password_hash' from identity.users u where u.id = $1",
@@ -68,7 +73,9 @@ pub async fn export(conn: &mut PgConnection, keys: &crate::IdKeys, user: Uuid) -
     doc.insert("user".into(), me.unwrap_or(Value::Null));
     doc.insert(
         "profile".into(),
-        profile_json(conn, keys, user).await?.unwrap_or(Value::Null),
+        profile_json(conn, keys, user, platform::calendar::dakar_day(now))
+            .await?
+            .unwrap_or(Value::Null),
     );
     for (name, sql) in EXPORT_SECTIONS {
         doc.insert((*name).into(), rows(conn, sql, user).await?);
@@ -87,7 +94,7 @@ pub async fn get_export(
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    let doc = export(&mut tx, &state.keys, me).await?;
+    let doc = export(&mut tx, &state.keys, me, state.clock.now()).await?;
     tx.commit().await.map_err(db)?;
     let mut res = Json(doc).into_response();
     res.headers_mut().insert(
@@ -213,7 +220,7 @@ pub async fn delete_me(
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    let out = delete_account(&mut tx, me, Utc::now()).await?;
+    let out = delete_account(&mut tx, me, state.clock.now()).await?;
     tx.commit().await.map_err(db)?;
     Ok(Json(out).into_response())
 }

@@ -12,7 +12,7 @@
 //!   `qr_ready` message to the owner.
 //! - `pot.refunded`: the pot's code, if still `issued`, becomes `cancelled`.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Africa::Dakar;
 use platform::outbox::{Consumer, Event, Handler, HandlerFuture};
 use serde_json::json;
@@ -33,14 +33,9 @@ pub enum Outcome {
     Cancelled(u64),
 }
 
-/// The birthday at 00:00 in Dakar.
+/// The birthday at 00:00 in Dakar (the start of [`platform::calendar::qr_window`]).
 pub fn redeemable_from(birthday: NaiveDate) -> DateTime<Utc> {
-    let midnight = birthday.and_hms_opt(0, 0, 0).expect("midnight exists");
-    Dakar
-        .from_local_datetime(&midnight)
-        .earliest()
-        .expect("Dakar has no DST gaps")
-        .with_timezone(&Utc)
+    platform::calendar::qr_window(birthday, 0).0
 }
 
 struct Pots {
@@ -171,8 +166,7 @@ pub async fn issue_for_pot(
     }
     let validity: i32 = pack.get("validity_days");
     let validity = if validity > 0 { validity } else { 90 };
-    let from = redeemable_from(birthday);
-    let until = from + Duration::days(i64::from(validity));
+    let (from, until) = platform::calendar::qr_window(birthday, validity.unsigned_abs());
     let code = secret.generate();
     let id: Option<Uuid> = sqlx::query_scalar(
         "insert into qr.qr_codes

@@ -10,7 +10,6 @@ use axum::{
     Json,
 };
 use chrono::{DateTime, Utc};
-use chrono_tz::Africa::Dakar;
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -150,9 +149,7 @@ pub fn normalise_contacts(contacts: Vec<Contact>) -> ApiResult<Vec<Contact>> {
     Ok(out)
 }
 
-fn dakar_day(now: DateTime<Utc>) -> chrono::NaiveDate {
-    now.with_timezone(&Dakar).date_naive()
-}
+use platform::calendar::dakar_day;
 
 // ---------------------------------------------------------------- batches
 

@@ -17,7 +17,9 @@
 //! # }
 //! ```
 
+pub mod calendar;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod health;
@@ -30,6 +32,7 @@ pub mod telemetry;
 use std::sync::Arc;
 
 pub use client::Client;
+pub use clock::Clock;
 pub use config::Config;
 
 impl Context {
@@ -48,6 +51,8 @@ impl Context {
 pub struct Context {
     pub db: sqlx::PgPool,
     pub config: Arc<Config>,
+    /// Where calendar rules read the time: the system clock, or one a test sets.
+    pub clock: Clock,
 }
 
 /// Runs one service alone: reads the environment, connects, serves `router` on
@@ -73,6 +78,7 @@ where
     let ctx = Context {
         db,
         config: Arc::new(config),
+        clock: Clock::system(),
     };
     let app = router(ctx.clone());
     serve::serve(&ctx.config, app, name).await

@@ -106,6 +106,7 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     let ctx = Context {
         db,
         config: Arc::new(config),
+        clock: platform::Clock::system(),
     };
     let addr = ctx.config.http_addr;
     let config = ctx.config.clone();

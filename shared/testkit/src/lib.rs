@@ -170,6 +170,7 @@ impl TestDb {
         platform::Context {
             db: self.pool.clone(),
             config: Arc::new(self.config()),
+            clock: platform::Clock::system(),
         }
     }
 }

@@ -15,6 +15,8 @@ use uuid::Uuid;
 pub struct Stack {
     pub db: TestDb,
     pub app: TestApp,
+    /// The service's clock: the calendar rules (minors) read today from it.
+    pub clock: platform::Clock,
 }
 
 pub fn keys(spec: &str) -> profiles::IdKeys {
@@ -26,15 +28,26 @@ pub fn key_spec(kid: &str, byte: u8) -> String {
 }
 
 pub async fn app_with(db: &TestDb, k: profiles::IdKeys) -> TestApp {
-    let app = testkit::spawn(profiles::router_with_keys(db.context(), k)).await;
+    app_at(db, k, platform::Clock::system()).await
+}
+
+pub async fn app_at(db: &TestDb, k: profiles::IdKeys, clock: platform::Clock) -> TestApp {
+    let mut ctx = db.context();
+    ctx.clock = clock;
+    let app = testkit::spawn(profiles::router_with_keys(ctx, k)).await;
     app.wait_ready("/profiles?limit=0").await;
     app
 }
 
 pub async fn stack() -> Stack {
+    stack_at(platform::Clock::system()).await
+}
+
+/// A stack whose service reads the time from `clock`.
+pub async fn stack_at(clock: platform::Clock) -> Stack {
     let db = TestDb::new().await;
-    let app = app_with(&db, keys(&key_spec("k1", 1))).await;
-    Stack { db, app }
+    let app = app_at(&db, keys(&key_spec("k1", 1)), clock).await;
+    Stack { db, app, clock }
 }
 
 pub use testkit::expect;
@@ -75,19 +88,17 @@ impl Stack {
     }
 
     pub async fn can_open_pot(&self, user: Uuid) -> bool {
-        sqlx::query_scalar("select profiles.can_open_pot($1)")
+        sqlx::query_scalar("select profiles.can_open_pot($1, $2)")
             .bind(user)
+            .bind(self.clock.now())
             .fetch_one(self.pool())
             .await
             .unwrap()
     }
 }
 
-/// A date of birth `years` years ago (minus `days`), Africa/Dakar.
-pub fn born(years: i32, days: i64) -> String {
-    let today = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Africa::Dakar)
-        .date_naive();
+/// A date of birth `years` years before `today` (minus `days`).
+pub fn born_before(today: chrono::NaiveDate, years: i32, days: i64) -> String {
     let d = today
         .checked_sub_months(chrono::Months::new(12 * years as u32))
         .unwrap();

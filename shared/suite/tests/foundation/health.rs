@@ -76,6 +76,7 @@ async fn ready_is_503_when_the_database_is_unreachable() {
     let ctx = platform::Context {
         db: pool,
         config: Arc::new(config),
+        clock: platform::Clock::system(),
     };
     let app = testkit::spawn(qr::router(ctx)).await;
     let res = app.get("/ready").await;
