@@ -332,3 +332,43 @@ async fn a_minors_profile_is_never_public() {
             .unwrap();
     assert_eq!(row, vec![MIA]);
 }
+
+#[tokio::test]
+async fn the_owners_export_follows_the_same_rules() {
+    let db = world().await;
+    // Bob's named donation becomes "unknown" (NULL counts as anonymous), the pot hides names
+    // from the public (not from its owner), and an amount is hidden (not from the owner).
+    sqlx::query("update donations.donations set is_anonymous = null where id = $1")
+        .bind(D_NAMED)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query("update donations.donations set show_amount = false where id = $1")
+        .bind(D_PENDING)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query("update pots.pots set show_donor_names = false where id = $1")
+        .bind(ALICE_PUBLIC_POT)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let (_, sql) = profiles::privacy::EXPORT_SECTIONS
+        .iter()
+        .find(|(name, _)| *name == "donations_received")
+        .expect("the export has donations_received");
+    let rows: Vec<serde_json::Value> = sqlx::query_scalar(sql)
+        .bind(ALICE)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    let by_id = |id: Uuid| {
+        rows.iter()
+            .find(|r| r["id"] == serde_json::json!(id))
+            .unwrap_or_else(|| panic!("{id} in {rows:?}"))
+    };
+    assert!(by_id(D_NAMED)["donor_name"].is_null());
+    assert!(by_id(D_ANONYMOUS)["donor_name"].is_null());
+    assert_eq!(by_id(D_PENDING)["donor_name"], "Pending Payer");
+    assert_eq!(by_id(D_PENDING)["amount_cfa"], 2000);
+}
