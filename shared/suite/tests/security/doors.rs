@@ -7,8 +7,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    affected, as_role, assert_permission_denied, refused, user, world, ALICE,
-    ALICE_PRIVATE_POT, ALICE_PUBLIC_POT, BOB, CAROL, MIA, PACK1, PACK2, PACK3,
+    affected, as_role, assert_permission_denied, refused, user, world, ALICE, ALICE_PRIVATE_POT,
+    ALICE_PUBLIC_POT, BOB, CAROL, MIA, PACK1, PACK2, PACK3,
 };
 
 /// Runs `sql` as `role`/`sub` and expects the database to refuse it with 23514 (a rule the
@@ -90,7 +90,10 @@ async fn patch_pots_cannot_change_the_pack_once_the_qr_code_is_issued() {
         let message = assert_rule(&db.pool, "wolo_user", Some(ALICE), &sql).await;
         assert!(message.contains("déjà émis"), "{message}");
     }
-    assert_eq!(preferred_pack(&db.pool, ALICE_PUBLIC_POT).await, Some(PACK1));
+    assert_eq!(
+        preferred_pack(&db.pool, ALICE_PUBLIC_POT).await,
+        Some(PACK1)
+    );
     // Other columns of the pot stay editable.
     let mut tx = user(&db.pool, ALICE).await;
     let title = format!("update pots.pots set title = 'Nouveau' where id = '{ALICE_PUBLIC_POT}'");
@@ -198,7 +201,10 @@ async fn rest_invitations_follow_the_rules_of_the_invitation_endpoint() {
     .fetch_one(&db.pool)
     .await
     .unwrap();
-    assert_eq!((recipient.as_str(), method.as_str()), ("awa@example.com", "email"));
+    assert_eq!(
+        (recipient.as_str(), method.as_str()),
+        ("awa@example.com", "email")
+    );
 
     // A closed pot takes no more invitations (the endpoint answers 409 pot_not_open).
     sqlx::query("update pots.pots set status = 'closed', closed_at = now() where id = $1")
@@ -241,7 +247,10 @@ async fn rest_profile_writes_follow_the_rules_of_put_me() {
             "'Carol', date '1990-01-01', '[1, 2]'",
         ),
         // A minor needs a guardian (PUT /me answers 400 guardian_required)...
-        carol("full_name, date_of_birth", "'Carol', current_date - interval '15 years'"),
+        carol(
+            "full_name, date_of_birth",
+            "'Carol', current_date - interval '15 years'",
+        ),
         // ...who is an adult (Mia is 15)...
         carol(
             "full_name, date_of_birth, guardian_user_id, relationship_type",
@@ -256,7 +265,8 @@ async fn rest_profile_writes_follow_the_rules_of_put_me() {
         assert_rule(&db.pool, "wolo_user", Some(CAROL), &sql).await;
     }
     // Updates are checked too.
-    let bio = format!("update profiles.profiles set bio = repeat('b', 1001) where user_id = '{ALICE}'");
+    let bio =
+        format!("update profiles.profiles set bio = repeat('b', 1001) where user_id = '{ALICE}'");
     assert_rule(&db.pool, "wolo_user", Some(ALICE), &bio).await;
     // A minor with an adult guardian is accepted.
     let mut tx = user(&db.pool, CAROL).await;
@@ -288,7 +298,10 @@ async fn email_and_phone_change_only_through_verified_flows() {
     let db = world().await;
     // PUT /identity/user refuses e-mail and phone; PATCH /identity/users is refused by grants.
     for (role, sub) in [("wolo_user", ALICE), ("wolo_partner", crate::PAT)] {
-        for set in ["email = 'taken-over@example.com'", "phone = '+221770009997'"] {
+        for set in [
+            "email = 'taken-over@example.com'",
+            "phone = '+221770009997'",
+        ] {
             let sql = format!("update identity.users set {set} where id = '{sub}'");
             assert_permission_denied(&db.pool, role, Some(sub), &sql).await;
         }
@@ -314,7 +327,11 @@ async fn roles_change_only_through_the_audited_endpoint() {
     let suspend = format!("update identity.users set is_active = false where id = '{BOB}'");
     assert_eq!(affected(&mut tx, &suspend).await, 1);
     assert_eq!(
-        affected(&mut tx, "insert into identity.users (phone) values ('+221770009995')").await,
+        affected(
+            &mut tx,
+            "insert into identity.users (phone) values ('+221770009995')"
+        )
+        .await,
         1
     );
 }
@@ -325,10 +342,7 @@ async fn roles_change_only_through_the_audited_endpoint() {
 async fn a_sponsor_cannot_invite_themselves_through_rest() {
     let db = world().await;
     // POST /referral/invitations answers 400 self_referral.
-    for contact in [
-        "'+221770000101', null",
-        "null, 'ALICE@example.com'",
-    ] {
+    for contact in ["'+221770000101', null", "null, 'ALICE@example.com'"] {
         let sql = format!(
             "insert into referral.referrals (sponsor_user_id, referral_code, invited_phone, invited_email)
              values ('{ALICE}', 'ALICE-SELF', {contact})"
@@ -404,7 +418,13 @@ async fn settlements_move_as_the_settlement_endpoints_move_them() {
     let s1 = crate::SETTLEMENT_P1;
     let set = |what: &str| format!("update qr.partner_settlements set {what} where id = '{s1}'");
     // Paid without being approved; figures rewritten; an insert: refused.
-    assert_rule(&db.pool, "wolo_admin", adam, &set("status = 'paid', payment_reference = 'VIR-1'")).await;
+    assert_rule(
+        &db.pool,
+        "wolo_admin",
+        adam,
+        &set("status = 'paid', payment_reference = 'VIR-1'"),
+    )
+    .await;
     assert_rule(&db.pool, "wolo_admin", adam, &set("total_revenue_cfa = 1")).await;
     let mut tx = crate::admin(&db.pool).await;
     let (code, _) = refused(
@@ -421,7 +441,11 @@ async fn settlements_move_as_the_settlement_endpoints_move_them() {
     assert_rule(&db.pool, "wolo_admin", adam, &set("status = 'paid'")).await;
     let mut tx = crate::admin(&db.pool).await;
     assert_eq!(
-        affected(&mut tx, &set("status = 'paid', payment_reference = 'VIR-2026-001'")).await,
+        affected(
+            &mut tx,
+            &set("status = 'paid', payment_reference = 'VIR-2026-001'")
+        )
+        .await,
         1
     );
     tx.commit().await.unwrap();
@@ -448,8 +472,20 @@ async fn a_rest_refund_follows_the_rules_of_the_refund_endpoint() {
         )
     };
     // Only a succeeded donation, only its whole amount.
-    assert_rule(&db.pool, "wolo_admin", adam, &refund(crate::D_PENDING, 2000)).await;
-    assert_rule(&db.pool, "wolo_admin", adam, &refund(crate::D_NAMED, 50_000)).await;
+    assert_rule(
+        &db.pool,
+        "wolo_admin",
+        adam,
+        &refund(crate::D_PENDING, 2000),
+    )
+    .await;
+    assert_rule(
+        &db.pool,
+        "wolo_admin",
+        adam,
+        &refund(crate::D_NAMED, 50_000),
+    )
+    .await;
     assert_rule(&db.pool, "wolo_admin", adam, &refund(crate::D_NAMED, 1)).await;
     let mut tx = crate::admin(&db.pool).await;
     assert_eq!(affected(&mut tx, &refund(crate::D_NAMED, 5000)).await, 1);
@@ -498,4 +534,66 @@ async fn service_only_writes_are_refused_by_grants() {
     for (role, sub, sql) in cases {
         assert_permission_denied(&db.pool, role, sub, &sql).await;
     }
+}
+
+// ---------------------------------------------------------------- through HTTP
+
+#[tokio::test]
+async fn the_rest_layer_answers_the_databases_rule_in_postgrests_shape() {
+    let db = world().await;
+    let app = testkit::spawn(suite::suite_router(db.context())).await;
+    for _ in 0..100 {
+        if app.get("/pots/pots?limit=0").await.status() != 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let alice = testkit::token(auth::Role::User, ALICE);
+    let patch = |pot: Uuid, pack: Uuid| {
+        app.request(reqwest::Method::PATCH, &format!("/pots/pots?id=eq.{pot}"))
+            .bearer_auth(&alice)
+            .header("prefer", "return=minimal")
+            .json(&serde_json::json!({ "preferred_pack_id": pack }))
+    };
+    // An inactive pack: 400, the endpoint's message, its code in details.
+    let body = testkit::expect(patch(ALICE_PRIVATE_POT, PACK3).send().await.unwrap(), 400).await;
+    assert_eq!(body["code"], "23514", "{body}");
+    assert_eq!(body["details"], "pack_unavailable", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("pas disponible"),
+        "{body}"
+    );
+    // After the QR code: frozen.
+    sqlx::query("update pots.pots set preferred_pack_id = $2 where id = $1")
+        .bind(ALICE_PUBLIC_POT)
+        .bind(PACK1)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let body = testkit::expect(patch(ALICE_PUBLIC_POT, PACK2).send().await.unwrap(), 400).await;
+    assert_eq!(body["details"], "qr_already_issued", "{body}");
+    assert_eq!(
+        preferred_pack(&db.pool, ALICE_PUBLIC_POT).await,
+        Some(PACK1)
+    );
+    // An available pack on a pot without a code goes through.
+    let res = patch(ALICE_PRIVATE_POT, PACK1).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        preferred_pack(&db.pool, ALICE_PRIVATE_POT).await,
+        Some(PACK1)
+    );
+    // E-mail through PATCH /identity/users: refused by the grants.
+    let res = app
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/identity/users?id=eq.{ALICE}"),
+        )
+        .bearer_auth(&alice)
+        .header("prefer", "return=minimal")
+        .json(&serde_json::json!({ "email": "taken@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(testkit::expect(res, 403).await["code"], "42501");
 }

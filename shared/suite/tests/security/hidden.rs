@@ -7,9 +7,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    admin, affected, anon, assert_permission_denied, partner, user, world, ALICE,
-    ALICE_PUBLIC_POT, BOB, CAROL, D_ANONYMOUS, D_NAMED, D_PENDING,
-    D_PRIVATE_POT, MIA, PAT,
+    admin, affected, anon, assert_permission_denied, partner, user, world, ALICE, ALICE_PUBLIC_POT,
+    BOB, CAROL, D_ANONYMOUS, D_NAMED, D_PENDING, D_PRIVATE_POT, MIA, PAT,
 };
 
 /// (id, public_donor_name, public_amount_cfa) of the public pot's donations, as `tx` sees them.
@@ -70,9 +69,8 @@ async fn a_pot_that_hides_names_hides_them_on_every_public_read() {
     let db = world().await;
     // The owner hides donor names through PATCH /pots/pots...
     let mut tx = user(&db.pool, ALICE).await;
-    let hide = format!(
-        "update pots.pots set show_donor_names = false where id = '{ALICE_PUBLIC_POT}'"
-    );
+    let hide =
+        format!("update pots.pots set show_donor_names = false where id = '{ALICE_PUBLIC_POT}'");
     assert_eq!(affected(&mut tx, &hide).await, 1);
     tx.commit().await.unwrap();
     // ...and no public reader sees a name any more, the embed included.
@@ -100,11 +98,15 @@ async fn a_pot_that_hides_names_hides_them_on_every_public_read() {
     .await
     .unwrap();
     let mut tx = user(&db.pool, CAROL).await;
-    assert!(public_rows(&mut tx).await.iter().all(|(_, name, _)| name.is_none()));
+    assert!(public_rows(&mut tx)
+        .await
+        .iter()
+        .all(|(_, name, _)| name.is_none()));
     drop(tx);
     // Showing names again brings back the names of donors who did not ask for anonymity.
     let mut tx = user(&db.pool, ALICE).await;
-    let show = format!("update pots.pots set show_donor_names = true where id = '{ALICE_PUBLIC_POT}'");
+    let show =
+        format!("update pots.pots set show_donor_names = true where id = '{ALICE_PUBLIC_POT}'");
     assert_eq!(affected(&mut tx, &show).await, 1);
     tx.commit().await.unwrap();
     let mut tx = anon(&db.pool).await;
@@ -139,13 +141,11 @@ async fn details(
 async fn the_entitled_read_donation_details() {
     let db = world().await;
     hide_bobs_amount(&db.pool).await;
-    sqlx::query(
-        "update pots.pots set show_donor_names = false where id = $1",
-    )
-    .bind(ALICE_PUBLIC_POT)
-    .execute(&db.pool)
-    .await
-    .unwrap();
+    sqlx::query("update pots.pots set show_donor_names = false where id = $1")
+        .bind(ALICE_PUBLIC_POT)
+        .execute(&db.pool)
+        .await
+        .unwrap();
     // The pot owner: every donation to her pots with its amount; the names of the donors
     // who did not ask for anonymity (her pot hiding names from the public does not hide
     // them from her); never the anonymous donor's name.
@@ -279,7 +279,8 @@ async fn a_minors_profile_is_never_public() {
         .await
         .unwrap();
     let mut tx = user(&db.pool, MIA).await;
-    let sql = format!("update profiles.profiles set is_profile_public = true where user_id = '{MIA}'");
+    let sql =
+        format!("update profiles.profiles set is_profile_public = true where user_id = '{MIA}'");
     assert_eq!(affected(&mut tx, &sql).await, 1);
     tx.commit().await.unwrap();
     let public: bool =
@@ -371,4 +372,104 @@ async fn the_owners_export_follows_the_same_rules() {
     assert!(by_id(D_ANONYMOUS)["donor_name"].is_null());
     assert_eq!(by_id(D_PENDING)["donor_name"], "Pending Payer");
     assert_eq!(by_id(D_PENDING)["amount_cfa"], 2000);
+}
+
+#[tokio::test]
+async fn every_http_path_shows_the_same_masks() {
+    let db = world().await;
+    hide_bobs_amount(&db.pool).await;
+    let app = testkit::spawn(suite::suite_router(db.context())).await;
+    for _ in 0..100 {
+        if app.get("/pots/pots?limit=0").await.status() != 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let get = |path: String, who: Option<Uuid>| {
+        let req = app.request(reqwest::Method::GET, &path);
+        match who {
+            Some(u) => req.bearer_auth(testkit::token(auth::Role::User, u)),
+            None => req,
+        }
+    };
+    // The embed: hidden amount, anonymous donor, for a visitor.
+    let rows = testkit::expect(
+        get(format!("/pots/pots?select=donations(id,public_amount_cfa,public_donor_name)&id=eq.{ALICE_PUBLIC_POT}&donations.order=id"), None)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(
+        rows[0]["donations"],
+        serde_json::json!([
+            {"id": D_NAMED, "public_amount_cfa": null, "public_donor_name": "Bob Donor"},
+            {"id": D_ANONYMOUS, "public_amount_cfa": 3000, "public_donor_name": null},
+        ])
+    );
+    let res = get("/donations/donations?select=amount_cfa".into(), None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(testkit::expect(res, 401).await["code"], "42501");
+    // The public pot page.
+    let page = testkit::expect(
+        get(format!("/pots/pots/{ALICE_PUBLIC_POT}/public"), None)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let named = page["donors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == serde_json::json!(D_NAMED))
+        .unwrap()
+        .clone();
+    assert_eq!(named["amount_cfa"], serde_json::Value::Null);
+    assert_eq!(named["name"], "Bob Donor");
+    // The owner's details: amounts, no anonymous name.
+    let rows = testkit::expect(
+        get(
+            "/donations/donation_details?select=id,amount_cfa,donor_name&order=id".into(),
+            Some(ALICE),
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(
+        rows[0],
+        serde_json::json!({"id": D_NAMED, "amount_cfa": 5000, "donor_name": "Bob Donor"})
+    );
+    assert_eq!(
+        rows[1],
+        serde_json::json!({"id": D_ANONYMOUS, "amount_cfa": 3000, "donor_name": null})
+    );
+    // Profiles: the projection for a signed-in stranger, no row of the table.
+    let rows = testkit::expect(
+        get("/profiles/public_profiles".into(), Some(CAROL))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows[0]["full_name"], "Alice Ndiaye");
+    assert!(rows[0].get("date_of_birth").is_none() && rows[0]["birthday_month"].is_number());
+    let rows = testkit::expect(
+        get("/profiles/profiles?select=user_id".into(), Some(CAROL))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(rows, serde_json::json!([]));
 }
