@@ -46,12 +46,12 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "POST",
         path: "/checkout",
-        summary: "Start a donation (anonymous or signed in): {pot_id, amount_cfa (100..5000000), donor_name?, donor_phone?, donor_email?, message?, is_anonymous?, show_amount?}; optional Idempotency-Key header; 201 {donation_id, status, wave_payment_url, expires_at} (200 on a replay); 409 pot not open; 502/504 Wave error or timeout",
+        summary: "Start a donation (anonymous or signed in): {pot_id, amount_cfa (100..5000000), donor_name?, donor_phone?, donor_email?, message?, is_anonymous?, show_amount?}; optional Idempotency-Key header (scoped to the caller: the signed-in user, else the client IP); 201 {donation_id, status, wave_payment_url, expires_at} (200 on a replay of the same request); 422 idempotency_key_reused (same key, another request); 409 pot not open; 502/504 Wave error or timeout",
     },
     rest::Endpoint {
         method: "POST",
         path: "/webhooks/wave",
-        summary: "Wave webhook (Wave-Signature checked first: 401 otherwise); each event id applied once; 200 also for duplicates and recorded errors; 400 unreadable JSON; 503 database down",
+        summary: "Wave webhook (Wave-Signature checked first: 401 otherwise); each event id applied once, a completed event only to the donation whose stored session and amount it names; 200 also for duplicates and recorded errors; 400 unreadable JSON or a body Postgres cannot store (U+0000), recorded once; 503 database down",
     },
     rest::Endpoint {
         method: "POST",

@@ -154,8 +154,14 @@ async fn wave_for_donations(config: &Config, webhook_path: &str) -> anyhow::Resu
     if http.ip().is_unspecified() {
         http.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
+    // The configured key and webhook secret when set (the dev ones otherwise): the fake signs
+    // with the very secret the donations service honours.
+    let (api_key, secrets) =
+        donations::config::fake_wave_credentials(|k| std::env::var(k).ok());
     let fake_config = |addr| fakewave::FakeWaveConfig {
         addr,
+        api_key: api_key.clone(),
+        webhook_secrets: secrets.clone(),
         webhook_url: Some(format!("http://{http}{webhook_path}")),
         ..Default::default()
     };
@@ -172,10 +178,11 @@ async fn wave_for_donations(config: &Config, webhook_path: &str) -> anyhow::Resu
         Err(e) => anyhow::bail!("cannot start the fake Wave on {addr} (WOLO_FAKE_WAVE_ADDR): {e}"),
     };
     // The web app's URL is set by `donations::router` from the platform configuration.
+    let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
     donations::config::install(donations::DonationsConfig::new(
         &fake.url,
-        fakewave::DEV_API_KEY,
-        &[fakewave::DEV_WEBHOOK_SECRET],
+        &api_key,
+        &secret_refs,
     ));
     println!(
         "fake Wave on {} (WOLO_WAVE_API_URL unset): pay page {}/c/<session id>, webhooks to http://{http}{webhook_path}",
