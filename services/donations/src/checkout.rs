@@ -348,7 +348,7 @@ fn request_hash(fields: &[serde_json::Value]) -> String {
 
 /// The donation a key already answered, when `row` was created by the same request; else 422
 /// (as Stripe answers a key reused with other parameters). Rows keyed before V105 carry no
-/// hash: they answer as before.
+/// hash: a replay of such a key answers its donation.
 fn same_request(row: sqlx::postgres::PgRow, request_hash: &str) -> ApiResult<Uuid> {
     let id: Uuid = row.get(0);
     let stored: Option<String> = row.get(1);
