@@ -224,7 +224,9 @@ impl SignatureError {
     pub fn message(self) -> &'static str {
         match self {
             SignatureError::Missing => "missing receipt signature (X-Wolo-Signature)",
-            SignatureError::Malformed => "malformed receipt signature: expected t=<unix seconds>,v1=<hex>",
+            SignatureError::Malformed => {
+                "malformed receipt signature: expected t=<unix seconds>,v1=<hex>"
+            }
             SignatureError::Stale => "receipt signature timestamp outside the accepted window",
             SignatureError::Mismatch => "invalid receipt signature",
         }
@@ -257,8 +259,7 @@ pub fn verify_signature(
         }
     }
     let t = t.ok_or(SignatureError::Malformed)?;
-    if t.is_empty() || t.len() > 12 || !t.bytes().all(|b| b.is_ascii_digit()) || sigs.is_empty()
-    {
+    if t.is_empty() || t.len() > 12 || !t.bytes().all(|b| b.is_ascii_digit()) || sigs.is_empty() {
         return Err(SignatureError::Malformed);
     }
     let ts: i64 = t.parse().map_err(|_| SignatureError::Malformed)?;

@@ -263,14 +263,16 @@ pub async fn post_redeem(
         );
     }
     if input.trim().is_empty() || venue_id.is_empty() {
-        attempt.log_unmatched(pool, &input, "missing_code_or_venue").await;
+        attempt
+            .log_unmatched(pool, &input, "missing_code_or_venue")
+            .await;
         return Err(ApiError::bad_request(
             "validation_failed",
             "Indiquez le code et le lieu (code and venue_id are required)",
         ));
     }
-    let venue_ok = venue_id.chars().count() <= MAX_VENUE_ID_CHARS
-        && !venue_id.chars().any(char::is_control);
+    let venue_ok =
+        venue_id.chars().count() <= MAX_VENUE_ID_CHARS && !venue_id.chars().any(char::is_control);
     let notes_ok = req
         .notes
         .as_deref()

@@ -480,13 +480,12 @@ async fn an_idempotency_key_answers_only_the_same_request_of_the_same_caller() {
             other => panic!("{other} {v}"),
         }
     }
-    let n: i64 = sqlx::query_scalar(
-        "select count(*) from donations.donations where donor_user_id = $1",
-    )
-    .bind(u3)
-    .fetch_one(&st.db.pool)
-    .await
-    .unwrap();
+    let n: i64 =
+        sqlx::query_scalar("select count(*) from donations.donations where donor_user_id = $1")
+            .bind(u3)
+            .fetch_one(&st.db.pool)
+            .await
+            .unwrap();
     assert_eq!(n, 1);
     // Whichever request won, every other body was refused and every same body answered it.
     assert_eq!(ids.len(), 1, "{ids:?}");

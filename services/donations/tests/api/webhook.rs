@@ -376,7 +376,9 @@ async fn signed_bodies_that_cannot_be_stored_are_recorded_with_a_4xx_never_a_5xx
     .unwrap();
     assert_eq!(rows.len(), bodies.len(), "each body recorded once");
     assert!(rows.iter().all(|(_, e)| e.is_some()));
-    assert!(rows.iter().any(|(_, e)| e.as_deref().unwrap().contains("U+0000")));
+    assert!(rows
+        .iter()
+        .any(|(_, e)| e.as_deref().unwrap().contains("U+0000")));
     assert_eq!(st.status(id).await, "pending");
 
     // Wrong types inside a well-formed event: recorded with the reason, not applied.
@@ -392,9 +394,11 @@ async fn signed_bodies_that_cannot_be_stored_are_recorded_with_a_4xx_never_a_5xx
     .await;
     assert_eq!(b["outcome"], "error");
     let b = expect(
-        st.deliver(&json!({"id": "AE_w3", "type": "checkout.session.payment_failed",
-                           "data": {"id": ["x"], "client_reference": id.to_string()}}))
-            .await,
+        st.deliver(
+            &json!({"id": "AE_w3", "type": "checkout.session.payment_failed",
+                           "data": {"id": ["x"], "client_reference": id.to_string()}}),
+        )
+        .await,
         200,
     )
     .await;

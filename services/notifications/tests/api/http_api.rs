@@ -21,7 +21,11 @@ async fn app(db: &TestDb) -> testkit::TestApp {
         receipt_secret: Some(Secret::new(SECRET)),
         ..Default::default()
     };
-    testkit::spawn(notifications::router_with(db.service_context("notifications"), cfg)).await
+    testkit::spawn(notifications::router_with(
+        db.service_context("notifications"),
+        cfg,
+    ))
+    .await
 }
 
 async fn json_of(res: reqwest::Response, status: u16) -> Value {
@@ -160,7 +164,11 @@ async fn delivery_receipts_need_a_good_signature() {
         None,
         Some("sha256=00".to_string()),
         Some(sign_for(b"wrong-secret", "/receipts/sms", body.as_bytes())),
-        Some(sign_for(SECRET.as_bytes(), "/receipts/sms", b"another body")),
+        Some(sign_for(
+            SECRET.as_bytes(),
+            "/receipts/sms",
+            b"another body",
+        )),
         Some("md5=abc".into()),
     ] {
         let v = json_of(post("/receipts/sms", body.clone(), sig).await.unwrap(), 401).await;
@@ -173,7 +181,11 @@ async fn delivery_receipts_need_a_good_signature() {
         post(
             "/receipts/sms",
             body.clone(),
-            Some(sign_for(SECRET.as_bytes(), "/receipts/sms", body.as_bytes())),
+            Some(sign_for(
+                SECRET.as_bytes(),
+                "/receipts/sms",
+                body.as_bytes(),
+            )),
         )
         .await
         .unwrap(),
@@ -200,7 +212,11 @@ async fn delivery_receipts_need_a_good_signature() {
         post(
             "/receipts/sms",
             body.clone(),
-            Some(sign_for(SECRET.as_bytes(), "/receipts/sms", body.as_bytes())),
+            Some(sign_for(
+                SECRET.as_bytes(),
+                "/receipts/sms",
+                body.as_bytes(),
+            )),
         )
         .await
         .unwrap(),
@@ -216,7 +232,11 @@ async fn delivery_receipts_need_a_good_signature() {
 
     // Another provider's ids do not match; unknown providers and statuses are refused.
     let body = json!({"message_id": ida, "status": "delivered"}).to_string();
-    let sig = Some(sign_for(SECRET.as_bytes(), "/receipts/whatsapp", body.as_bytes()));
+    let sig = Some(sign_for(
+        SECRET.as_bytes(),
+        "/receipts/whatsapp",
+        body.as_bytes(),
+    ));
     assert_eq!(
         json_of(
             post("/receipts/whatsapp", body.clone(), sig.clone())
@@ -227,7 +247,11 @@ async fn delivery_receipts_need_a_good_signature() {
         .await["updated"],
         0
     );
-    let sig = Some(sign_for(SECRET.as_bytes(), "/receipts/pigeon", body.as_bytes()));
+    let sig = Some(sign_for(
+        SECRET.as_bytes(),
+        "/receipts/pigeon",
+        body.as_bytes(),
+    ));
     assert_eq!(
         json_of(
             post("/receipts/pigeon", body.clone(), sig).await.unwrap(),
@@ -237,7 +261,11 @@ async fn delivery_receipts_need_a_good_signature() {
         "PT404"
     );
     let body = json!({"message_id": ida, "status": "teleported"}).to_string();
-    let sig = Some(sign_for(SECRET.as_bytes(), "/receipts/sms", body.as_bytes()));
+    let sig = Some(sign_for(
+        SECRET.as_bytes(),
+        "/receipts/sms",
+        body.as_bytes(),
+    ));
     assert_eq!(
         json_of(post("/receipts/sms", body, sig).await.unwrap(), 400).await["code"],
         "22023"
@@ -298,13 +326,26 @@ async fn receipts_are_bound_to_their_path_and_time_and_a_replay_changes_nothing(
 
     // Accepted once; a newer receipt; then the first replayed: 200, nothing applied.
     let first_sig = sign_at(key, now, "/receipts/sms", first.as_bytes());
-    let v = json_of(post("/receipts/sms", &first, first_sig.clone()).await.unwrap(), 200).await;
-    assert_eq!((v["updated"].clone(), v["replayed"].clone()), (json!(1), json!(false)));
-    let second = bounced("number unreachable");
     let v = json_of(
-        post("/receipts/sms", &second, sign_at(key, now, "/receipts/sms", second.as_bytes()))
+        post("/receipts/sms", &first, first_sig.clone())
             .await
             .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(
+        (v["updated"].clone(), v["replayed"].clone()),
+        (json!(1), json!(false))
+    );
+    let second = bounced("number unreachable");
+    let v = json_of(
+        post(
+            "/receipts/sms",
+            &second,
+            sign_at(key, now, "/receipts/sms", second.as_bytes()),
+        )
+        .await
+        .unwrap(),
         200,
     )
     .await;
@@ -314,7 +355,10 @@ async fn receipts_are_bound_to_their_path_and_time_and_a_replay_changes_nothing(
         Some("number unreachable")
     );
     let v = json_of(post("/receipts/sms", &first, first_sig).await.unwrap(), 200).await;
-    assert_eq!((v["updated"].clone(), v["replayed"].clone()), (json!(0), json!(true)));
+    assert_eq!(
+        (v["updated"].clone(), v["replayed"].clone()),
+        (json!(0), json!(true))
+    );
     assert_eq!(
         row(&db.pool, a).await.error_message.as_deref(),
         Some("number unreachable"),
@@ -379,10 +423,12 @@ async fn receipt_timestamps_are_bounded_and_bad_receipts_write_nothing() {
     let v = json_of(post(body.to_string()).await.unwrap(), 200).await;
     assert_eq!(v["updated"], 2);
     let (sent_at, delivered_at): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) =
-        sqlx::query_as("select sent_at, delivered_at from notifications.notifications where id = $1")
-            .bind(ids[1])
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+        sqlx::query_as(
+            "select sent_at, delivered_at from notifications.notifications where id = $1",
+        )
+        .bind(ids[1])
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(delivered_at, sent_at);
 }

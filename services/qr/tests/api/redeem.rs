@@ -314,11 +314,15 @@ async fn every_refusal_is_distinct_and_logged() {
 
     // The expiry job.
     assert_eq!(
-        qr::jobs::expire_codes_once(&testkit::service_pool_of(pool, "qr"), Utc::now()).await.unwrap(),
+        qr::jobs::expire_codes_once(&testkit::service_pool_of(pool, "qr"), Utc::now())
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(
-        qr::jobs::expire_codes_once(&testkit::service_pool_of(pool, "qr"), Utc::now()).await.unwrap(),
+        qr::jobs::expire_codes_once(&testkit::service_pool_of(pool, "qr"), Utc::now())
+            .await
+            .unwrap(),
         0
     );
     let b = expect(redeem(&s.app, w.staff, &w.code, "plateau").await, 410).await;
@@ -423,11 +427,15 @@ async fn every_scan_attempt_is_logged_whatever_bytes_it_carries() {
     let attempts: Vec<(Vec<u8>, &str)> = vec![
         // A NUL in the code, in the venue, in the device.
         (
-            json!({"code": "WOLO\u{0}1234", "venue_id": "plateau"}).to_string().into_bytes(),
+            json!({"code": "WOLO\u{0}1234", "venue_id": "plateau"})
+                .to_string()
+                .into_bytes(),
             "bad_format",
         ),
         (
-            json!({"code": w.code, "venue_id": "pla\u{0}teau"}).to_string().into_bytes(),
+            json!({"code": w.code, "venue_id": "pla\u{0}teau"})
+                .to_string()
+                .into_bytes(),
             "bad_request",
         ),
         (
@@ -438,7 +446,9 @@ async fn every_scan_attempt_is_logged_whatever_bytes_it_carries() {
         ),
         // A code of 100 000 characters.
         (
-            json!({"code": huge, "venue_id": "plateau"}).to_string().into_bytes(),
+            json!({"code": huge, "venue_id": "plateau"})
+                .to_string()
+                .into_bytes(),
             "bad_format",
         ),
         // Bytes that are not UTF-8, inside and outside JSON.
@@ -448,8 +458,16 @@ async fn every_scan_attempt_is_logged_whatever_bytes_it_carries() {
         ),
         (b"\xff\xfe\x00\x01 not json".to_vec(), "bad_request"),
         // Wrong types and missing fields.
-        (json!({"code": 42, "venue_id": "plateau"}).to_string().into_bytes(), "bad_request"),
-        (json!({"venue_id": "plateau"}).to_string().into_bytes(), "missing_code_or_venue"),
+        (
+            json!({"code": 42, "venue_id": "plateau"})
+                .to_string()
+                .into_bytes(),
+            "bad_request",
+        ),
+        (
+            json!({"venue_id": "plateau"}).to_string().into_bytes(),
+            "missing_code_or_venue",
+        ),
     ];
     let n = attempts.len();
     for (body, _) in &attempts {
@@ -458,7 +476,10 @@ async fn every_scan_attempt_is_logged_whatever_bytes_it_carries() {
         let text = res.text().await.unwrap();
         assert!((400..500).contains(&status), "{status} {text}");
         let v: Value = serde_json::from_str(&text).unwrap();
-        assert!(v["message"].is_string() && v.get("details").is_some(), "{text}");
+        assert!(
+            v["message"].is_string() && v.get("details").is_some(),
+            "{text}"
+        );
     }
     let rows: Vec<(String, Option<String>, Option<Value>)> = sqlx::query_as(
         "select reason, code_prefix, venue_context from qr.unmatched_scan_logs
@@ -475,7 +496,11 @@ async fn every_scan_attempt_is_logged_whatever_bytes_it_carries() {
     for (_, prefix, ctx) in &rows {
         let p = prefix.clone().unwrap_or_default();
         assert!(p.chars().count() <= 8 && !p.contains('\0'), "{p:?}");
-        assert!(!ctx.as_ref().map(Value::to_string).unwrap_or_default().contains("\\u0000"));
+        assert!(!ctx
+            .as_ref()
+            .map(Value::to_string)
+            .unwrap_or_default()
+            .contains("\\u0000"));
     }
     assert_eq!(rows[3].1.as_deref(), Some("AAAAAAAA"));
 
