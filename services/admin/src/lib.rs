@@ -122,7 +122,9 @@ pub fn router(ctx: platform::Context) -> Router {
         .route("/console.js", get(console_js))
         .route("/console.css", get(console_css))
         .with_state(state)
-        .merge(rest::router(api))
+        .merge(rest::router(api.clone()))
+        // Ended sessions are refused on every route (rest::sessions, V104).
+        .layer(rest::sessions::layer(&api))
 }
 
 async fn console() -> impl IntoResponse {

@@ -1,8 +1,12 @@
-//! Admin sessions (`admin.admin_sessions`): the admin console records its sign-in with
-//! `POST /admin/sessions` (the access token's session id `sid`, else the token itself,
-//! hashed with SHA-256; IP; user agent; expiry = now + `WOLO_ADMIN_SESSION_HOURS`), ends
-//! it with `POST /admin/sessions/{id}/end {reason}`; the job [`expire_sessions_once`]
-//! ends the ones past `expires_at` with reason `timeout`. Writes are audited (trigger).
+//! Admin sessions (`admin.admin_sessions`): identity opens one when it signs an admin in
+//! (keyed by the SHA-256 of `sid:<session_id>` of the access token; expiry = now +
+//! `WOLO_ADMIN_SESSION_HOURS`), and every service refuses an admin token whose admin
+//! session is not open (`rest::sessions`, V104). The console records (or refreshes) it with
+//! `POST /admin/sessions` (a token without `session_id`, made outside identity, is keyed by
+//! the token itself), ends it with `POST /admin/sessions/{id}/end {reason}`; the job
+//! [`expire_sessions_once`] ends the ones past `expires_at` with reason `timeout`. An ended
+//! admin session revokes its sign-in and is never reopened; only a super admin ends another
+//! admin's session (a trigger: the same rule holds for a REST PATCH). Writes are audited.
 
 use axum::{
     body::Bytes,
@@ -50,6 +54,26 @@ pub async fn post_session(
         .unwrap_or_else(|| format!("token:{token}"));
     let hash = hex::encode(Sha256::digest(key.as_bytes()));
     let mut tx = rest::begin(&state.db, &caller, "POST", "/sessions", &headers, false).await?;
+    // Admin sessions are opened by the service, never by the API roles (V104); the claims
+    // stay set for the audit trail.
+    sqlx::query("set local role none")
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    // An ended or expired admin session of this sign-in is not reopened: sign in again.
+    let over: bool = sqlx::query_scalar(
+        "select exists (select 1 from admin.admin_sessions
+                         where session_token_hash = $1 and user_id = $2
+                           and (terminated_at is not null or expires_at <= now()))",
+    )
+    .bind(&hash)
+    .bind(user)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db)?;
+    if over {
+        return Err(rest::sessions::ended(rest::sessions::Shape::PostgRest));
+    }
     sqlx::query("select pg_advisory_xact_lock(hashtext($1))")
         .bind(&hash)
         .execute(&mut *tx)
@@ -156,6 +180,13 @@ pub async fn post_end(
         });
     };
     tx.commit().await.map_err(db)?;
+    if let Some(owner) = row
+        .get("user_id")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+    {
+        rest::sessions::forget_user(owner);
+    }
     Ok(Json(row).into_response())
 }
 
@@ -171,17 +202,8 @@ pub async fn expire_sessions_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::
     Ok(r.rows_affected())
 }
 
-/// Default session length.
+/// Default session length (`WOLO_ADMIN_SESSION_HOURS`, read as identity reads it when it
+/// opens admin sessions).
 pub fn session_hours_from_env() -> anyhow::Result<i32> {
-    match std::env::var("WOLO_ADMIN_SESSION_HOURS") {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse::<i32>()
-            .ok()
-            .filter(|h| (1..=720).contains(h))
-            .ok_or_else(|| {
-                anyhow::anyhow!("WOLO_ADMIN_SESSION_HOURS must be 1..720 hours, got {v:?}")
-            }),
-        _ => Ok(8),
-    }
+    rest::sessions::admin_session_hours_from_env().map_err(|e| anyhow::anyhow!(e))
 }

@@ -61,7 +61,9 @@ pub fn router(ctx: platform::Context) -> Router {
         .route("/events", post(ingest::post_events))
         .route("/ab/assign", post(ab::post_assign))
         .with_state(state)
-        .merge(rest::router(api))
+        .merge(rest::router(api.clone()))
+        // Ended sessions are refused on every route (rest::sessions, V104).
+        .layer(rest::sessions::layer(&api))
 }
 
 /// How often the analytics jobs run.

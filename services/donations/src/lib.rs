@@ -97,5 +97,7 @@ pub fn router_with(ctx: platform::Context, cfg: DonationsConfig) -> Router {
         .route("/{id}/refund", post(refunds::post_refund))
         .route("/pots/{pot_id}/refund", post(refunds::post_pot_refund))
         .with_state(state)
-        .merge(rest::router(api))
+        .merge(rest::router(api.clone()))
+        // Ended sessions are refused on every route (rest::sessions, V104).
+        .layer(rest::sessions::layer(&api))
 }

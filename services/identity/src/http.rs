@@ -194,8 +194,50 @@ pub(crate) async fn sign_in(
         .await?
         .ok_or_else(invalid_credentials)?;
     let (chain, refresh) = new_session(&mut tx, user_id, None, client).await?;
+    bind_admin_session(state, &mut tx, &user, chain, client).await?;
     tx.commit().await.map_err(db)?;
     Ok(Json(session_json(state, &user, chain, refresh)).into_response())
+}
+
+/// An admin's token is bound to an admin session (`admin.admin_sessions`): opened here for
+/// the sign-in `chain` when it has none, never reopened once ended or expired. Returns
+/// whether it is open (always true for other users).
+async fn bind_admin_session(
+    state: &AppState,
+    conn: &mut PgConnection,
+    user: &UserRow,
+    chain: Uuid,
+    client: &Client,
+) -> ApiResult<bool> {
+    if auth::Role::for_user_roles(&user.roles) != auth::Role::Admin {
+        return Ok(true);
+    }
+    sqlx::query_scalar("select wolo.open_admin_session($1, $2, $3::inet, $4, $5)")
+        .bind(user.id)
+        .bind(chain)
+        .bind(&client.ip)
+        .bind(&client.user_agent)
+        .bind(state.admin_session_hours)
+        .fetch_one(conn)
+        .await
+        .map_err(db)
+}
+
+/// Ends the admin sessions of the sign-ins `chains` of `user` (every one when `None`).
+async fn end_admin_sessions(
+    conn: &mut PgConnection,
+    user: Uuid,
+    chains: Option<&[Uuid]>,
+    reason: &str,
+) -> ApiResult<()> {
+    sqlx::query("select wolo.end_admin_sessions($1, $2, $3)")
+        .bind(user)
+        .bind(chains)
+        .bind(reason)
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
 }
 
 pub(crate) async fn lock(conn: &mut PgConnection, key: &str) -> ApiResult<()> {
@@ -478,6 +520,22 @@ async fn refresh(state: AppState, client: Client, req: RefreshRequest) -> ApiRes
     .map_err(db)?;
     let (chain, refresh) = new_session(&mut tx, user_id, Some((chain, id)), &client).await?;
     let user = load_user(&mut tx, user_id).await?.ok_or_else(banned)?;
+    if !bind_admin_session(&state, &mut tx, &user, chain, &client).await? {
+        // The admin session of this sign-in ended or expired: the sign-in ends with it.
+        drop(tx);
+        let mut tx = state.db.begin().await.map_err(db)?;
+        sqlx::query(
+            "update identity.user_sessions set is_revoked = true, revoked_at = coalesce(revoked_at, now())
+             where chain_id = $1 and not coalesce(is_revoked, false)",
+        )
+        .bind(chain)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        rest::sessions::forget_user(user_id);
+        return Err(bad_refresh("session_expired"));
+    }
     tx.commit().await.map_err(db)?;
     Ok(Json(session_json(&state, &user, chain, refresh)).into_response())
 }
@@ -576,6 +634,14 @@ pub async fn post_signup(
 // ---------------------------------------------------------------- GET /user, POST /logout
 
 pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> ApiResult<(Uuid, Option<Uuid>)> {
+    signed_in_as(state, headers).map(|(user, session, _)| (user, session))
+}
+
+/// [`signed_in`] and whether the token is an admin's.
+pub(crate) fn signed_in_as(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> ApiResult<(Uuid, Option<Uuid>, bool)> {
     let caller = rest::authenticate(&state.jwt, headers)?;
     let user = caller.user_id.ok_or_else(|| {
         ApiError::unauthorized(
@@ -588,33 +654,23 @@ pub(crate) fn signed_in(state: &AppState, headers: &HeaderMap) -> ApiResult<(Uui
         .get("session_id")
         .and_then(Value::as_str)
         .and_then(|s| Uuid::parse_str(s).ok());
-    Ok((user, session))
+    Ok((user, session, caller.role == auth::Role::Admin))
 }
 
 pub async fn get_user(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (user_id, session) = signed_in(&state, &headers)?;
+    let (user_id, session, admin) = signed_in_as(&state, &headers)?;
     let mut conn = state.db.acquire().await.map_err(db)?;
-    // As GoTrue: a token whose sign-in was logged out (or expired) no longer gets the user.
-    if let Some(chain) = session {
-        let live: bool = sqlx::query_scalar(
-            "select exists(select 1 from identity.user_sessions
-                            where chain_id = $1 and user_id = $2
-                              and not coalesce(is_revoked, false) and expires_at > now())",
-        )
-        .bind(chain)
-        .bind(user_id)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
+    // As GoTrue: a token whose sign-in has ended no longer gets the user (asked now, not
+    // from the request layer's cache).
+    if let Some(session) = session {
+        let live = rest::sessions::is_active_uncached(&mut *conn, session, user_id, admin)
+            .await
+            .map_err(db)?;
         if !live {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "session_not_found",
-                "Session introuvable ou terminée (session not found)",
-            ));
+            return Err(rest::sessions::ended(rest::sessions::Shape::GoTrue));
         }
     }
     let user = load_user(&mut conn, user_id).await?.ok_or_else(|| {
@@ -635,19 +691,30 @@ pub async fn post_logout(
     let scope = q.get("scope").map(String::as_str).unwrap_or("global");
     let sql = match scope {
         "global" => "update identity.user_sessions set is_revoked = true, revoked_at = now()
-                     where user_id = $1 and not coalesce(is_revoked, false)",
+                     where user_id = $1 and not coalesce(is_revoked, false) returning chain_id",
         "local" => "update identity.user_sessions set is_revoked = true, revoked_at = now()
-                    where user_id = $1 and chain_id = $2 and not coalesce(is_revoked, false)",
+                    where user_id = $1 and chain_id = $2 and not coalesce(is_revoked, false) returning chain_id",
         "others" => "update identity.user_sessions set is_revoked = true, revoked_at = now()
-                     where user_id = $1 and chain_id is distinct from $2 and not coalesce(is_revoked, false)",
+                     where user_id = $1 and chain_id is distinct from $2 and not coalesce(is_revoked, false)
+                     returning chain_id",
         _ => return Err(validation("scope doit valoir global, local ou others (invalid scope)")),
     };
-    sqlx::query(sql)
+    let mut tx = state.db.begin().await.map_err(db)?;
+    let mut chains: Vec<Uuid> = sqlx::query_scalar(sql)
         .bind(user_id)
         .bind(session)
-        .execute(&state.db)
+        .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
+    if scope == "local" {
+        // The admin session of this sign-in ends even when its tokens were already revoked.
+        chains.extend(session);
+    }
+    chains.sort();
+    chains.dedup();
+    end_admin_sessions(&mut tx, user_id, Some(&chains), "logout").await?;
+    tx.commit().await.map_err(db)?;
+    rest::sessions::forget_user(user_id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -667,7 +734,7 @@ pub async fn put_user(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let (user_id, _) = signed_in(&state, &headers)?;
+    let (user_id, session, admin) = signed_in_as(&state, &headers)?;
     let req: UpdateUserRequest = body(&bytes)?;
     if req.email.is_some() || req.phone.is_some() {
         return Err(validation(
@@ -682,6 +749,15 @@ pub async fn put_user(
         .await
         .map_err(|_| ApiError::internal("password hashing failed"))?;
     let mut tx = state.db.begin().await.map_err(db)?;
+    // The request layer's answer may be a few seconds old; a password change asks now.
+    if let Some(session) = session {
+        let live = rest::sessions::is_active_uncached(&mut *tx, session, user_id, admin)
+            .await
+            .map_err(db)?;
+        if !live {
+            return Err(rest::sessions::ended(rest::sessions::Shape::GoTrue));
+        }
+    }
     let user = load_user(&mut tx, user_id).await?.ok_or_else(|| {
         ApiError::unauthorized("user_not_found", "Utilisateur introuvable (user not found)")
     })?;
@@ -839,7 +915,10 @@ async fn verify_recovery(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
-    sign_in(&state, tx, user_id, &client).await
+    end_admin_sessions(&mut tx, user_id, None, "revoked").await?;
+    let res = sign_in(&state, tx, user_id, &client).await;
+    rest::sessions::forget_user(user_id);
+    res
 }
 
 #[cfg(test)]

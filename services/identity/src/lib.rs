@@ -32,6 +32,8 @@ pub struct AppState {
     pub google: Arc<google::Google>,
     /// The web app (`WOLO_PUBLIC_WEB_URL`): the password reset link points there.
     pub public_web_url: String,
+    /// How long an admin's sign-in keeps its admin session (`WOLO_ADMIN_SESSION_HOURS`).
+    pub admin_session_hours: i32,
 }
 
 impl FromRef<AppState> for PgPool {
@@ -109,6 +111,10 @@ pub fn router_with_google(ctx: platform::Context, google: google::GoogleConfig) 
         jwt: ctx.jwt(),
         google: Arc::new(google::Google::new(google)),
         public_web_url: ctx.config.public_web_url.clone(),
+        admin_session_hours: rest::sessions::admin_session_hours_from_env().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "using the default admin session length");
+            rest::sessions::ADMIN_SESSION_HOURS
+        }),
     };
     Router::new()
         .merge(platform::health::router(NAME))
@@ -121,7 +127,9 @@ pub fn router_with_google(ctx: platform::Context, google: google::GoogleConfig) 
         .route("/admin/users/{id}/roles", post(admin::post_user_roles))
         .route("/logout", post(http::post_logout))
         .with_state(state)
-        .merge(rest::router(api))
+        .merge(rest::router(api.clone()))
+        // Ended sessions are refused on every route (rest::sessions, V104).
+        .layer(rest::sessions::layer(&api).gotrue())
         .layer(axum::middleware::map_response(api_version))
 }
 

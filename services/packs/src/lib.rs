@@ -81,7 +81,9 @@ pub fn router(ctx: platform::Context) -> Router {
         .route("/pots/{pot_id}/preferred-pack", post(post_preferred_pack))
         .route("/campaigns/{id}/{kind}", post(post_campaign_event))
         .with_state(state)
-        .merge(rest::router(api))
+        .merge(rest::router(api.clone()))
+        // Ended sessions are refused on every route (rest::sessions, V104).
+        .layer(rest::sessions::layer(&api))
 }
 
 /// Starts the service's background jobs and outbox consumers (`wolo serve` calls it once).

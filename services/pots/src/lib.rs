@@ -115,7 +115,9 @@ pub fn router(ctx: platform::Context) -> Router {
         .route("/pots/{id}/share", post(http::post_share))
         .route("/pots/{id}/public", get(http::get_public))
         .with_state(state)
-        .merge(rest::router(api))
+        .merge(rest::router(api.clone()))
+        // Ended sessions are refused on every route (rest::sessions, V104).
+        .layer(rest::sessions::layer(&api))
 }
 
 /// How often the lifecycle job runs.

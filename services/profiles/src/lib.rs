@@ -120,7 +120,9 @@ pub fn router_with_keys(ctx: platform::Context, keys: IdKeys) -> Router {
             post(http::post_verify_document),
         )
         .with_state(state)
-        .merge(rest::router(api))
+        .merge(rest::router(api.clone()))
+        // Ended sessions are refused on every route (rest::sessions, V104).
+        .layer(rest::sessions::layer(&api))
 }
 
 /// How often identity documents under an old key are re-encrypted.

@@ -222,5 +222,7 @@ pub async fn delete_me(
         .map_err(db)?;
     let out = delete_account(&mut tx, me, state.clock.now()).await?;
     tx.commit().await.map_err(db)?;
+    // Every session of the account ended with it: this process forgets what it cached.
+    rest::sessions::forget_user(me);
     Ok(Json(out).into_response())
 }

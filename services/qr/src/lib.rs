@@ -153,7 +153,9 @@ pub fn router_with(ctx: platform::Context, cfg: QrConfig) -> Router {
         .route("/settlements/{id}/approve", post(settle::post_approve))
         .route("/settlements/{id}/paid", post(settle::post_paid))
         .with_state(state)
-        .merge(rest::router(api))
+        .merge(rest::router(api.clone()))
+        // Ended sessions are refused on every route (rest::sessions, V104).
+        .layer(rest::sessions::layer(&api))
 }
 
 /// Starts the service's background jobs and outbox consumers (`wolo serve` calls it once).

@@ -91,7 +91,9 @@ pub fn router(ctx: platform::Context) -> Router {
         .route("/accept", post(accept::post_accept))
         .route("/points/convert", post(points::post_convert))
         .with_state(state)
-        .merge(rest::router(api))
+        .merge(rest::router(api.clone()))
+        // Ended sessions are refused on every route (rest::sessions, V104).
+        .layer(rest::sessions::layer(&api))
 }
 
 /// How often the expiry and maturation jobs run.

@@ -12,7 +12,8 @@
 //! - [`sql`] turns a parsed request into SQL with bound values;
 //! - [`api`] handles HTTP: transactions under the caller's role, Prefer, Range, Accept;
 //! - [`error`] is the `{code, message, details, hint}` envelope and the status table;
-//! - [`openapi`] describes the live schema at `GET /`.
+//! - [`openapi`] describes the live schema at `GET /`;
+//! - [`sessions`] refuses tokens whose session has ended, on every route of every service.
 
 pub mod api;
 pub mod cache;
@@ -23,6 +24,7 @@ pub mod openapi;
 pub mod paging;
 pub mod prefer;
 pub mod query;
+pub mod sessions;
 pub mod sql;
 
 pub use api::{

@@ -235,5 +235,6 @@ async fn a_deactivated_user_cannot_sign_in() {
     // Nor refresh, nor read /user.
     let err = expect(st.refresh(&s(&session, "refresh_token")).await, 403).await;
     assert_eq!(err["code"], "user_banned");
-    expect(st.user(&s(&session, "access_token")).await, 403).await;
+    let err = expect(st.user(&s(&session, "access_token")).await, 401).await;
+    assert_eq!(err["code"], "session_not_found");
 }
