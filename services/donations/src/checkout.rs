@@ -174,8 +174,15 @@ pub async fn post_checkout(
         if amount_cfa < min_amount {
             return Err(amount_error(min_amount.into()));
         }
+        // The pot row locked FOR SHARE (as its owner: V102), so its status cannot change
+        // before this transaction ends.
+        sqlx::query("select donations.lock_pot_for_donation($1)")
+            .bind(pot_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         let pot = sqlx::query(
-            "select status, coalesce(allow_anonymous_donations, true) from pots.pots where id = $1 for share",
+            "select status, coalesce(allow_anonymous_donations, true) from pots.pots where id = $1",
         )
         .bind(pot_id)
         .fetch_optional(&mut *tx)

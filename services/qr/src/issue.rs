@@ -131,13 +131,18 @@ pub async fn issue_for_pot(
     {
         return Ok(Outcome::AlreadyIssued);
     }
-    // The pack row lock serialises issuance against the quantity left.
+    // The pack row lock serialises issuance against the quantity left (taken as the pack's
+    // owner, V102: FOR UPDATE needs UPDATE on packs.packs, which the qr service does not hold).
+    sqlx::query("select qr.lock_pack_for_issuance($1)")
+        .bind(pack_id)
+        .execute(&mut *conn)
+        .await?;
     let pack = sqlx::query(
         "select p.name, coalesce(p.validity_days, 90) as validity_days,
                 packs.effective_price_cfa(p.id) as price, packs.quantity_left(p.id) as left_qty,
                 packs.is_available(p.id) as available, pa.name as partner_name
          from packs.packs p left join packs.partners pa on pa.id = p.partner_id
-         where p.id = $1 for update of p",
+         where p.id = $1",
     )
     .bind(pack_id)
     .fetch_optional(&mut *conn)

@@ -102,10 +102,19 @@ pub async fn build_settlements_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow
 
 async fn settle_partner(pool: &PgPool, partner: Uuid, today: NaiveDate) -> anyhow::Result<u64> {
     let mut tx = pool.begin().await?;
+    // One run per partner at a time: the partner row locked FOR UPDATE SKIP LOCKED (as its
+    // owner: V102); another run holding it skips the partner.
+    let locked: bool = sqlx::query_scalar("select qr.lock_partner_for_settlement($1)")
+        .bind(partner)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !locked {
+        return Ok(0);
+    }
     let p = sqlx::query(
         "select payment_terms, (revenue_split_percentage * 100)::bigint as pct,
                 coalesce(minimum_payout_cfa, 0)::bigint as minimum
-         from packs.partners where id = $1 for update skip locked",
+         from packs.partners where id = $1",
     )
     .bind(partner)
     .fetch_optional(&mut *tx)

@@ -10,13 +10,30 @@ use sqlx::{
 use crate::Config;
 
 /// The servers' pool: lazy, so a service starts (and answers `/ready` with 503)
-/// while the database is still down, and recovers without a restart.
+/// while the database is still down, and recovers without a restart. In production every
+/// new connection is checked: a superuser or table-owner login is refused
+/// ([`privileged_login`]), so no statement ever runs with more than the service's rights.
 pub fn connect(config: &Config) -> anyhow::Result<PgPool> {
     let options = connect_options(config.database_url.expose(), config.db_statement_timeout)?;
-    Ok(PgPoolOptions::new()
+    let mut pool = PgPoolOptions::new()
         .max_connections(config.db_max_connections)
-        .acquire_timeout(config.db_acquire_timeout)
-        .connect_lazy_with(options))
+        .acquire_timeout(config.db_acquire_timeout);
+    if config.environment == crate::config::Environment::Production {
+        pool = pool.after_connect(|conn, _meta| {
+            Box::pin(async move {
+                match privileged_login(&mut *conn).await? {
+                    None => Ok(()),
+                    Some(why) => {
+                        tracing::error!("refusing a database connection: {why}");
+                        Err(sqlx::Error::Configuration(
+                            format!("refusing a database connection in production: {why}").into(),
+                        ))
+                    }
+                }
+            })
+        });
+    }
+    Ok(pool.connect_lazy_with(options))
 }
 
 fn connect_options(url: &str, statement_timeout: Duration) -> anyhow::Result<PgConnectOptions> {
@@ -45,4 +62,244 @@ pub async fn connect_url(
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to the database (DATABASE_URL): {e}"))?;
     Ok(pool)
+}
+
+// ------------------------------------------------------------------ service logins
+//
+// Each service connects as its own login role, `wolo_svc_<service>` (migration V102): its own
+// schema, the cross-schema reads and the few documented cross-schema writes it needs, the
+// outbox, and membership (NOINHERIT) in the four API roles for the REST layer's SET ROLE.
+
+/// The login role of `service` (`wolo_svc_pots` for `pots`).
+pub fn service_role(service: &str) -> String {
+    format!("wolo_svc_{service}")
+}
+
+/// `pots` → `POTS`, for the names of the per-service settings.
+fn env_name(service: &str) -> String {
+    service.to_ascii_uppercase().replace('-', "_")
+}
+
+/// The setting holding `service`'s own database URL: `WOLO_POTS_DATABASE_URL`.
+pub fn service_url_setting(service: &str) -> String {
+    format!("WOLO_{}_DATABASE_URL", env_name(service))
+}
+
+/// The setting holding `service`'s password: `WOLO_DB_PASSWORD_POTS`.
+pub fn service_password_setting(service: &str) -> String {
+    format!("WOLO_DB_PASSWORD_{}", env_name(service))
+}
+
+/// Where `service` connects, given the server-wide `database_url` (`DATABASE_URL`) and a
+/// lookup of the environment:
+///
+/// 1. `WOLO_<SERVICE>_DATABASE_URL` when set;
+/// 2. `database_url` itself when `WOLO_DB_SERVICE_ROLES=off` (development only: `wolo serve`
+///    refuses a superuser or owner login in production);
+/// 3. otherwise `database_url` with the user replaced by `wolo_svc_<service>` and the password
+///    by `WOLO_DB_PASSWORD_<SERVICE>` (none when unset: trust, peer or certificate
+///    authentication, as on the local development server and in tests).
+pub fn service_database_url(
+    database_url: &str,
+    service: &str,
+    get: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<String> {
+    let set = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+    let own = service_url_setting(service);
+    if let Some(url) = set(&own) {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            anyhow::bail!("bad setting {own}: must be a postgres:// or postgresql:// URL");
+        }
+        return Ok(url);
+    }
+    if set("WOLO_DB_SERVICE_ROLES").is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "off" | "false" | "0" | "no"
+        )
+    }) {
+        return Ok(database_url.to_string());
+    }
+    let role = service_role(service);
+    let password = set(&service_password_setting(service));
+    let same_user = url::Url::parse(database_url).is_ok_and(|u| u.username() == role);
+    if same_user && password.is_none() {
+        // A URL already naming the service's role keeps its password.
+        return Ok(database_url.to_string());
+    }
+    with_user(database_url, &role, password.as_deref())
+}
+
+/// `url` logging in as `user` with `password` (none: no password).
+pub fn with_user(url: &str, user: &str, password: Option<&str>) -> anyhow::Result<String> {
+    let mut url =
+        url::Url::parse(url).map_err(|e| anyhow::anyhow!("bad setting DATABASE_URL: {e}"))?;
+    url.set_username(user)
+        .map_err(|()| anyhow::anyhow!("bad setting DATABASE_URL: it cannot carry a user name"))?;
+    url.set_password(password)
+        .map_err(|()| anyhow::anyhow!("bad setting DATABASE_URL: it cannot carry a password"))?;
+    Ok(url.to_string())
+}
+
+/// The context of `service`: `ctx` with its own pool (lazy, as [`connect`]) logged in as the
+/// service's role (see [`service_database_url`]; settings from the process environment) and
+/// its `database_url` set to that URL (listeners log in the same way).
+pub fn service_context(ctx: &crate::Context, service: &str) -> anyhow::Result<crate::Context> {
+    service_context_with(ctx, service, |k| std::env::var(k).ok())
+}
+
+/// [`service_context`] over any lookup.
+pub fn service_context_with(
+    ctx: &crate::Context,
+    service: &str,
+    get: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::Context> {
+    let url = service_database_url(ctx.config.database_url.expose(), service, get)?;
+    let mut config = (*ctx.config).clone();
+    config.database_url = crate::config::Secret::new(url);
+    let db = connect(&config)?;
+    let mut out = ctx.clone();
+    out.db = db;
+    out.config = std::sync::Arc::new(config);
+    Ok(out)
+}
+
+/// Why a login must not serve in production: a superuser (or a member of one), or a role
+/// that owns (or may become the owner of) a table of the service schemas. `None` when the
+/// login is fit.
+pub async fn privileged_login(
+    conn: impl sqlx::PgExecutor<'_>,
+) -> Result<Option<String>, sqlx::Error> {
+    let row: (String, bool, Option<String>) = sqlx::query_as(
+        "select current_user::text,
+                exists (select from pg_catalog.pg_roles s
+                        where s.rolsuper and pg_catalog.pg_has_role(current_user, s.oid, 'MEMBER')),
+                (select n.nspname || '.' || c.relname
+                   from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+                  where n.nspname = any ($1) and c.relkind in ('r', 'p', 'v', 'm', 'f')
+                    and pg_catalog.pg_has_role(current_user, c.relowner, 'MEMBER')
+                  order by 1 limit 1)",
+    )
+    .bind(&SCHEMAS[..])
+    .fetch_one(conn)
+    .await?;
+    let (user, superuser, owned) = row;
+    Ok(if superuser {
+        Some(format!("{user:?} is a superuser"))
+    } else {
+        owned.map(|t| format!("{user:?} owns {t}"))
+    })
+}
+
+/// The schemas of the services (and the shared `wolo` schema).
+pub const SCHEMAS: [&str; 11] = [
+    "wolo",
+    "identity",
+    "profiles",
+    "referral",
+    "pots",
+    "donations",
+    "packs",
+    "qr",
+    "notifications",
+    "analytics",
+    "admin",
+];
+
+/// The production check of `service`'s login (`config.database_url`, as made by
+/// [`service_context`]): `Err(one line naming it)` when it is a superuser or owns the
+/// tables; `Ok(())` when it is fit, or when the database cannot be reached now (the pool is
+/// lazy, and [`connect`] checks every connection it opens in production).
+pub async fn refuse_privileged_login(config: &Config, service: &str) -> Result<(), String> {
+    use sqlx::Connection;
+    let checked = async {
+        let options = connect_options(config.database_url.expose(), config.db_statement_timeout)
+            .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))?;
+        let mut conn = sqlx::PgConnection::connect_with(&options).await?;
+        let why = privileged_login(&mut conn).await;
+        let _ = conn.close().await;
+        why
+    };
+    match tokio::time::timeout(config.db_acquire_timeout, checked).await {
+        Ok(Ok(None)) => Ok(()),
+        Ok(Ok(Some(why))) => Err(format!(
+            "the {service} service's database login {why}: in production each service connects as its own role {} (set {} or {})",
+            service_role(service),
+            service_password_setting(service),
+            service_url_setting(service),
+        )),
+        Ok(Err(e)) => {
+            tracing::warn!(service, error = %e, "cannot check the database login now");
+            Ok(())
+        }
+        Err(_) => {
+            tracing::warn!(service, "cannot check the database login now: timed out");
+            Ok(())
+        }
+    }
+}
+
+/// Sets the password of every service role whose `WOLO_DB_PASSWORD_<SERVICE>` is set
+/// (`wolo migrate`, after the migrations). The statement carries a SCRAM-SHA-256 verifier
+/// computed here, never the password itself. Returns the roles changed.
+pub async fn apply_service_passwords(
+    pool: &PgPool,
+    services: &[&str],
+    get: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Vec<String>> {
+    let mut changed = vec![];
+    for service in services {
+        let Some(password) = get(&service_password_setting(service)).filter(|v| !v.is_empty())
+        else {
+            continue;
+        };
+        let role = service_role(service);
+        let verifier = postgres_protocol::password::scram_sha_256(password.as_bytes());
+        sqlx::raw_sql(&format!(
+            "alter role \"{}\" password '{}'",
+            role.replace('"', "\"\""),
+            verifier.replace('\'', "''")
+        ))
+        .execute(pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot set the password of {role}: {e}"))?;
+        changed.push(role);
+    }
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(base: &str, service: &str, env: &[(&str, &str)]) -> String {
+        let env: std::collections::HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        service_database_url(base, service, |k| env.get(k).cloned()).unwrap()
+    }
+
+    #[test]
+    fn a_service_logs_in_as_its_own_role() {
+        let base = "postgres://postgres:owner-secret@db:5432/wolo?sslmode=require";
+        assert_eq!(
+            url(base, "pots", &[]),
+            "postgres://wolo_svc_pots@db:5432/wolo?sslmode=require"
+        );
+        assert_eq!(
+            url(base, "pots", &[("WOLO_DB_PASSWORD_POTS", "p@ss/w:rd")]),
+            "postgres://wolo_svc_pots:p%40ss%2Fw%3Ard@db:5432/wolo?sslmode=require"
+        );
+        assert_eq!(
+            url(base, "pots", &[("WOLO_POTS_DATABASE_URL", "postgres://x:y@h/d")]),
+            "postgres://x:y@h/d"
+        );
+        assert_eq!(url(base, "pots", &[("WOLO_DB_SERVICE_ROLES", "off")]), base);
+        // Already the service's role: kept with its password.
+        assert_eq!(
+            url("postgres://wolo_svc_qr:pw@db/wolo", "qr", &[]),
+            "postgres://wolo_svc_qr:pw@db/wolo"
+        );
+    }
 }

@@ -80,6 +80,14 @@ where
         config: Arc::new(config),
         clock: Clock::system(),
     };
+    // The service's own login role (wolo_svc_<name>); never a superuser or owner in production.
+    let ctx = db::service_context(&ctx, name)?;
+    if ctx.config.environment == config::Environment::Production {
+        if let Err(line) = db::refuse_privileged_login(&ctx.config, name).await {
+            eprintln!("{name}: {line}");
+            std::process::exit(2);
+        }
+    }
     let app = router(ctx.clone());
     serve::serve(&ctx.config, app, name).await
 }

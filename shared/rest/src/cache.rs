@@ -228,6 +228,17 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// `url` without its user and password: the server and database it names.
+fn database_key(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{scheme}://{host}{tail}")
+}
+
 /// The cache as the handlers share it: `None` until the first successful load.
 #[derive(Clone, Default)]
 pub struct SharedCache(Arc<RwLock<Option<Arc<SchemaCache>>>>);
@@ -241,8 +252,10 @@ impl SharedCache {
             .get_or_init(Default::default)
             .lock()
             .expect("cache registry");
+        // One cache per database, whoever logs in: the services of one process log in as
+        // different roles (wolo_svc_*), and what the cache holds does not depend on it.
         caches
-            .entry(url.to_string())
+            .entry(database_key(url))
             .or_insert_with(|| {
                 let cache = SharedCache::default();
                 cache.watch(url.to_string(), pool);

@@ -1,7 +1,8 @@
 //! The whole suite: the list of services, and the `wolo` commands behind the binary.
 //!
-//! `wolo serve` builds every service's router from one [`platform::Context`] and nests
-//! service `S` under `/S`, so the suite answers `/pots/health`, `/donations/ready`, ...
+//! `wolo serve` builds every service's router from its own [`platform::Context`] (the
+//! service's database login, `wolo_svc_<S>`) and nests service `S` under `/S`, so the suite
+//! answers `/pots/health`, `/donations/ready`, ...
 
 use std::time::Duration;
 
@@ -98,15 +99,39 @@ pub fn find(name: &str) -> Option<&'static Service> {
     SERVICES.iter().find(|s| s.name == name)
 }
 
-/// Starts the jobs and consumers of every service.
+/// Every service with its own context: `ctx` logged in as the service's role
+/// (`platform::db::service_context`: `WOLO_<S>_DATABASE_URL`, or `DATABASE_URL` as
+/// `wolo_svc_<s>` with `WOLO_DB_PASSWORD_<S>`; `WOLO_DB_SERVICE_ROLES=off` keeps the
+/// `DATABASE_URL` login for all, outside production).
+pub fn service_contexts(ctx: &Context) -> anyhow::Result<Vec<(&'static Service, Context)>> {
+    SERVICES
+        .iter()
+        .map(|s| Ok((s, platform::db::service_context(ctx, s.name)?)))
+        .collect()
+}
+
+/// Starts the jobs and consumers of every service, each as its own role.
 pub fn start_jobs(ctx: &Context) {
-    for s in &SERVICES {
+    let contexts = service_contexts(ctx).expect("the services' database settings");
+    start_jobs_of(&contexts);
+}
+
+/// Starts the jobs and consumers of every service on its own context.
+pub fn start_jobs_of(contexts: &[(&'static Service, Context)]) {
+    for (s, ctx) in contexts {
         (s.jobs)(ctx);
     }
 }
 
-/// All ten services in one router, service `S` under `/S`, plus a small index at `/`.
+/// All ten services in one router, service `S` under `/S`, plus a small index at `/`; each
+/// service connects as its own role ([`service_contexts`]).
 pub fn suite_router(ctx: Context) -> Router {
+    let contexts = service_contexts(&ctx).expect("the services' database settings");
+    suite_router_of(&contexts)
+}
+
+/// [`suite_router`] over contexts made by the caller.
+pub fn suite_router_of(contexts: &[(&'static Service, Context)]) -> Router {
     let names: Vec<&str> = SERVICES.iter().map(|s| s.name).collect();
     let mut router = Router::new().route(
         "/",
@@ -122,7 +147,7 @@ pub fn suite_router(ctx: Context) -> Router {
             }))
         }),
     );
-    for s in &SERVICES {
+    for (s, ctx) in contexts {
         router = router.nest(&format!("/{}", s.name), (s.router)(ctx.clone()));
     }
     router

@@ -70,6 +70,18 @@ async fn main() -> ExitCode {
 async fn migrate() -> anyhow::Result<()> {
     let url = platform::config::database_url()?;
     let applied = platform::migrate::run(&url).await?;
+    // WOLO_DB_PASSWORD_<S>: the password of each service's login role (V102).
+    let pool = platform::db::connect_url(
+        &url,
+        1,
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_secs(30),
+    )
+    .await?;
+    for role in platform::db::apply_service_passwords(&pool, &names(), |k| std::env::var(k).ok()).await? {
+        println!("password of {role} set");
+    }
+    pool.close().await;
     if applied.is_empty() {
         println!(
             "database already at version {}: nothing to do",
@@ -110,6 +122,20 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     };
     let addr = ctx.config.http_addr;
     let config = ctx.config.clone();
+    // Each service logs in as its own role (wolo_svc_<S>); production refuses a superuser or
+    // table-owner login (exit 2), before any job or listener starts.
+    let contexts = match service {
+        Some(s) => vec![(s, platform::db::service_context(&ctx, s.name)?)],
+        None => suite::service_contexts(&ctx)?,
+    };
+    if config.environment == platform::config::Environment::Production {
+        for (s, c) in &contexts {
+            if let Err(line) = platform::db::refuse_privileged_login(&c.config, s.name).await {
+                eprintln!("wolo: {line}");
+                std::process::exit(2);
+            }
+        }
+    }
     if service.is_none_or(|s| s.name == donations::NAME) {
         let webhook_path = if service.is_some() {
             "/webhooks/wave"
@@ -120,12 +146,13 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     }
     match service {
         Some(s) => {
+            let ctx = contexts[0].1.clone();
             (s.jobs)(&ctx);
             platform::serve::serve(&config, (s.router)(ctx), s.name).await
         }
         None => {
-            suite::start_jobs(&ctx);
-            let router = suite::suite_router(ctx);
+            suite::start_jobs_of(&contexts);
+            let router = suite::suite_router_of(&contexts);
             println!("WOLO suite on http://{addr}: services under /<name>, e.g.");
             println!("  http://{addr}/");
             println!("  http://{addr}/pots/health");

@@ -165,7 +165,26 @@ impl TestDb {
         .expect("test configuration")
     }
 
-    /// The context a service's `router` takes, over this database.
+    /// The context service `name` runs on: [`TestDb::context`] logged in as the service's own
+    /// role `wolo_svc_<name>` (V102), as `wolo serve` does, so a missing grant fails the
+    /// test. The test server must let the role in without a password (trust, as the local
+    /// one); `WOLO_DB_SERVICE_ROLES=off` keeps the superuser login for every service.
+    pub fn service_context(&self, name: &str) -> platform::Context {
+        platform::db::service_context_with(&self.context(), name, |k| {
+            (k == "WOLO_DB_SERVICE_ROLES")
+                .then(|| std::env::var(k).ok())
+                .flatten()
+        })
+        .expect("a service context")
+    }
+
+    /// A pool logged in as service `name`'s role, for driving its jobs and consumers by hand.
+    pub fn service_pool(&self, name: &str) -> PgPool {
+        self.service_context(name).db
+    }
+
+    /// The context a service's `router` takes, over this database, logged in as the
+    /// harness's superuser (prefer [`TestDb::service_context`]).
     pub fn context(&self) -> platform::Context {
         platform::Context {
             db: self.pool.clone(),
@@ -195,6 +214,22 @@ impl Drop for TestDb {
         })
         .join();
     }
+}
+
+/// A pool on the same database as `pool`, logged in as service `name`'s role
+/// (`wolo_svc_<name>`): for helpers that drive a service's jobs or consumers on a pool they
+/// are given. `WOLO_DB_SERVICE_ROLES=off` returns `pool` itself.
+pub fn service_pool_of(pool: &PgPool, name: &str) -> PgPool {
+    if std::env::var("WOLO_DB_SERVICE_ROLES").is_ok_and(|v| v.trim().eq_ignore_ascii_case("off")) {
+        return pool.clone();
+    }
+    let options = (*pool.connect_options())
+        .clone()
+        .username(&platform::db::service_role(name));
+    PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with(options)
 }
 
 /// A valid access token for `user` as `role`, signed with the test configuration's key.

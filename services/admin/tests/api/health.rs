@@ -16,7 +16,7 @@ async fn probes_record_healthy_and_unreachable_services() {
         ("missing".to_string(), s.app.url("/nothing-here/ready")),
     ];
     let probes = admin::health::health_once(
-        &s.db.pool,
+        &s.db.service_pool("admin"),
         &reqwest::Client::new(),
         &targets,
         chrono::Utc::now(),

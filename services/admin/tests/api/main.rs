@@ -25,7 +25,7 @@ pub struct Stack {
 
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
-    let app = testkit::spawn(admin::router(db.context())).await;
+    let app = testkit::spawn(admin::router(db.service_context("admin"))).await;
     let admin = admin_user(&db.pool, "admin@wolo.sn").await;
     let token = testkit::token(auth::Role::Admin, admin);
     wait_for_cache(&app, &token).await;

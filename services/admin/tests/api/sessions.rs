@@ -73,13 +73,13 @@ async fn admin_sessions_are_recorded_ended_and_expired() {
     )
     .await;
     assert_eq!(
-        admin::sessions::expire_sessions_once(&s.db.pool, Utc::now())
+        admin::sessions::expire_sessions_once(&s.db.service_pool("admin"), Utc::now())
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        admin::sessions::expire_sessions_once(&s.db.pool, Utc::now() + Duration::hours(9))
+        admin::sessions::expire_sessions_once(&s.db.service_pool("admin"), Utc::now() + Duration::hours(9))
             .await
             .unwrap(),
         1

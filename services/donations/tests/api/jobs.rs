@@ -11,7 +11,7 @@ async fn the_expiry_job_fails_donations_whose_session_expired_and_a_late_success
     let (fresh, _) = st.pending(pot, 3000).await;
     // Nothing is due yet.
     assert_eq!(
-        donations::expire_pending_once(&st.db.pool, Utc::now())
+        donations::expire_pending_once(&st.db.service_pool("donations"), Utc::now())
             .await
             .unwrap(),
         0
@@ -22,7 +22,7 @@ async fn the_expiry_job_fails_donations_whose_session_expired_and_a_late_success
         .await
         .unwrap();
     assert_eq!(
-        donations::expire_pending_once(&st.db.pool, Utc::now())
+        donations::expire_pending_once(&st.db.service_pool("donations"), Utc::now())
             .await
             .unwrap(),
         1
@@ -39,7 +39,7 @@ async fn the_expiry_job_fails_donations_whose_session_expired_and_a_late_success
     assert_eq!(st.outbox_count("donation.failed", old).await, 1);
     // Twice: nothing more.
     assert_eq!(
-        donations::expire_pending_once(&st.db.pool, Utc::now())
+        donations::expire_pending_once(&st.db.service_pool("donations"), Utc::now())
             .await
             .unwrap(),
         0
@@ -48,7 +48,7 @@ async fn the_expiry_job_fails_donations_whose_session_expired_and_a_late_success
 
     // Everything expires 31 minutes later.
     assert_eq!(
-        donations::expire_pending_once(&st.db.pool, Utc::now() + Duration::minutes(31))
+        donations::expire_pending_once(&st.db.service_pool("donations"), Utc::now() + Duration::minutes(31))
             .await
             .unwrap(),
         1
@@ -87,12 +87,12 @@ async fn analytics_aggregate_days_weeks_and_months_by_region() {
     .await;
 
     let now = Utc::now();
-    let n = donations::donation_analytics_once(&st.db.pool, now)
+    let n = donations::donation_analytics_once(&st.db.service_pool("donations"), now)
         .await
         .unwrap();
     assert_eq!(n, 6);
     assert_eq!(
-        donations::donation_analytics_once(&st.db.pool, now)
+        donations::donation_analytics_once(&st.db.service_pool("donations"), now)
             .await
             .unwrap(),
         6,

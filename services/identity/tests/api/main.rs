@@ -22,7 +22,7 @@ pub struct Stack {
 
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
-    let app = testkit::spawn(identity::router(db.context())).await;
+    let app = testkit::spawn(identity::router(db.service_context("identity"))).await;
     // The schema cache loads in the background at start-up.
     for _ in 0..100 {
         if app.get("/users?limit=0").await.status() != 503 {

@@ -80,7 +80,7 @@ async fn provider_failures_are_retried_with_backoff_then_fail() {
 
     // Two failures, then success.
     fake.fail(2, 503);
-    let s = dispatch_once(&db.pool, &p, RETRY_BASE, t0, 100)
+    let s = dispatch_once(&db.service_pool("notifications"), &p, RETRY_BASE, t0, 100)
         .await
         .unwrap();
     assert_eq!(s.retried, 1);
@@ -102,7 +102,7 @@ async fn provider_failures_are_retried_with_backoff_then_fail() {
     // Not before next_retry_at.
     assert_eq!(
         dispatch_once(
-            &db.pool,
+            &db.service_pool("notifications"),
             &p,
             RETRY_BASE,
             t0 + chrono::Duration::seconds(29),
@@ -113,7 +113,7 @@ async fn provider_failures_are_retried_with_backoff_then_fail() {
         .claimed,
         0
     );
-    dispatch_once(&db.pool, &p, RETRY_BASE, next, 100)
+    dispatch_once(&db.service_pool("notifications"), &p, RETRY_BASE, next, 100)
         .await
         .unwrap();
     let r = row(&db.pool, id).await;
@@ -124,7 +124,7 @@ async fn provider_failures_are_retried_with_backoff_then_fail() {
             && next2 - next < chrono::Duration::seconds(75),
         "doubled"
     );
-    let s = dispatch_once(&db.pool, &p, RETRY_BASE, next2, 100)
+    let s = dispatch_once(&db.service_pool("notifications"), &p, RETRY_BASE, next2, 100)
         .await
         .unwrap();
     assert_eq!(s.sent, 1);
@@ -138,7 +138,7 @@ async fn provider_failures_are_retried_with_backoff_then_fail() {
     fake.fail(100, 500);
     let mut at = t0;
     for attempt in 1..=4 {
-        let s = dispatch_once(&db.pool, &p, RETRY_BASE, at, 100)
+        let s = dispatch_once(&db.service_pool("notifications"), &p, RETRY_BASE, at, 100)
             .await
             .unwrap();
         assert_eq!(s.claimed, 1, "attempt {attempt}");
@@ -157,7 +157,7 @@ async fn provider_failures_are_retried_with_backoff_then_fail() {
     }
     assert_eq!(
         dispatch_once(
-            &db.pool,
+            &db.service_pool("notifications"),
             &p,
             RETRY_BASE,
             at + chrono::Duration::days(1),
@@ -172,7 +172,7 @@ async fn provider_failures_are_retried_with_backoff_then_fail() {
     // A refusal a retry cannot fix (4xx): failed at once.
     let id = queue(&db.pool, otp("+221770000003", "000111"), t0).await[0];
     fake.fail(1, 400);
-    let s = dispatch_once(&db.pool, &p, RETRY_BASE, t0, 100)
+    let s = dispatch_once(&db.service_pool("notifications"), &p, RETRY_BASE, t0, 100)
         .await
         .unwrap();
     assert_eq!(s.failed, 1);
@@ -194,7 +194,7 @@ async fn whatsapp_and_email_providers() {
     r.recipient.email = Some("awa@example.sn".into());
     r.channels = Some(vec![Channel::Whatsapp, Channel::Email]);
     let ids = queue(&db.pool, r, now).await;
-    let s = dispatch_once(&db.pool, &p, RETRY_BASE, now, 100)
+    let s = dispatch_once(&db.service_pool("notifications"), &p, RETRY_BASE, now, 100)
         .await
         .unwrap();
     assert_eq!(s.sent, 2, "{s:?}");

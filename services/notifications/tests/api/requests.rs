@@ -171,7 +171,7 @@ async fn quiet_hours_defer_but_otp_goes_at_once() {
     // The dispatcher at 23:31 sends the OTP only (dev provider: the code stays readable).
     let p = providers(None, None, None);
     let s = notifications::dispatch::dispatch_once(
-        &db.pool,
+        &db.service_pool("notifications"),
         &p,
         RETRY_BASE,
         t("2026-03-05T23:31:00Z"),
@@ -185,7 +185,7 @@ async fn quiet_hours_defer_but_otp_goes_at_once() {
     assert_eq!(sent.provider.as_deref(), Some("dev"));
     assert!(sent.body.contains("482913"), "{}", sent.body);
     let s = notifications::dispatch::dispatch_once(
-        &db.pool,
+        &db.service_pool("notifications"),
         &p,
         RETRY_BASE,
         t("2026-03-06T08:00:00Z"),
@@ -246,7 +246,7 @@ async fn low_priority_messages_wait_for_the_digest() {
     let p = providers(None, None, None);
     // Held rows are not the dispatcher's.
     let s = notifications::dispatch::dispatch_once(
-        &db.pool,
+        &db.service_pool("notifications"),
         &p,
         RETRY_BASE,
         t("2026-03-05T19:00:00Z"),
@@ -284,7 +284,7 @@ async fn low_priority_messages_wait_for_the_digest() {
     );
     assert!(d.body.contains("Ami 0") && d.body.contains("Ami 2"));
     let s = notifications::dispatch::dispatch_once(
-        &db.pool,
+        &db.service_pool("notifications"),
         &p,
         RETRY_BASE,
         t("2026-03-05T18:00:01Z"),

@@ -17,7 +17,7 @@ struct Stack {
 
 async fn stack() -> Stack {
     let db = TestDb::new().await;
-    let app = testkit::spawn(packs::router(db.context())).await;
+    let app = testkit::spawn(packs::router(db.service_context("packs"))).await;
     for _ in 0..200 {
         if app.get("/packs?limit=0").await.status() != 503 {
             break;

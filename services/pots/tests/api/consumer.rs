@@ -17,7 +17,7 @@ async fn open_pot(s: &Stack, owner: Uuid, target: i32) -> Uuid {
         target,
     )
     .await;
-    lifecycle_once(s.pool(), open_at, WEB).await.unwrap();
+    lifecycle_once(&s.db.service_pool("pots"), open_at, WEB).await.unwrap();
     assert_eq!(status(s.pool(), p).await, "open");
     p
 }
@@ -101,7 +101,7 @@ async fn donations_fund_the_pot_once_even_when_events_repeat() {
     .await;
     assert_eq!(events(s.pool(), "pot.funded", p).await.len(), 1);
     // The job finds nothing more to do either.
-    let c = lifecycle_once(s.pool(), t("2027-02-21T00:00:00Z"), WEB)
+    let c = lifecycle_once(&s.db.service_pool("pots"), t("2027-02-21T00:00:00Z"), WEB)
         .await
         .unwrap();
     assert_eq!(c.funded, 0);
@@ -256,7 +256,7 @@ async fn concurrent_consumer_passes_count_every_donation_once() {
         set.spawn(async move {
             let consumer = pots::events::donations_consumer();
             for _ in 0..40 {
-                consumer.run_once(&pool).await.unwrap();
+                consumer.run_once(&testkit::service_pool_of(&pool, "pots")).await.unwrap();
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
         });

@@ -20,14 +20,14 @@ async fn opens_at_j30_exactly_not_a_second_before() {
     assert_eq!(j30, t("2027-02-13T00:00:00Z"));
     let p = pot(s.pool(), owner, birthday, j30, "scheduled", 10_000).await;
 
-    let c = lifecycle_once(s.pool(), j30 - Duration::seconds(1), WEB)
+    let c = lifecycle_once(&s.db.service_pool("pots"), j30 - Duration::seconds(1), WEB)
         .await
         .unwrap();
     assert_eq!(c.opened, 0);
     assert_eq!(status(s.pool(), p).await, "scheduled");
     assert!(events(s.pool(), "pot.opened", p).await.is_empty());
 
-    let c = lifecycle_once(s.pool(), j30, WEB).await.unwrap();
+    let c = lifecycle_once(&s.db.service_pool("pots"), j30, WEB).await.unwrap();
     assert_eq!(c.opened, 1);
     assert_eq!(status(s.pool(), p).await, "open");
     let opened: DateTime<Utc> =
@@ -51,7 +51,7 @@ async fn opens_at_j30_exactly_not_a_second_before() {
     );
 
     // Running again changes nothing and publishes nothing more.
-    let c = lifecycle_once(s.pool(), j30 + Duration::hours(1), WEB)
+    let c = lifecycle_once(&s.db.service_pool("pots"), j30 + Duration::hours(1), WEB)
         .await
         .unwrap();
     assert_eq!(c, Default::default());
@@ -66,13 +66,13 @@ async fn expires_when_the_birthday_day_is_over_in_dakar_unless_funded() {
     let open_at = dakar_midnight(d("2027-02-13"));
     let unfunded = pot(s.pool(), owner, birthday, open_at, "scheduled", 10_000).await;
     let funded = pot(s.pool(), owner, birthday, open_at, "scheduled", 10_000).await;
-    lifecycle_once(s.pool(), open_at, WEB).await.unwrap();
+    lifecycle_once(&s.db.service_pool("pots"), open_at, WEB).await.unwrap();
     sqlx::query("update pots.pots set raised_amount_cfa = 10000 where id = $1")
         .bind(funded)
         .execute(s.pool())
         .await
         .unwrap();
-    let c = lifecycle_once(s.pool(), open_at + Duration::minutes(1), WEB)
+    let c = lifecycle_once(&s.db.service_pool("pots"), open_at + Duration::minutes(1), WEB)
         .await
         .unwrap();
     assert_eq!(c.funded, 1);
@@ -81,13 +81,13 @@ async fn expires_when_the_birthday_day_is_over_in_dakar_unless_funded() {
     let end = expires_at(birthday);
     assert_eq!(end, t("2027-03-16T00:00:00Z"));
     // On the birthday itself (last second), the pot is still open.
-    let c = lifecycle_once(s.pool(), end - Duration::seconds(1), WEB)
+    let c = lifecycle_once(&s.db.service_pool("pots"), end - Duration::seconds(1), WEB)
         .await
         .unwrap();
     assert_eq!(c.expired, 0);
     assert_eq!(status(s.pool(), unfunded).await, "open");
 
-    let c = lifecycle_once(s.pool(), end, WEB).await.unwrap();
+    let c = lifecycle_once(&s.db.service_pool("pots"), end, WEB).await.unwrap();
     assert_eq!(c.expired, 1);
     assert_eq!(status(s.pool(), unfunded).await, "expired");
     assert_eq!(status(s.pool(), funded).await, "funded");
@@ -97,7 +97,7 @@ async fn expires_when_the_birthday_day_is_over_in_dakar_unless_funded() {
     );
     assert_eq!(events(s.pool(), "pot.funded", funded).await.len(), 1);
     // An expired pot never opens again.
-    let c = lifecycle_once(s.pool(), end + Duration::days(1), WEB)
+    let c = lifecycle_once(&s.db.service_pool("pots"), end + Duration::days(1), WEB)
         .await
         .unwrap();
     assert_eq!(c, Default::default());
@@ -116,7 +116,7 @@ async fn invalid_transitions_are_refused_by_the_database() {
         1000,
     )
     .await;
-    lifecycle_once(s.pool(), t("2027-02-13T00:00:00Z"), WEB)
+    lifecycle_once(&s.db.service_pool("pots"), t("2027-02-13T00:00:00Z"), WEB)
         .await
         .unwrap();
     for bad in ["scheduled", "funded_x"] {
@@ -162,7 +162,7 @@ async fn the_owner_closes_once_others_are_refused() {
         1000,
     )
     .await;
-    lifecycle_once(s.pool(), t("2027-02-13T00:00:00Z"), WEB)
+    lifecycle_once(&s.db.service_pool("pots"), t("2027-02-13T00:00:00Z"), WEB)
         .await
         .unwrap();
     let path = format!("/pots/{p}/close");
@@ -228,7 +228,7 @@ async fn the_owner_closes_once_others_are_refused() {
             .unwrap();
     assert!(closed_at.is_some());
     // A closed pot stays closed: the job does not touch it.
-    let c = lifecycle_once(s.pool(), t("2027-04-01T00:00:00Z"), WEB)
+    let c = lifecycle_once(&s.db.service_pool("pots"), t("2027-04-01T00:00:00Z"), WEB)
         .await
         .unwrap();
     assert_eq!(c, Default::default());
@@ -285,7 +285,7 @@ async fn the_daily_snapshot_upserts_one_row_per_pot_and_day() {
     .unwrap();
     let now = t("2027-02-20T10:00:00Z");
     assert_eq!(
-        pots::analytics::snapshot_once(s.pool(), now).await.unwrap(),
+        pots::analytics::snapshot_once(&s.db.service_pool("pots"), now).await.unwrap(),
         2
     );
     sqlx::query("update pots.pots set view_count = 4 where id = $1")
@@ -295,7 +295,7 @@ async fn the_daily_snapshot_upserts_one_row_per_pot_and_day() {
         .unwrap();
     // Later the same day: the row is refreshed, not duplicated.
     assert_eq!(
-        pots::analytics::snapshot_once(s.pool(), now + Duration::hours(5))
+        pots::analytics::snapshot_once(&s.db.service_pool("pots"), now + Duration::hours(5))
             .await
             .unwrap(),
         2
@@ -329,7 +329,7 @@ async fn the_daily_snapshot_upserts_one_row_per_pot_and_day() {
     .unwrap();
     assert_eq!(rate, None);
     // The next day: a new row.
-    pots::analytics::snapshot_once(s.pool(), now + Duration::days(1))
+    pots::analytics::snapshot_once(&s.db.service_pool("pots"), now + Duration::days(1))
         .await
         .unwrap();
     let n: i64 = sqlx::query_scalar("select count(*) from pots.pot_analytics where pot_id = $1")
@@ -352,7 +352,7 @@ async fn concurrent_lifecycle_runs_open_each_pot_once() {
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..8 {
         let pool = s.pool().clone();
-        set.spawn(async move { lifecycle_once(&pool, open_at, WEB).await.unwrap().opened });
+        set.spawn(async move { lifecycle_once(&testkit::service_pool_of(&pool, "pots"), open_at, WEB).await.unwrap().opened });
     }
     let mut opened = 0;
     while let Some(n) = set.join_next().await {
@@ -465,7 +465,7 @@ async fn a_minors_pot_waits_for_the_guardians_confirmation() {
     )
     .await;
 
-    let c = lifecycle_once(s.pool(), now, WEB).await.unwrap();
+    let c = lifecycle_once(&s.db.service_pool("pots"), now, WEB).await.unwrap();
     assert_eq!(c.opened, 0, "no guardian confirmation yet");
     assert_eq!(status(s.pool(), p).await, "scheduled");
 
@@ -477,7 +477,7 @@ async fn a_minors_pot_waits_for_the_guardians_confirmation() {
     .execute(s.pool())
     .await
     .unwrap();
-    let c = lifecycle_once(s.pool(), now, WEB).await.unwrap();
+    let c = lifecycle_once(&s.db.service_pool("pots"), now, WEB).await.unwrap();
     assert_eq!(c.opened, 1);
     assert_eq!(status(s.pool(), p).await, "open");
 }

@@ -29,7 +29,7 @@ pub struct Stack {
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
     let app = testkit::spawn(pots::router({
-        let mut ctx = db.context();
+        let mut ctx = db.service_context("pots");
         Arc::make_mut(&mut ctx.config).public_web_url = WEB.to_string();
         ctx
     }))
@@ -144,9 +144,10 @@ where
     Fut: std::future::Future<Output = bool>,
 {
     let consumer = pots::events::donations_consumer();
+    let service = testkit::service_pool_of(pool, "pots");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        consumer.run_once(pool).await.unwrap();
+        consumer.run_once(&service).await.unwrap();
         if done().await {
             return;
         }
@@ -192,9 +193,10 @@ pub async fn drain(pool: &PgPool) {
 /// `<message>.*`; returns its bodies (proves the request matches the template's variables).
 pub async fn notified(pool: &PgPool, user: Uuid, message: &str) -> Vec<String> {
     let consumer = notifications::events::requested_consumer();
+    let service = testkit::service_pool_of(pool, "notifications");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        consumer.run_once(pool).await.unwrap();
+        consumer.run_once(&service).await.unwrap();
         let bodies: Vec<String> = sqlx::query_scalar(
             "select n.body from notifications.notifications n
              join notifications.notification_templates t on t.id = n.template_id

@@ -92,13 +92,13 @@ async fn identity_documents_are_hashed_encrypted_and_rotated() {
     .await;
     assert_eq!(p["id_number_masked"], "*********0123");
     assert_eq!(
-        profiles::crypto::reencrypt_documents_once(st.pool(), &rotated, 100)
+        profiles::crypto::reencrypt_documents_once(&st.db.service_pool("profiles"), &rotated, 100)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        profiles::crypto::reencrypt_documents_once(st.pool(), &rotated, 100)
+        profiles::crypto::reencrypt_documents_once(&st.db.service_pool("profiles"), &rotated, 100)
             .await
             .unwrap(),
         0

@@ -35,7 +35,7 @@ pub fn config() -> QrConfig {
 
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
-    let app = testkit::spawn(qr::router_with(db.context(), config())).await;
+    let app = testkit::spawn(qr::router_with(db.service_context("qr"), config())).await;
     Stack { db, app }
 }
 
@@ -174,9 +174,10 @@ pub async fn funded(
 /// Runs the `qr.pots` consumer until `done` holds (events become visible with a delay).
 pub async fn drain_until(pool: &PgPool, sql: &str, arg: Uuid) {
     let consumer = qr::issue::consumer(config().secret, "https://wolo.test".into());
+    let service = testkit::service_pool_of(pool, "qr");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        consumer.run_once(pool).await.unwrap();
+        consumer.run_once(&service).await.unwrap();
         let done: bool = sqlx::query_scalar(sql)
             .bind(arg)
             .fetch_one(pool)
@@ -196,9 +197,10 @@ pub async fn drain_until(pool: &PgPool, sql: &str, arg: Uuid) {
 /// Runs the consumer until its cursor has passed event `id`.
 pub async fn drain_past(pool: &PgPool, id: i64) {
     let consumer = qr::issue::consumer(config().secret, "https://wolo.test".into());
+    let service = testkit::service_pool_of(pool, "qr");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        consumer.run_once(pool).await.unwrap();
+        consumer.run_once(&service).await.unwrap();
         let done: Option<bool> = sqlx::query_scalar(
             "select last_id >= $1 from wolo.outbox_cursors where consumer = 'qr.pots'",
         )

@@ -24,11 +24,10 @@ async fn scanning_page_in_chromium() {
     );
     let db = TestDb::new().await;
     let pool = db.pool.clone();
-    let ctx = db.context();
     let app = testkit::spawn(
         Router::new()
-            .nest("/qr", qr::router_with(ctx.clone(), config()))
-            .nest("/identity", identity::router(ctx)),
+            .nest("/qr", qr::router_with(db.service_context("qr"), config()))
+            .nest("/identity", identity::router(db.service_context("identity"))),
     )
     .await;
     let w = world(&pool, today()).await;

@@ -137,7 +137,7 @@ async fn accepting_links_the_user_creates_the_birthday_pot_and_pending_points() 
 #[tokio::test]
 async fn without_a_profile_the_pot_is_created_when_the_profile_is_completed() {
     let st = stack().await;
-    let profiles_app = testkit::spawn(profiles::router(st.db.context())).await;
+    let profiles_app = testkit::spawn(profiles::router(st.db.service_context("profiles"))).await;
     let sponsor = st.user("+221770000012", "Awa", Some("1990-05-04")).await;
     // The sponsor code also works, matched to the invited phone.
     st.invite(sponsor, "+221772220011").await;
@@ -206,7 +206,7 @@ async fn same_device_is_flagged_and_its_points_revoked() {
         ("revoked", Some("same_device"))
     );
     let n =
-        referral::points::mature_points_once(st.pool(), Utc::now() + chrono::Duration::days(60))
+        referral::points::mature_points_once(&st.db.service_pool("referral"), Utc::now() + chrono::Duration::days(60))
             .await
             .unwrap();
     assert_eq!(n, 0);
@@ -237,7 +237,7 @@ async fn a_minor_counts_only_once_both_ids_are_verified() {
     assert_eq!(out["ids_required"], true);
     let later = Utc::now() + chrono::Duration::days(20);
     assert_eq!(
-        referral::points::mature_points_once(st.pool(), later)
+        referral::points::mature_points_once(&st.db.service_pool("referral"), later)
             .await
             .unwrap(),
         0
@@ -257,7 +257,7 @@ async fn a_minor_counts_only_once_both_ids_are_verified() {
         .await
         .unwrap();
     assert_eq!(
-        referral::points::mature_points_once(st.pool(), later)
+        referral::points::mature_points_once(&st.db.service_pool("referral"), later)
             .await
             .unwrap(),
         0
@@ -274,7 +274,7 @@ async fn a_minor_counts_only_once_both_ids_are_verified() {
         .await
         .unwrap();
     assert_eq!(
-        referral::points::mature_points_once(st.pool(), later)
+        referral::points::mature_points_once(&st.db.service_pool("referral"), later)
             .await
             .unwrap(),
         1

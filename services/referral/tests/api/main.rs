@@ -20,7 +20,7 @@ pub struct Stack {
 
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
-    let app = testkit::spawn(referral::router(db.context())).await;
+    let app = testkit::spawn(referral::router(db.service_context("referral"))).await;
     app.wait_ready("/referrals?limit=0").await;
     Stack { db, app }
 }
@@ -97,8 +97,9 @@ impl Stack {
     /// Runs the points consumer until `done` holds (events become visible asynchronously).
     pub async fn consume_until(&self, done: &str) {
         let consumer = referral::points::points_consumer();
+        let service = self.db.service_pool("referral");
         for _ in 0..200 {
-            consumer.run_once(self.pool()).await.unwrap();
+            consumer.run_once(&service).await.unwrap();
             let ok: bool = sqlx::query_scalar(done)
                 .fetch_one(self.pool())
                 .await

@@ -32,7 +32,7 @@ async fn every_service_answers_health_and_ready_under_its_prefix() {
 #[tokio::test]
 async fn a_service_alone_serves_its_probes_at_the_root_with_a_request_id() {
     let db = TestDb::new().await;
-    let app = testkit::spawn(pots::router(db.context())).await;
+    let app = testkit::spawn(pots::router(db.service_context("pots"))).await;
     let res = app.get("/health").await;
     assert_eq!(res.status(), 200);
     assert!(
@@ -50,7 +50,7 @@ async fn ready_is_503_while_migrations_are_pending() {
         .execute(&db.pool)
         .await
         .unwrap();
-    let app = testkit::spawn(donations::router(db.context())).await;
+    let app = testkit::spawn(donations::router(db.service_context("donations"))).await;
     let res = app.get("/ready").await;
     assert_eq!(res.status(), 503);
     let body: Value = res.json().await.unwrap();

@@ -3,6 +3,8 @@
 //! completes the payment and POSTs a signed webhook, the donation succeeds, the pots consumer
 //! raises the total and marks the pot funded, and the owner is notified (a notifications row).
 //! Consumers and jobs are driven by hand, polling until the effect shows (with a deadline).
+//! Every service runs as its own login role (`wolo_svc_<S>`, V102): the routers through
+//! `suite::suite_router`, the jobs and consumers on `TestDb::service_pool`.
 
 use std::time::{Duration, Instant};
 
@@ -58,8 +60,11 @@ async fn checkout_to_funded_pot_through_the_fake_wave() {
     )
     .await;
     let pot: Uuid = created[0]["id"].as_str().unwrap().parse().unwrap();
+    // Jobs and consumers run as their service's role, as `wolo serve` runs them.
+    let pots_pool = db.service_pool("pots");
+    let notifications_pool = db.service_pool("notifications");
     pots::lifecycle::lifecycle_once(
-        &db.pool,
+        &pots_pool,
         Utc::now(),
         platform::config::DEFAULT_PUBLIC_WEB_URL,
     )
@@ -115,10 +120,10 @@ async fn checkout_to_funded_pot_through_the_fake_wave() {
     let notify = notifications::events::requested_consumer();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        pots_consumer.run_once(&db.pool).await.unwrap();
-        notify.run_once(&db.pool).await.unwrap();
+        pots_consumer.run_once(&pots_pool).await.unwrap();
+        notify.run_once(&notifications_pool).await.unwrap();
         pots::lifecycle::lifecycle_once(
-            &db.pool,
+            &pots_pool,
             Utc::now(),
             platform::config::DEFAULT_PUBLIC_WEB_URL,
         )

@@ -14,6 +14,7 @@ mod pots;
 mod profiles;
 mod referral;
 mod roles;
+mod service_roles;
 
 use sqlx::{PgPool, Postgres, Transaction};
 use testkit::TestDb;
