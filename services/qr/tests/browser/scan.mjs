@@ -1,6 +1,7 @@
 // The partners' scanning page in headless Chromium (playwright-core from clients/node_modules
 // and the system's /usr/bin/chromium): sign in with e-mail and password against /identity,
-// pick the venue, type a code, read the verdict. The camera path cannot run headless.
+// pick the venue, type a code, read the verdict, sign out (the server refuses the token
+// afterwards). The camera path cannot run headless.
 //
 // Run by services/qr/tests/api/scan.rs with WOLO_SCAN_URL, WOLO_PARTNER_EMAIL,
 // WOLO_PARTNER_PASSWORD, WOLO_CODE.
@@ -77,6 +78,14 @@ try {
   // Reload: still signed in (session storage).
   await page.reload();
   await page.waitForSelector('#scanner:not(.hidden)');
+
+  // « Se déconnecter » ends the sign-in on the server: the token it held is refused at once.
+  const held = await page.evaluate(() => sessionStorage.getItem('wolo_partner_token'));
+  await Promise.all([page.waitForEvent('load'), page.click('#logout')]);
+  await page.waitForSelector('#login:not(.hidden)');
+  const after = await page.evaluate(
+    async (t) => (await fetch('venues', { headers: { Authorization: 'Bearer ' + t } })).status, held);
+  assert.equal(after, 401);
   assert.deepEqual(errors, []);
   console.log('scan page: ok');
 } finally {

@@ -11,6 +11,8 @@
 
 use std::time::Duration;
 
+mod scan;
+
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
 use testkit::{expect, TestApp, TestDb};
