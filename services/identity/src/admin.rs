@@ -1,5 +1,6 @@
 //! `POST /admin/users/{id}/roles`: admins change a user's roles; the change and its
-//! `admin.audit_logs` row are written in one transaction.
+//! `admin.audit_logs` row are written in one transaction. Taking admin away ends the user's
+//! admin sessions (and so their sign-ins) in the same transaction.
 
 use axum::{
     body::Bytes,
@@ -115,6 +116,17 @@ pub async fn post_user_roles(
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+    // No longer an admin: the admin sessions end (and their sign-ins with them), so the
+    // admin tokens already issued are refused everywhere at once.
+    let was_admin = auth::Role::for_user_roles(&old) == auth::Role::Admin;
+    let demoted = was_admin && auth::Role::for_user_roles(&roles) != auth::Role::Admin;
+    if demoted {
+        sqlx::query("select wolo.end_admin_sessions($1, null, 'revoked')")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+    }
     let request_id = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
@@ -140,6 +152,9 @@ pub async fn post_user_roles(
         .await?
         .ok_or_else(|| ApiError::internal("user vanished"))?;
     tx.commit().await.map_err(db)?;
+    if demoted {
+        rest::sessions::forget_user(id);
+    }
     Ok(Json(user_json(&user)).into_response())
 }
 

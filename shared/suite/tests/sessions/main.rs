@@ -420,3 +420,31 @@ async fn only_a_super_admin_ends_another_admins_session() {
     .await;
     assert!(err["message"].as_str().unwrap().contains("rouverte"), "{err}");
 }
+
+#[tokio::test]
+async fn taking_admin_away_ends_the_admin_tokens_already_issued() {
+    let st = stack().await;
+    let former = st.account("sokhna@wolo.sn", &["user", "admin"]).await;
+    st.account("chef@wolo.sn", &["user", "super_admin"]).await;
+    let session = st.sign_in("sokhna@wolo.sn").await;
+    let token = access(&session);
+    let chef = access(&st.sign_in("chef@wolo.sn").await);
+    expect(st.get("/admin/feature_flags?limit=1", &token).await, 200).await;
+    expect(
+        st.with(Method::POST, &format!("/identity/admin/users/{former}/roles"), &chef)
+            .json(&json!({"roles": ["user"]}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    for door in ["/admin/feature_flags?limit=1", "/pots/pots?limit=1"] {
+        expect(st.get(door, &token).await, 401).await;
+    }
+    // The sign-in ended with its admin session; a new one is a plain user's.
+    expect(st.refresh(&session).await, 401).await;
+    let user = access(&st.sign_in("sokhna@wolo.sn").await);
+    expect(st.get("/pots/pots?limit=1", &user).await, 200).await;
+    expect(st.get("/admin/config", &user).await, 403).await;
+}
