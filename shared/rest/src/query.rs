@@ -386,7 +386,39 @@ pub fn parse_query(raw: &str) -> ApiResult<QueryParams> {
         }
     }
     check_sizes(&params)?;
+    check_embed_paths(&params)?;
     Ok(params)
+}
+
+/// Every `a.b.filter`, `a.order`, `a.limit` names an embed of `select` (after `not.`); anything
+/// else is PostgREST's PGRST108, not a modifier silently ignored.
+fn check_embed_paths(params: &QueryParams) -> ApiResult<()> {
+    fn has(items: &[SelectItem], path: &[String]) -> bool {
+        let Some((first, rest)) = path.split_first() else {
+            return true;
+        };
+        items.iter().any(|i| match i {
+            SelectItem::Embed(e) => e.output_name() == first && has(&e.select, rest),
+            _ => false,
+        })
+    }
+    for path in params.modifiers.keys() {
+        let path = match path.split_last() {
+            Some((last, parent)) if last == "not" => parent,
+            _ => path.as_slice(),
+        };
+        if !has(&params.select, path) {
+            let name = path.join(".");
+            return Err(ApiError::bad_request(
+                "PGRST108",
+                format!("'{name}' is not an embedded resource in this request"),
+            )
+            .hint(format!(
+                "Verify that '{name}' is included in the 'select' query parameter."
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// What the parsed request adds up to, against [`limits`], before any SQL is built.
@@ -914,9 +946,11 @@ fn parse_select_item(item: &str, whole: &str, depth: usize) -> ApiResult<SelectI
 
 fn find_alias_colon(item: &str) -> Option<usize> {
     let bytes = item.as_bytes();
-    let mut quoted = false;
+    let (mut quoted, mut escaped) = (false, false);
     for (i, &b) in bytes.iter().enumerate() {
         match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
             b'"' => quoted = !quoted,
             b'(' if !quoted => return None,
             b':' if !quoted => {
@@ -1018,6 +1052,10 @@ mod tests {
         let p = q("select=t:title,amount::text,properties->>region,pot_invitations!inner(method:invitation_method,sent_at)");
         assert_eq!(p.select.len(), 4);
         assert!(matches!(&p.select[0], SelectItem::Field { alias: Some(a), .. } if a == "t"));
+        let quoted = q(r#"select="a\":b":title"#);
+        assert!(
+            matches!(&quoted.select[0], SelectItem::Field { alias: Some(a), .. } if a == "a\":b")
+        );
         assert!(matches!(&p.select[1], SelectItem::Field { cast: Some(c), .. } if c == "text"));
         match &p.select[2] {
             SelectItem::Field { field, .. } => assert_eq!(field.output_name(), "region"),
@@ -1034,11 +1072,36 @@ mod tests {
 
     #[test]
     fn embedded_modifiers_go_to_their_path() {
-        let p = q("pot_invitations.order=sent_at.desc&pot_invitations.limit=2&pot_invitations.invitation_method=eq.sms");
+        let p = q("select=id,pot_invitations(id)&pot_invitations.order=sent_at.desc&pot_invitations.limit=2&pot_invitations.invitation_method=eq.sms");
         let m = p.at(&["pot_invitations".to_string()]);
         assert_eq!(m.limit, Some(2));
         assert!(m.order[0].desc);
         assert_eq!(m.conditions.len(), 1);
+    }
+
+    #[test]
+    fn modifiers_of_a_resource_not_embedded_are_pgrst108() {
+        for bad in [
+            "x.order=a",
+            "x.a=eq.1",
+            "x.not.or=(a.eq.1)",
+            "select=x(y)&x.z.limit=1",
+            "select=x:y(a)&y.limit=1",
+        ] {
+            let e = parse_query(bad).unwrap_err();
+            assert_eq!(
+                (e.status.as_u16(), e.code.as_str()),
+                (400, "PGRST108"),
+                "{bad}"
+            );
+        }
+        for good in [
+            "select=x(y(a))&x.y.limit=1&x.not.or=(a.eq.1)",
+            "select=al:x(a)&al.order=a",
+            "not.or=(a.eq.1)",
+        ] {
+            parse_query(good).unwrap();
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! schema reload and CORS.
 
 mod errors_and_auth;
+mod hostile;
 mod reads;
 mod writes;
 
