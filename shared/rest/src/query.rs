@@ -1213,7 +1213,7 @@ mod bounds {
             ("a=eq.x%00y".to_string(), "NUL"),
             (format!("select={}", "a".repeat(129)), "longer than 128"),
             (
-                format!("{}.order=a", vec!["a"; 10].join(".")),
+                format!("{}.order=a", ["a"; 10].join(".")),
                 "dotted parts",
             ),
         ] {

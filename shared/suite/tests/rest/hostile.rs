@@ -235,7 +235,13 @@ async fn sql_in_any_place_of_the_query_string_is_a_4xx_and_has_no_effect() {
             .replace(';', "%3B")
             .replace('\'', "%27")
     };
-    let mut paths = vec![];
+    // Before #13 a cast passed a character filter that let these through: a 200 with
+    // the client's SQL evaluated.
+    let mut paths = vec![
+        "/pots/pots?select=target_amount_cfa::int%20is%20not%20null".to_string(),
+        "/pots/pots?select=target_amount_cfa::text%20collate%20C".to_string(),
+        "/packs/packs?description=fts(nope).a".to_string(),
+    ];
     for sql in SQL {
         let x = enc(sql);
         paths.extend([
@@ -244,15 +250,12 @@ async fn sql_in_any_place_of_the_query_string_is_a_4xx_and_has_no_effect() {
             format!("/pots/pots?select=id,{x}(id)"),
             format!("/pots/pots?select=id,pot_invitations!{x}(id)"),
             format!("/pots/pots?select=id::{x}"),
-            format!("/pots/pots?select=target_amount_cfa::int%20is%20not%20null"),
-            format!("/pots/pots?select=target_amount_cfa::text%20collate%20C"),
             // filters, logic trees, order
             format!("/pots/pots?{x}=eq.1"),
             format!("/pots/pots?or=({x}.eq.1,id.eq.1)"),
             format!("/pots/pots?order={x}"),
             format!("/pots/pots?order=title.{x}"),
             format!("/pots/pots?title=fts({x}).a"),
-            format!("/packs/packs?description=fts(nope).a"),
             // JSON paths into a column that is not JSON
             format!("/pots/pots?select=title->>{x}"),
         ]);
