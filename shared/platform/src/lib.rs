@@ -26,6 +26,7 @@ pub mod health;
 pub mod migrate;
 pub mod outbox;
 pub mod production;
+pub mod request;
 pub mod serve;
 pub mod telemetry;
 

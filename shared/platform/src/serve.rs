@@ -181,6 +181,8 @@ pub fn edge(router: Router, origins: Option<&[String]>) -> Router {
                 tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
             }))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+            // The id readable by handlers (error answers quote it: rest::error).
+            .layer(axum::middleware::from_fn(crate::request::scope))
             .layer(axum::middleware::from_fn(protections))
             .layer(axum::middleware::from_fn(panic_answer))
             .layer(CatchPanicLayer::custom(on_panic))

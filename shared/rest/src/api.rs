@@ -620,24 +620,144 @@ fn unknown_column(table: &Table, col: &str) -> ApiError {
     )
 }
 
-/// Wraps a mutation (`... returning "t0".*`) so its rows come back shaped by `select=`, with
-/// their count and, for inserts that return `pgrst_inserted`, how many rows were new.
+/// What a write hands back, and so what its `RETURNING` names. PostgreSQL checks SELECT on
+/// every column `RETURNING` names (and applies the table's SELECT policies when it names
+/// any), so a write names only what the answer needs: nothing for `return=minimal` (the
+/// default), the primary key for `return=headers-only` (the `Location`), the columns
+/// `select=` reads for `return=representation` (`*` standing for the columns the role may
+/// read). A role may therefore write a table whose other columns it may not read, and
+/// insert rows it may not read back at all with `return=minimal`.
+enum Returned {
+    Nothing,
+    Key(Vec<String>),
+    Select(Vec<String>),
+}
+
+impl Returned {
+    fn of(call: &Call<'_>) -> Returned {
+        match call.prefs.ret {
+            Some(Return::Representation) => Returned::Select(selected_columns(
+                call.cache,
+                call.table,
+                call.role,
+                &call.params.select,
+            )),
+            Some(Return::HeadersOnly) if !call.table.primary_key.is_empty() => {
+                Returned::Key(call.table.primary_key.clone())
+            }
+            _ => Returned::Nothing,
+        }
+    }
+
+    fn columns(&self) -> &[String] {
+        match self {
+            Returned::Nothing => &[],
+            Returned::Key(c) | Returned::Select(c) => c,
+        }
+    }
+
+    /// `"t0"."a", "t0"."b"` (or a constant when no column is needed), for `RETURNING` and
+    /// for the empty results of the right shape.
+    fn list(&self) -> String {
+        let cols = self.columns();
+        if cols.is_empty() {
+            return "1 as \"pgrst_one\"".into();
+        }
+        cols.iter()
+            .map(|c| format!("\"t0\".{}", quote_ident(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The columns of `table` that `select` reads at its top level: the ones `*` stands for
+/// (those `role` may read), the ones it names, and those an embed joins on. Only names the
+/// cache knows are kept (an unknown one fails later, when the select list is built); a
+/// named column the role may not read stays, so PostgreSQL refuses it (42501).
+fn selected_columns(
+    cache: &SchemaCache,
+    table: &Table,
+    role: &str,
+    select: &[crate::query::SelectItem],
+) -> Vec<String> {
+    use crate::query::SelectItem;
+    let mut out: Vec<String> = vec![];
+    let mut add = |c: &str| {
+        if table.column(c).is_some() && !out.iter().any(|o| o == c) {
+            out.push(c.to_string());
+        }
+    };
+    for item in select {
+        match item {
+            SelectItem::Star => {
+                for c in table.star_columns(role) {
+                    add(&c.name);
+                }
+            }
+            SelectItem::Field { field, .. } => add(&field.column),
+            SelectItem::Embed(embed) => {
+                for fk in &cache.foreign_keys {
+                    // many-to-one: this table holds the key.
+                    if fk.schema == table.schema
+                        && fk.table == table.name
+                        && (fk.ref_table == embed.relation
+                            || fk.name == embed.relation
+                            || (fk.columns.len() == 1 && fk.columns[0] == embed.relation))
+                    {
+                        fk.columns.iter().for_each(|c| add(c));
+                    }
+                    // one-to-many: the embedded table holds the key.
+                    if fk.ref_schema == table.schema
+                        && fk.ref_table == table.name
+                        && fk.table == embed.relation
+                    {
+                        fk.ref_columns.iter().for_each(|c| add(c));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Wraps a mutation (`... returning <what the answer needs>`) so its rows come back shaped
+/// by `select=` (or as their key, or not at all), with their count and, for inserts that
+/// return `pgrst_inserted`, how many rows were new.
 fn finish_mutation(
     mut qb: QueryBuilder<'static, Postgres>,
     planner: &mut Planner<'_>,
     table: &Table,
     params: &QueryParams,
+    returned: &Returned,
     tracks_inserts: bool,
 ) -> ApiResult<QueryBuilder<'static, Postgres>> {
-    qb.push(") select coalesce(json_agg(\"pgrst_t\"), '[]'::json)::text, count(*), ");
+    qb.push(") select ");
+    match returned {
+        Returned::Nothing => qb.push("'[]'::text"),
+        _ => qb.push("coalesce((select json_agg(\"pgrst_t\") from (select "),
+    };
+    match returned {
+        Returned::Nothing => {}
+        Returned::Key(cols) => {
+            let list: Vec<String> = cols
+                .iter()
+                .map(|c| format!("\"t0\".{}", quote_ident(c)))
+                .collect();
+            qb.push(list.join(", "));
+        }
+        Returned::Select(_) => {
+            planner.push_select_list(&mut qb, table, "t0", &params.select, &[])?
+        }
+    }
+    if !matches!(returned, Returned::Nothing) {
+        qb.push(" from \"pgrst_mut\" as \"t0\") as \"pgrst_t\"), '[]'::json)::text");
+    }
+    qb.push(", (select count(*) from \"pgrst_mut\"), ");
     if tracks_inserts {
         qb.push("(select count(*) from \"pgrst_mut\" where \"pgrst_inserted\")");
     } else {
-        qb.push("count(*)");
+        qb.push("(select count(*) from \"pgrst_mut\")");
     }
-    qb.push(" from (select ");
-    planner.push_select_list(&mut qb, table, "t0", &params.select, &[])?;
-    qb.push(" from \"pgrst_mut\" as \"t0\") as \"pgrst_t\"");
     Ok(qb)
 }
 
@@ -785,11 +905,18 @@ async fn insert(tx: &mut Tx, call: &Call<'_>, body: &Bytes) -> Result<Outcome, F
         }
     }
     let mut planner = Planner::new(cache, role, params);
+    let returned = Returned::of(call);
+    // Whether a merge-duplicates upsert inserted or only updated is told by `xmax`, a
+    // system column only a SELECT on the whole table lets the role read.
+    let tracks = prefs.resolution == Some(Resolution::MergeDuplicates)
+        && table.privileges_of(role).select_table;
+    let inserted_expr = if tracks { "(\"t0\".xmax = 0)" } else { "true" };
     let mut qb: QueryBuilder<'static, Postgres> = QueryBuilder::new("with \"pgrst_mut\" as (");
     if objects.is_empty() {
         // Nothing to insert: an empty result of the right shape.
         qb.push(format!(
-            "select *, true as \"pgrst_inserted\" from {} as \"t0\" where false",
+            "select {}, true as \"pgrst_inserted\" from {} as \"t0\" where false",
+            returned.list(),
             table.qualified()
         ));
     } else if columns.is_empty() {
@@ -867,9 +994,12 @@ async fn insert(tx: &mut Tx, call: &Call<'_>, body: &Bytes) -> Result<Outcome, F
     }
     if !objects.is_empty() {
         // xmax = 0 on a row this statement inserted; an upsert's updated rows have it set.
-        qb.push(" returning \"t0\".*, (\"t0\".xmax = 0) as \"pgrst_inserted\"");
+        qb.push(format!(
+            " returning {}, {inserted_expr} as \"pgrst_inserted\"",
+            returned.list()
+        ));
     }
-    let qb = finish_mutation(qb, &mut planner, table, params, true)?;
+    let qb = finish_mutation(qb, &mut planner, table, params, &returned, true)?;
     let (body, n, inserted) = run_mutation(tx, qb, prefs).await?;
     // As PostgREST: a merge-duplicates upsert that inserted no row answers 200, not 201.
     let status = if prefs.resolution == Some(Resolution::MergeDuplicates) && n > 0 && inserted == 0
@@ -907,10 +1037,12 @@ async fn update(tx: &mut Tx, call: &Call<'_>, body: &Bytes) -> Result<Outcome, F
     }
     let top = params.at(&[]);
     let mut planner = Planner::new(cache, role, params);
+    let returned = Returned::of(call);
     let mut qb: QueryBuilder<'static, Postgres> = QueryBuilder::new("with \"pgrst_mut\" as (");
     if columns.is_empty() {
         qb.push(format!(
-            "select \"t0\".* from {} as \"t0\" where false",
+            "select {} from {} as \"t0\" where false",
+            returned.list(),
             table.qualified()
         ));
     } else {
@@ -927,9 +1059,9 @@ async fn update(tx: &mut Tx, call: &Call<'_>, body: &Bytes) -> Result<Outcome, F
         qb.push_bind(payload.to_string());
         qb.push("::json) as \"pgrst_r\"");
         planner.push_where(&mut qb, table, "t0", &top)?;
-        qb.push(" returning \"t0\".*");
+        qb.push(format!(" returning {}", returned.list()));
     }
-    let qb = finish_mutation(qb, &mut planner, table, params, false)?;
+    let qb = finish_mutation(qb, &mut planner, table, params, &returned, false)?;
     let (body, n, _) = run_mutation(tx, qb, prefs).await?;
     mutation_outcome(call, None, body, n, true)
 }
@@ -945,11 +1077,12 @@ async fn delete(tx: &mut Tx, call: &Call<'_>) -> Result<Outcome, Failure> {
     } = *call;
     let top = params.at(&[]);
     let mut planner = Planner::new(cache, role, params);
+    let returned = Returned::of(call);
     let mut qb: QueryBuilder<'static, Postgres> = QueryBuilder::new("with \"pgrst_mut\" as (");
     qb.push(format!("delete from {} as \"t0\"", table.qualified()));
     planner.push_where(&mut qb, table, "t0", &top)?;
-    qb.push(" returning \"t0\".*");
-    let qb = finish_mutation(qb, &mut planner, table, params, false)?;
+    qb.push(format!(" returning {}", returned.list()));
+    let qb = finish_mutation(qb, &mut planner, table, params, &returned, false)?;
     let (body, n, _) = run_mutation(tx, qb, prefs).await?;
     mutation_outcome(call, None, body, n, false)
 }

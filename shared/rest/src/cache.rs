@@ -22,6 +22,8 @@ pub struct Column {
     pub description: Option<String>,
     /// API roles holding SELECT on this column.
     pub readable_by: Vec<String>,
+    /// API roles holding INSERT or UPDATE on this column (the OpenAPI body shows it).
+    pub writable_by: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +35,26 @@ pub struct Table {
     pub columns: Vec<Column>,
     pub primary_key: Vec<String>,
     pub unique_keys: Vec<Vec<String>>,
+    /// What each API role may do with the table (any column counts), by role name.
+    pub privileges: HashMap<String, Privileges>,
+}
+
+/// A role's privileges on a table: SELECT, INSERT and UPDATE on at least one column (or the
+/// table), DELETE, and SELECT granted on the whole table (which system columns such as
+/// `xmax` need).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Privileges {
+    pub select: bool,
+    pub insert: bool,
+    pub update: bool,
+    pub delete: bool,
+    pub select_table: bool,
+}
+
+impl Privileges {
+    pub fn any(&self) -> bool {
+        self.select || self.insert || self.update || self.delete
+    }
 }
 
 impl Table {
@@ -59,6 +81,17 @@ impl Table {
     pub fn is_unique(&self, cols: &[String]) -> bool {
         let same = |k: &Vec<String>| k.len() == cols.len() && k.iter().all(|c| cols.contains(c));
         same(&self.primary_key) || self.unique_keys.iter().any(same)
+    }
+
+    /// What `role` may do with this table (nothing for a role the cache does not know).
+    pub fn privileges_of(&self, role: &str) -> Privileges {
+        self.privileges.get(role).copied().unwrap_or_default()
+    }
+
+    /// Whether `role` may read column `name`.
+    pub fn readable(&self, name: &str, role: &str) -> bool {
+        self.column(name)
+            .is_some_and(|c| c.readable_by.iter().any(|r| r == role))
     }
 
     pub fn qualified(&self) -> String {
@@ -110,25 +143,35 @@ impl SchemaCache {
 
     pub async fn load(pool: &PgPool) -> Result<SchemaCache, sqlx::Error> {
         let mut tx = pool.begin().await?;
+        let roles: Vec<String> = sqlx::query_scalar(
+            "select rolname::text from pg_roles where rolname in ('wolo_anon','wolo_user','wolo_partner','wolo_admin')",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         let tables = sqlx::query(
-            "select n.nspname, c.relname, c.relkind in ('v','m') as is_view, obj_description(c.oid, 'pg_class') as descr
+            "select n.nspname, c.relname, c.relkind in ('v','m') as is_view, obj_description(c.oid, 'pg_class') as descr,
+                    array(select r || ':' || has_any_column_privilege(r, c.oid, 'SELECT')::text
+                                   || ':' || has_any_column_privilege(r, c.oid, 'INSERT')::text
+                                   || ':' || has_any_column_privilege(r, c.oid, 'UPDATE')::text
+                                   || ':' || has_table_privilege(r, c.oid, 'DELETE')::text
+                                   || ':' || has_table_privilege(r, c.oid, 'SELECT')::text
+                          from unnest($1::text[]) r) as privileges
                from pg_class c join pg_namespace n on n.oid = c.relnamespace
               where c.relkind in ('r','p','v','m','f')
                 and n.nspname not in ('pg_catalog','information_schema') and n.nspname not like 'pg\\_%'
                 and not c.relispartition",
         )
-        .fetch_all(&mut *tx)
-        .await?;
-        let roles: Vec<String> = sqlx::query_scalar(
-            "select rolname::text from pg_roles where rolname in ('wolo_anon','wolo_user','wolo_partner','wolo_admin')",
-        )
+        .bind(&roles)
         .fetch_all(&mut *tx)
         .await?;
         let columns = sqlx::query(
             "select n.nspname, c.relname, a.attname, format_type(a.atttypid, null) as data_type,
                     format_type(a.atttypid, a.atttypmod) as declared_type, not a.attnotnull as nullable,
                     pg_get_expr(d.adbin, d.adrelid) as dflt, col_description(c.oid, a.attnum) as descr,
-                    array(select r from unnest($1::text[]) r where has_column_privilege(r, c.oid, a.attnum, 'SELECT')) as readable_by
+                    array(select r from unnest($1::text[]) r where has_column_privilege(r, c.oid, a.attnum, 'SELECT')) as readable_by,
+                    array(select r from unnest($1::text[]) r
+                           where has_column_privilege(r, c.oid, a.attnum, 'INSERT')
+                              or has_column_privilege(r, c.oid, a.attnum, 'UPDATE')) as writable_by
                from pg_attribute a
                join pg_class c on c.oid = a.attrelid
                join pg_namespace n on n.oid = c.relnamespace
@@ -164,6 +207,25 @@ impl SchemaCache {
         for r in tables {
             let schema: String = r.get(0);
             let name: String = r.get(1);
+            let privileges: Vec<String> = r.get(4);
+            let privileges = privileges
+                .iter()
+                .filter_map(|p| {
+                    let mut f = p.split(':');
+                    let role = f.next()?.to_string();
+                    let mut flag = || f.next() == Some("true");
+                    Some((
+                        role,
+                        Privileges {
+                            select: flag(),
+                            insert: flag(),
+                            update: flag(),
+                            delete: flag(),
+                            select_table: flag(),
+                        },
+                    ))
+                })
+                .collect();
             cache.tables.insert(
                 (schema.clone(), name.clone()),
                 Table {
@@ -174,6 +236,7 @@ impl SchemaCache {
                     columns: vec![],
                     primary_key: vec![],
                     unique_keys: vec![],
+                    privileges,
                 },
             );
         }
@@ -188,6 +251,7 @@ impl SchemaCache {
                     default: r.get(6),
                     description: r.get(7),
                     readable_by: r.get(8),
+                    writable_by: r.get(9),
                 });
             }
         }

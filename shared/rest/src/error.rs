@@ -19,6 +19,15 @@
 //! | PGRST303 | 401 | JWT expired or its claims refused |
 //! | PGRST002 | 503 | the schema cache is not loaded (database unreachable) |
 //! | SQLSTATE | per [`status_for_sqlstate`] | errors raised by PostgreSQL, passed through |
+//!
+//! **5xx answers say nothing internal.** Whatever built the error (a database error mapped by
+//! [`ApiError::from_sqlx`], a handler's own [`ApiError::internal`] or 500), the answer keeps
+//! only its code and says `internal error` (`service unavailable` for 503, `timed out` for
+//! 504; the REST layer's own `PGRST` messages stay), with `details` = `request id <id>` (the
+//! `x-request-id` the edge assigned, [`platform::request`]) and no hint: never SQL, driver
+//! text, file paths or an internal hint. The cause (message, details and hint as they were)
+//! is logged once, at error level, with that request id. 4xx answers are PostgREST's, with
+//! the database's message and details (a 23505's key, for instance).
 
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -100,6 +109,7 @@ impl ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "42501", message)
     }
 
+    /// A 500 whose `cause` is logged with the request id, never answered.
     pub fn internal(request_hint: &str) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "XX000", "internal error")
             .hint(request_hint.to_string())
@@ -151,10 +161,12 @@ impl ApiError {
                 "PGRST001",
                 "Database client error. Retrying the connection.",
             ),
-            other => {
-                tracing::error!(error = %other, "database error");
-                ApiError::internal("see the server log")
-            }
+            // Logged (with the request id) and concealed when answered.
+            other => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "XX000",
+                other.to_string(),
+            ),
         }
     }
 }
@@ -194,26 +206,208 @@ pub fn status_for_sqlstate(code: &str) -> StatusCode {
             StatusCode::SERVICE_UNAVAILABLE
         }
         c if c.starts_with("P0") => StatusCode::INTERNAL_SERVER_ERROR,
+        // System errors (disk, I/O), configuration file, foreign data, internal errors:
+        // the server's, never the caller's (and so never answered with their text).
+        c if c.starts_with("58")
+            || c.starts_with("F0")
+            || c.starts_with("HV")
+            || c.starts_with("XX") =>
+        {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
         _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl ApiError {
+    /// The answer to give for a 5xx: its code, a bland message, the request id; the cause is
+    /// logged here, once, with that id.
+    fn concealed(self) -> ApiError {
+        let request_id = platform::request::id().unwrap_or_else(|| "-".into());
+        tracing::error!(
+            request_id = %request_id,
+            status = self.status.as_u16(),
+            code = %self.code,
+            cause = %self.message,
+            details = self.details.as_deref().unwrap_or(""),
+            hint = self.hint.as_deref().unwrap_or(""),
+            "request failed; answered without the cause"
+        );
+        let message = if self.code.starts_with("PGRST") {
+            // The REST layer's own constant texts (schema cache, pool, connection).
+            self.message
+        } else {
+            match self.status {
+                StatusCode::SERVICE_UNAVAILABLE => "service unavailable".to_string(),
+                StatusCode::GATEWAY_TIMEOUT => "timed out".to_string(),
+                _ => "internal error".to_string(),
+            }
+        };
+        ApiError {
+            status: self.status,
+            code: self.code,
+            message,
+            details: Some(format!("request id {request_id}")),
+            hint: None,
+            www_authenticate: None,
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() && self.code == "XX000" {
-            tracing::error!(code = %self.code, message = %self.message, "request failed");
-        }
-        let body: Value = serde_json::to_value(&self).unwrap_or(Value::Null);
-        let mut res = (self.status, Json(body)).into_response();
-        if let Ok(v) = HeaderValue::from_str(&format!("PostgREST; error={}", self.code)) {
+        let e = if self.status.is_server_error() {
+            self.concealed()
+        } else {
+            self
+        };
+        let body: Value = serde_json::to_value(&e).unwrap_or(Value::Null);
+        let mut res = (e.status, Json(body)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&format!("PostgREST; error={}", e.code)) {
             res.headers_mut().insert("proxy-status", v);
         }
-        if let Some(w) = self
+        if let Some(w) = e
             .www_authenticate
             .and_then(|w| HeaderValue::from_str(&w).ok())
         {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, w);
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing::{
+        field::{Field, Visit},
+        span, Event, Metadata, Subscriber,
+    };
+
+    use super::*;
+
+    /// Every event's level and fields as one `LEVEL: name=value ...` line.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<String>>>);
+
+    struct Fields(String);
+
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0.push_str(&format!(" {}={:?}", field.name(), value));
+        }
+        fn record_str(&mut self, field: &Field, value: &str) {
+            self.0.push_str(&format!(" {}={}", field.name(), value));
+        }
+    }
+
+    impl Subscriber for Captured {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
+            span::Id::from_u64(1)
+        }
+        fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
+        fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut f = Fields(format!("{}:", event.metadata().level()));
+            event.record(&mut f);
+            self.0.lock().unwrap().push(f.0);
+        }
+        fn enter(&self, _: &span::Id) {}
+        fn exit(&self, _: &span::Id) {}
+    }
+
+    fn answer(e: ApiError, request_id: &str) -> (StatusCode, Value, Vec<String>) {
+        let captured = Captured::default();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (status, body) = tracing::subscriber::with_default(captured.clone(), || {
+            rt.block_on(platform::request::within(request_id.into(), async {
+                let res = e.into_response();
+                let status = res.status();
+                let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+                    .await
+                    .unwrap();
+                (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+            }))
+        });
+        let lines = captured.0.lock().unwrap().clone();
+        (status, body, lines)
+    }
+
+    #[test]
+    fn a_5xx_answer_is_bland_and_its_cause_logged_once_with_the_request_id() {
+        let cause = ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "XX000",
+            "select token_hash from identity.user_sessions: /var/lib/postgresql/data",
+        )
+        .details("driver detail")
+        .hint("internal hint");
+        let (status, body, lines) = answer(cause, "req-42");
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            body,
+            serde_json::json!({"code": "XX000", "message": "internal error",
+                               "details": "request id req-42", "hint": null})
+        );
+        let logged: Vec<&String> = lines.iter().filter(|l| l.contains("token_hash")).collect();
+        assert_eq!(logged.len(), 1, "{lines:#?}");
+        for part in [
+            "ERROR:",
+            "request_id=req-42",
+            "driver detail",
+            "internal hint",
+            "/var/lib",
+        ] {
+            assert!(logged[0].contains(part), "{part} not in {}", logged[0]);
+        }
+    }
+
+    #[test]
+    fn other_5xx_keep_their_code_and_the_rest_layers_own_messages() {
+        let (status, body, _) = answer(
+            ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "57014",
+                "canceling statement due to statement timeout",
+            ),
+            "r1",
+        );
+        assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(body["code"], "57014");
+        assert_eq!(body["message"], "timed out");
+        let (_, body, _) = answer(
+            ApiError::unavailable("Could not query the database for the schema cache. Retrying."),
+            "r2",
+        );
+        assert_eq!(body["code"], "PGRST002");
+        assert_eq!(
+            body["message"],
+            "Could not query the database for the schema cache. Retrying."
+        );
+        assert_eq!(body["details"], "request id r2");
+        // A 4xx is answered as built, and not logged as a failure.
+        let (status, body, lines) = answer(ApiError::conflict("duplicate key value"), "r3");
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(body["message"], "duplicate key value");
+        assert!(lines.iter().all(|l| !l.starts_with("ERROR")), "{lines:?}");
+    }
+
+    #[test]
+    fn internal_and_system_sqlstates_are_server_errors() {
+        for code in ["XX000", "XX001", "58030", "F0000", "HV000", "P0002"] {
+            assert_eq!(
+                status_for_sqlstate(code),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{code}"
+            );
+        }
+        assert_eq!(status_for_sqlstate("P0001"), StatusCode::BAD_REQUEST);
+        assert_eq!(status_for_sqlstate("23505"), StatusCode::CONFLICT);
     }
 }

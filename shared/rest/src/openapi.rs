@@ -1,6 +1,13 @@
 //! `GET /`: an OpenAPI (Swagger 2.0, as PostgREST serves) document built from the live
-//! schema cache: every table of the service's schema with its columns, types, defaults and
+//! schema cache: the tables of the service's schema with their columns, types, defaults and
 //! SQL comments, plus the service's custom endpoints.
+//!
+//! The document follows the caller's privileges, as PostgREST's default
+//! `openapi-mode = follow-privileges` does: a table appears only when the caller's role
+//! may select, insert, update or delete it; a column only when the role may read or write
+//! it; each method only when the role holds its privilege. An anonymous caller therefore
+//! learns nothing of `identity.users` (nor of `password_hash`), and a user token sees what
+//! `wolo_user` may touch.
 
 use serde_json::{json, Map, Value};
 
@@ -45,9 +52,16 @@ pub fn document(api: &Api, cache: &SchemaCache, role: &str) -> Value {
         {"$ref": "#/parameters/offset"}, {"$ref": "#/parameters/limit"}, {"$ref": "#/parameters/preferCount"}
     ]);
     for t in cache.tables_of(&api.schema) {
+        let privileges = t.privileges_of(role);
+        if !privileges.any() {
+            continue;
+        }
         let mut props = Map::new();
         let mut required = vec![];
-        for c in t.star_columns(role) {
+        let visible = t.columns.iter().filter(|c| {
+            c.readable_by.iter().any(|r| r == role) || c.writable_by.iter().any(|r| r == role)
+        });
+        for c in visible {
             props.insert(c.name.clone(), column_schema(c));
             if !c.nullable && c.default.is_none() {
                 required.push(c.name.clone());
@@ -60,13 +74,20 @@ pub fn document(api: &Api, cache: &SchemaCache, role: &str) -> Value {
         definitions.insert(t.name.clone(), def);
         let body = json!({"name": t.name, "in": "body", "required": false, "schema": {"$ref": format!("#/definitions/{}", t.name)}});
         let ok = json!({"200": {"description": "OK", "schema": {"type": "array", "items": {"$ref": format!("#/definitions/{}", t.name)}}}, "206": {"description": "Partial Content"}});
-        let mut item = json!({
-            "get": {"tags": [t.name], "summary": t.description.clone().unwrap_or_default(), "parameters": common, "responses": ok},
-        });
+        let mut item = json!({});
+        if privileges.select {
+            item["get"] = json!({"tags": [t.name], "summary": t.description.clone().unwrap_or_default(), "parameters": common, "responses": ok});
+        }
         if !t.is_view {
-            item["post"] = json!({"tags": [t.name], "parameters": [body, {"$ref": "#/parameters/preferPost"}], "responses": {"201": {"description": "Created"}}});
-            item["patch"] = json!({"tags": [t.name], "parameters": [body, {"$ref": "#/parameters/preferReturn"}], "responses": {"204": {"description": "No Content"}}});
-            item["delete"] = json!({"tags": [t.name], "parameters": [{"$ref": "#/parameters/preferReturn"}], "responses": {"204": {"description": "No Content"}}});
+            if privileges.insert {
+                item["post"] = json!({"tags": [t.name], "parameters": [body, {"$ref": "#/parameters/preferPost"}], "responses": {"201": {"description": "Created"}}});
+            }
+            if privileges.update {
+                item["patch"] = json!({"tags": [t.name], "parameters": [body, {"$ref": "#/parameters/preferReturn"}], "responses": {"204": {"description": "No Content"}}});
+            }
+            if privileges.delete {
+                item["delete"] = json!({"tags": [t.name], "parameters": [{"$ref": "#/parameters/preferReturn"}], "responses": {"204": {"description": "No Content"}}});
+            }
         }
         paths.insert(format!("/{}", t.name), item);
     }

@@ -4,6 +4,8 @@
 
 mod errors_and_auth;
 mod hostile;
+mod internal_errors;
+mod privileges;
 mod reads;
 mod writes;
 
