@@ -325,6 +325,9 @@ grant select, delete on identity.password_reset_tokens, identity.otp_codes to wo
 grant delete on referral.sponsor_codes, referral.referrals to wolo_svc_profiles;
 grant update (contact_snapshot, manual_selections) on referral.sponsor_contact_batches to wolo_svc_profiles;
 grant update (invited_name, invitation_message, invited_phone, invited_email) on referral.referrals to wolo_svc_profiles;
+-- profiles: a referred user who completes the profile settles whether the referral needs
+-- identity documents (a minor), then gets the referral's pot (services/profiles/src/http.rs).
+grant update (ids_required) on referral.referrals to wolo_svc_profiles;
 grant update (status, revoked_at, revoked_reason) on referral.points_ledger to wolo_svc_profiles;
 grant update (title, description, cover_image_url, gallery_images) on pots.pots to wolo_svc_profiles;
 grant update (recipient_identifier, custom_message) on pots.pot_invitations to wolo_svc_profiles;

@@ -76,7 +76,10 @@ async fn the_owner_invites_by_whatsapp_and_the_message_is_queued() {
     let consumer = notifications::events::requested_consumer();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     let body = loop {
-        consumer.run_once(&s.db.service_pool("pots")).await.unwrap();
+        consumer
+            .run_once(&s.db.service_pool("notifications"))
+            .await
+            .unwrap();
         let row: Option<(String, String)> = sqlx::query_as(
             "select channel, body from notifications.notifications where recipient_identifier = $1",
         )

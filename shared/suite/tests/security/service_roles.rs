@@ -46,7 +46,14 @@ const EXCEPTIONS: &[Exception] = &[
         "profiles",
         "referral.referrals",
         "update",
-        &["invited_name", "invitation_message", "invited_phone", "invited_email"],
+        // invited_*: account deletion; ids_required: a referred user completing the profile.
+        &[
+            "invited_name",
+            "invitation_message",
+            "invited_phone",
+            "invited_email",
+            "ids_required",
+        ],
     ),
     (
         "profiles",
