@@ -389,3 +389,44 @@ async fn the_openapi_document_follows_the_callers_privileges() {
     // Custom endpoints are listed for everyone (each checks its own caller).
     assert!(doc["paths"]["/me"].is_object());
 }
+
+#[tokio::test]
+async fn partner_staff_edit_own_profile_and_revoke_own_session_through_rest() {
+    const PAPE: &str = "00000000-0000-4000-a000-010100000013";
+    const PAPE_SESSION: &str = "00000000-0000-4000-a000-010200000006";
+    let s = stack().await;
+    let partner = |method: Method, path: &str| {
+        s.app
+            .request(method, path)
+            .bearer_auth(testkit::token(auth::Role::Partner, PAPE.parse().unwrap()))
+    };
+    let res = partner(
+        Method::PATCH,
+        &format!("/profiles/profiles?user_id=eq.{PAPE}&select=bio"),
+    )
+    .header("Prefer", "return=representation")
+    .json(&json!({"bio": "Accueil, CinéTeranga"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(
+        expect(res, 200).await,
+        json!([{"bio": "Accueil, CinéTeranga"}])
+    );
+    let res = partner(
+        Method::PATCH,
+        &format!("/identity/user_sessions?id=eq.{PAPE_SESSION}"),
+    )
+    .json(&json!({"is_revoked": true}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(expect(res, 204).await, Value::Null);
+    let revoked: bool = sqlx::query_scalar(&format!(
+        "select is_revoked from identity.user_sessions where id = '{PAPE_SESSION}'"
+    ))
+    .fetch_one(&s.db.pool)
+    .await
+    .unwrap();
+    assert!(revoked);
+}
