@@ -430,3 +430,36 @@ async fn partner_staff_edit_own_profile_and_revoke_own_session_through_rest() {
     .unwrap();
     assert!(revoked);
 }
+
+#[tokio::test]
+async fn a_user_invites_through_rest_and_reads_the_invitation_back() {
+    let s = stack().await;
+    let res = s
+        .as_user(MOUSSA, Method::POST, "/pots/pot_invitations")
+        .header("Prefer", "return=representation")
+        .json(&json!({"pot_id": MOUSSA_POT, "invited_by_user_id": MOUSSA,
+                      "invitation_method": "sms", "recipient_identifier": "+221770001122"}))
+        .send()
+        .await
+        .unwrap();
+    let rows = expect(res, 201).await;
+    assert_eq!(rows[0]["recipient_identifier"], "+221770001122");
+
+    let res = s
+        .as_user(
+            MOUSSA,
+            Method::POST,
+            "/referral/referrals?select=referral_code,invited_phone,status",
+        )
+        .header("Prefer", "return=representation")
+        .json(
+            &json!({"sponsor_user_id": MOUSSA, "referral_code": "MOUSSA-REST-1",
+                      "invited_phone": "+221770001133", "invited_name": "Ami"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let rows = expect(res, 201).await;
+    assert_eq!(rows[0]["referral_code"], "MOUSSA-REST-1");
+    assert_eq!(rows[0]["invited_phone"], "+221770001133");
+}
