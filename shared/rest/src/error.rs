@@ -22,10 +22,11 @@
 //!
 //! **5xx answers say nothing internal.** Whatever built the error (a database error mapped by
 //! [`ApiError::from_sqlx`], a handler's own [`ApiError::internal`] or 500), the answer keeps
-//! only its code and says `internal error` (`service unavailable` for 503, `timed out` for
-//! 504; the REST layer's own `PGRST` messages stay), with `details` = `request id <id>` (the
-//! `x-request-id` the edge assigned, [`platform::request`]) and no hint: never SQL, driver
-//! text, file paths or an internal hint. The cause (message, details and hint as they were)
+//! its code, drops its details and hint, and carries `details` = `request id <id>` (the
+//! `x-request-id` the edge assigned, [`platform::request`]). Under a SQLSTATE code (`XX000`,
+//! `57014`...) the message becomes `internal error` (`service unavailable` for 503, `timed
+//! out` for 504); under a named code (`PGRST002`, `payments_suspended`) the message, written
+//! for the caller, stays. Never SQL, driver text, file paths or an internal hint. The cause (message, details and hint as they were)
 //! is logged once, at error level, with that request id. 4xx answers are PostgREST's, with
 //! the database's message and details (a 23505's key, for instance).
 
@@ -171,6 +172,15 @@ impl ApiError {
     }
 }
 
+/// Whether `code` is shaped like a SQLSTATE (five digits or capitals), as the codes of
+/// database errors and of [`ApiError::internal`] are.
+fn is_sqlstate(code: &str) -> bool {
+    code.len() == 5
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+}
+
 /// PostgREST's table from SQLSTATE to HTTP status.
 pub fn status_for_sqlstate(code: &str) -> StatusCode {
     match code {
@@ -233,8 +243,11 @@ impl ApiError {
             hint = self.hint.as_deref().unwrap_or(""),
             "request failed; answered without the cause"
         );
-        let message = if self.code.starts_with("PGRST") {
-            // The REST layer's own constant texts (schema cache, pool, connection).
+        let message = if !is_sqlstate(&self.code) {
+            // A named code (`PGRST002`, `payments_suspended`, `wave_timeout`): its message
+            // was written for the caller (the REST layer's constant texts, a service's French
+            // sentence). A SQLSTATE (`XX000`, `57014`, `53300`...) carries the database's or
+            // the program's own text: never shown.
             self.message
         } else {
             match self.status {
@@ -391,6 +404,27 @@ mod tests {
             "Could not query the database for the schema cache. Retrying."
         );
         assert_eq!(body["details"], "request id r2");
+        // A service's own 5xx keeps the sentence written for the caller, never its hint.
+        let (status, body, lines) = answer(
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "wave_unavailable",
+                "Le paiement Wave est momentanément indisponible",
+            )
+            .hint("error sending request for url (https://api.wave.com/v1/checkout/sessions)"),
+            "r4",
+        );
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            body,
+            serde_json::json!({"code": "wave_unavailable",
+                               "message": "Le paiement Wave est momentanément indisponible",
+                               "details": "request id r4", "hint": null})
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("api.wave.com")),
+            "{lines:?}"
+        );
         // A 4xx is answered as built, and not logged as a failure.
         let (status, body, lines) = answer(ApiError::conflict("duplicate key value"), "r3");
         assert_eq!(status, StatusCode::CONFLICT);
