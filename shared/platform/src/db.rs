@@ -292,7 +292,11 @@ mod tests {
             "postgres://wolo_svc_pots:p%40ss%2Fw%3Ard@db:5432/wolo?sslmode=require"
         );
         assert_eq!(
-            url(base, "pots", &[("WOLO_POTS_DATABASE_URL", "postgres://x:y@h/d")]),
+            url(
+                base,
+                "pots",
+                &[("WOLO_POTS_DATABASE_URL", "postgres://x:y@h/d")]
+            ),
             "postgres://x:y@h/d"
         );
         assert_eq!(url(base, "pots", &[("WOLO_DB_SERVICE_ROLES", "off")]), base);

@@ -78,7 +78,9 @@ async fn migrate() -> anyhow::Result<()> {
         std::time::Duration::from_secs(30),
     )
     .await?;
-    for role in platform::db::apply_service_passwords(&pool, &names(), |k| std::env::var(k).ok()).await? {
+    for role in
+        platform::db::apply_service_passwords(&pool, &names(), |k| std::env::var(k).ok()).await?
+    {
         println!("password of {role} set");
     }
     pool.close().await;
@@ -183,8 +185,7 @@ async fn wave_for_donations(config: &Config, webhook_path: &str) -> anyhow::Resu
     }
     // The configured key and webhook secret when set (the dev ones otherwise): the fake signs
     // with the very secret the donations service honours.
-    let (api_key, secrets) =
-        donations::config::fake_wave_credentials(|k| std::env::var(k).ok());
+    let (api_key, secrets) = donations::config::fake_wave_credentials(|k| std::env::var(k).ok());
     let fake_config = |addr| fakewave::FakeWaveConfig {
         addr,
         api_key: api_key.clone(),

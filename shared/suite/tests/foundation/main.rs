@@ -7,6 +7,7 @@ mod health;
 mod migrations_and_seeds;
 mod production;
 mod protections;
+mod service_logins;
 
 use sqlx::PgPool;
 use uuid::Uuid;

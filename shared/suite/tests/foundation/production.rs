@@ -40,7 +40,7 @@ const ALL: [&str; 10] = [
 ];
 
 /// A production configuration that passes the checks (no development value in it).
-fn valid() -> BTreeMap<&'static str, String> {
+pub(crate) fn valid() -> BTreeMap<&'static str, String> {
     [
         ("WOLO_ENV", "production"),
         ("WOLO_JWT_SECRET", "Zq3v9xL2pR7mW4tY8kB1nC6hJ0sD5fG2aE9uQ"),
@@ -78,14 +78,14 @@ fn valid() -> BTreeMap<&'static str, String> {
     .collect()
 }
 
-fn free_addr() -> String {
+pub(crate) fn free_addr() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().to_string()
 }
 
 /// `wolo <args>` with exactly `env` (and PATH): nothing leaks in from the test's own
 /// environment (the Makefile exports a development JWT secret).
-fn wolo(args: &[&str], env: &BTreeMap<&str, String>) -> Command {
+pub(crate) fn wolo(args: &[&str], env: &BTreeMap<&str, String>) -> Command {
     let mut cmd = Command::new(WOLO);
     cmd.args(args)
         .env_clear()
@@ -364,7 +364,10 @@ async fn outside_production_the_development_values_are_allowed() {
 }
 
 /// Polls `url` until it answers; `Err(stderr)` if the process ends first.
-async fn wait_for(child: &mut std::process::Child, url: &str) -> Result<reqwest::Response, String> {
+pub(crate) async fn wait_for(
+    child: &mut std::process::Child,
+    url: &str,
+) -> Result<reqwest::Response, String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(res) = reqwest::get(url).await {

@@ -14,7 +14,12 @@ const SERVICES: [&str; 10] = SCHEMAS;
 
 /// A cross-schema write a service may do: (service, "schema.table", operation, columns for
 /// an update; empty = every column).
-type Exception = (&'static str, &'static str, &'static str, &'static [&'static str]);
+type Exception = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
 
 /// Every write a service role may do outside its own schema. The outbox cursors and
 /// failures (schema `wolo`) are every service's; the rest is one service's job each.
@@ -30,7 +35,13 @@ const EXCEPTIONS: &[Exception] = &[
         "profiles",
         "identity.users",
         "update",
-        &["phone", "email", "password_hash", "is_active", "last_login_at"],
+        &[
+            "phone",
+            "email",
+            "password_hash",
+            "is_active",
+            "last_login_at",
+        ],
     ),
     (
         "profiles",
@@ -94,7 +105,12 @@ const EXCEPTIONS: &[Exception] = &[
         ],
     ),
     ("profiles", "notifications.notifications", "delete", &[]),
-    ("profiles", "notifications.notification_preferences", "delete", &[]),
+    (
+        "profiles",
+        "notifications.notification_preferences",
+        "delete",
+        &[],
+    ),
     (
         "profiles",
         "analytics.analytics_events",
@@ -150,7 +166,10 @@ fn quote(name: &str) -> String {
 /// "permission denied"), `true` otherwise (done, or failed for another reason such as a
 /// NOT NULL column: the privilege was there).
 async fn allowed(conn: &mut PgConnection, sql: &str) -> bool {
-    sqlx::query("savepoint probe").execute(&mut *conn).await.unwrap();
+    sqlx::query("savepoint probe")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     let out = sqlx::query(sql).execute(&mut *conn).await;
     sqlx::query("rollback to savepoint probe")
         .execute(&mut *conn)
@@ -176,16 +195,25 @@ async fn each_service_logs_in_as_its_own_role_that_owns_nothing_and_bypasses_onl
     let db = TestDb::new().await;
     for service in SERVICES {
         let role = platform::db::service_role(service);
-        let (login, inherit, superuser, bypass, createrole, createdb): (bool, bool, bool, bool, bool, bool) =
-            sqlx::query_as(
-                "select rolcanlogin, rolinherit, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb
+        let (login, inherit, superuser, bypass, createrole, createdb): (
+            bool,
+            bool,
+            bool,
+            bool,
+            bool,
+            bool,
+        ) = sqlx::query_as(
+            "select rolcanlogin, rolinherit, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb
                    from pg_roles where rolname = $1",
-            )
-            .bind(&role)
-            .fetch_one(&db.pool)
-            .await
-            .unwrap_or_else(|e| panic!("role {role}: {e}"));
-        assert!(login && !inherit && !superuser && bypass && !createrole && !createdb, "{role}");
+        )
+        .bind(&role)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("role {role}: {e}"));
+        assert!(
+            login && !inherit && !superuser && bypass && !createrole && !createdb,
+            "{role}"
+        );
         let member_of: Vec<String> = sqlx::query_scalar(
             "select r.rolname::text from pg_auth_members m join pg_roles r on r.oid = m.roleid
               where m.member = (select oid from pg_roles where rolname = $1) order by 1",
@@ -196,7 +224,10 @@ async fn each_service_logs_in_as_its_own_role_that_owns_nothing_and_bypasses_onl
         .unwrap();
         let mut api: Vec<String> = API_ROLES.iter().map(|r| r.to_string()).collect();
         api.sort();
-        assert_eq!(member_of, api, "{role} is a member of exactly the API roles");
+        assert_eq!(
+            member_of, api,
+            "{role} is a member of exactly the API roles"
+        );
 
         // Logged in as it: the production check finds nothing to refuse.
         let mut conn = service_connection(&db, service).await;
@@ -205,17 +236,30 @@ async fn each_service_logs_in_as_its_own_role_that_owns_nothing_and_bypasses_onl
             .await
             .unwrap();
         assert_eq!(me, role);
-        assert_eq!(platform::db::privileged_login(&mut conn).await.unwrap(), None, "{role}");
-        assert!(
-            platform::db::refuse_privileged_login(&db.service_context(service).config, service)
-                .await
-                .is_ok()
+        assert_eq!(
+            platform::db::privileged_login(&mut conn).await.unwrap(),
+            None,
+            "{role}"
         );
+        assert!(platform::db::refuse_privileged_login(
+            &db.service_context(service).config,
+            service
+        )
+        .await
+        .is_ok());
         // REST requests switch to an API role; nothing else is reachable.
         let mut tx = conn.begin().await.unwrap();
-        sqlx::query("set local role wolo_admin").execute(&mut *tx).await.unwrap();
+        sqlx::query("set local role wolo_admin")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
         tx.rollback().await.unwrap();
-        for other in ["postgres", "wolo_authenticator", "wolo_svc_admin", "wolo_svc_identity"] {
+        for other in [
+            "postgres",
+            "wolo_authenticator",
+            "wolo_svc_admin",
+            "wolo_svc_identity",
+        ] {
             if other == role {
                 continue;
             }
@@ -241,8 +285,14 @@ async fn production_refuses_a_superuser_or_owner_login_naming_the_service() {
     let line = platform::db::refuse_privileged_login(&superuser.config, "pots")
         .await
         .unwrap_err();
-    assert!(line.contains("pots") && line.contains("superuser"), "{line}");
-    assert!(line.contains("WOLO_DB_PASSWORD_POTS") && line.contains("WOLO_POTS_DATABASE_URL"), "{line}");
+    assert!(
+        line.contains("pots") && line.contains("superuser"),
+        "{line}"
+    );
+    assert!(
+        line.contains("WOLO_DB_PASSWORD_POTS") && line.contains("WOLO_POTS_DATABASE_URL"),
+        "{line}"
+    );
     assert!(!line.contains('\n'));
 
     // A login that owns one table of the service schemas.
@@ -264,7 +314,10 @@ async fn production_refuses_a_superuser_or_owner_login_naming_the_service() {
     .await
     .unwrap();
     let line = refused.unwrap_err();
-    assert!(line.contains("owns pots.pot_analytics") && line.contains("analytics"), "{line}");
+    assert!(
+        line.contains("owns pots.pot_analytics") && line.contains("analytics"),
+        "{line}"
+    );
 
     // And every connection a production pool opens is checked the same way: a superuser
     // login never gets one (the refusal is logged; the caller waits out its acquire timeout).
@@ -326,7 +379,12 @@ async fn no_service_role_writes_another_services_tables_but_the_documented_excep
             let mut updatable = vec![];
             for c in columns {
                 let c = quote(c);
-                if allowed(&mut tx, &format!("update {qualified} set {c} = {c} where false")).await {
+                if allowed(
+                    &mut tx,
+                    &format!("update {qualified} set {c} = {c} where false"),
+                )
+                .await
+                {
                     updatable.push(c);
                 }
             }
@@ -354,10 +412,14 @@ async fn no_service_role_writes_another_services_tables_but_the_documented_excep
         }
         tx.rollback().await.unwrap();
         for extra in got.difference(&expected) {
-            unexpected.push(format!("{service} may {extra} (not a documented exception)"));
+            unexpected.push(format!(
+                "{service} may {extra} (not a documented exception)"
+            ));
         }
         for missing in expected.difference(&got) {
-            unexpected.push(format!("{service} may not {missing} (a documented exception)"));
+            unexpected.push(format!(
+                "{service} may not {missing} (a documented exception)"
+            ));
         }
         let _ = conn.close().await;
     }
@@ -407,7 +469,10 @@ async fn a_service_reads_only_the_other_schemas_it_is_documented_to_read() {
                 "admin.feature_flags",
             ],
         ),
-        ("pots", &["profiles.profiles", "donations.donations", "packs.packs"]),
+        (
+            "pots",
+            &["profiles.profiles", "donations.donations", "packs.packs"],
+        ),
         (
             "donations",
             &[
@@ -421,15 +486,31 @@ async fn a_service_reads_only_the_other_schemas_it_is_documented_to_read() {
         ("packs", &["pots.pots", "qr.qr_codes"]),
         (
             "qr",
-            &["packs.packs", "packs.partners", "packs.partner_members", "pots.pots", "profiles.profiles"],
+            &[
+                "packs.packs",
+                "packs.partners",
+                "packs.partner_members",
+                "pots.pots",
+                "profiles.profiles",
+            ],
         ),
         (
             "notifications",
-            &["identity.users", "profiles.profiles", "admin.system_config", "admin.feature_flags"],
+            &[
+                "identity.users",
+                "profiles.profiles",
+                "admin.system_config",
+                "admin.feature_flags",
+            ],
         ),
         (
             "analytics",
-            &["identity.users", "profiles.profiles", "profiles.user_addresses", "referral.referrals"],
+            &[
+                "identity.users",
+                "profiles.profiles",
+                "profiles.user_addresses",
+                "referral.referrals",
+            ],
         ),
         ("admin", &["identity.users"]),
     ];
@@ -446,9 +527,16 @@ async fn a_service_reads_only_the_other_schemas_it_is_documented_to_read() {
                 continue;
             }
             let name = format!("{schema}.{table}");
-            let ok = allowed(&mut tx, &format!("select from {}.{} limit 0", quote(schema), quote(table))).await;
+            let ok = allowed(
+                &mut tx,
+                &format!("select from {}.{} limit 0", quote(schema), quote(table)),
+            )
+            .await;
             if ok != documented.contains(&name.as_str()) {
-                unexpected.push(format!("{service} reading {name}: {}", if ok { "allowed" } else { "refused" }));
+                unexpected.push(format!(
+                    "{service} reading {name}: {}",
+                    if ok { "allowed" } else { "refused" }
+                ));
             }
         }
         tx.rollback().await.unwrap();
