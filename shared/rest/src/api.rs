@@ -19,7 +19,7 @@ use auth::{Caller, Jwt};
 use crate::{
     cache::{quote_ident, SchemaCache, SharedCache, Table},
     error::{ApiError, ApiResult},
-    openapi, paging,
+    openapi, paging, rows,
     prefer::{Count, Preferences, Resolution, Return},
     query::{normalise, parse_query, QueryParams},
     sql::{column_missing, push_limit_offset, Planner},
@@ -531,56 +531,13 @@ fn shape_body(
             if rows != 1 {
                 return Err(ApiError::single_object(rows as usize));
             }
-            let v: Json =
-                serde_json::from_str(&body).map_err(|_| ApiError::internal("bad json"))?;
-            Ok(v[0].to_string())
+            rows::single(&body)
         }
         Media::Csv => {
-            let v: Json =
-                serde_json::from_str(&body).map_err(|_| ApiError::internal("bad json"))?;
-            Ok(to_csv(&v, table, role))
+            let keys = table.star_columns(role).iter().map(|c| c.name.clone()).collect();
+            rows::csv(&body, keys)
         }
     }
-}
-
-fn to_csv(v: &Json, table: &Table, role: &str) -> String {
-    let rows = v.as_array().cloned().unwrap_or_default();
-    let keys: Vec<String> = match rows.first().and_then(Json::as_object) {
-        Some(o) => o.keys().cloned().collect(),
-        None => table
-            .star_columns(role)
-            .iter()
-            .map(|c| c.name.clone())
-            .collect(),
-    };
-    let cell = |x: &Json| -> String {
-        let s = match x {
-            Json::Null => return String::new(),
-            Json::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s
-        }
-    };
-    let mut out = keys
-        .iter()
-        .map(|k| cell(&Json::String(k.clone())))
-        .collect::<Vec<_>>()
-        .join(",");
-    for r in rows {
-        out.push('\n');
-        out.push_str(
-            &keys
-                .iter()
-                .map(|k| cell(r.get(k).unwrap_or(&Json::Null)))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-    }
-    out
 }
 
 fn strip_null_keys(body: &str) -> String {

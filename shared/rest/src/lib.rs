@@ -24,6 +24,7 @@ pub mod openapi;
 pub mod paging;
 pub mod prefer;
 pub mod query;
+pub mod rows;
 pub mod sessions;
 pub mod sql;
 

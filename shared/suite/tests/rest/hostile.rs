@@ -369,3 +369,38 @@ async fn fifty_hostile_requests_at_once_leave_the_pool_serving() {
     still_serving(&s).await;
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn deeply_nested_json_in_a_row_reads_back_in_every_media_type() {
+    let s = stack().await;
+    // As deep as a request body may be (serde_json's limit is 128 with the enclosing object).
+    let deep = format!("{}1{}", "[".repeat(126), "]".repeat(126));
+    let res = s
+        .admin(Method::POST, "/admin/feature_flags")
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"flag_key": "deep", "name": "deep", "flag_value": {deep}}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    expect(res, 201).await;
+    for accept in [
+        "application/json",
+        "application/vnd.pgrst.object+json",
+        "text/csv",
+    ] {
+        let res = s
+            .admin(
+                Method::GET,
+                "/admin/feature_flags?select=flag_key,flag_value&flag_key=eq.deep",
+            )
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, 200, "{accept}: {text}");
+    }
+}
