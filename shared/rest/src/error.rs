@@ -2,7 +2,8 @@
 //!
 //! | code | status | when |
 //! |---|---|---|
-//! | PGRST100 | 400 | the query string does not parse (filter, select, order, logic tree) |
+//! | PGRST100 | 400 | the query string does not parse (filter, select, order, logic tree), or is beyond `query::limits` |
+//! | PGRST108 | 400 | a modifier (`x.order`, `x.limit`, `x.col=`) for `x` that `select` does not embed |
 //! | PGRST102 | 400 | the body is not valid JSON, or keys of a bulk insert differ |
 //! | PGRST103 | 416 | range not satisfiable (negative limit, offset past the end) |
 //! | PGRST106 | 406 | a schema other than the service's own was asked for |
