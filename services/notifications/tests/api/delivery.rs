@@ -31,7 +31,7 @@ async fn two_dispatchers_racing_never_send_a_message_twice() {
     }
     drop(conn);
     // Two "replicas": separate pools, separate provider clients.
-    let other = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let other = testkit::service_pool_of(&db.pool, "notifications");
     let run = |pool: sqlx::PgPool, url: String| {
         tokio::spawn(async move {
             let p = providers(Some(&url), None, None);
@@ -47,7 +47,7 @@ async fn two_dispatchers_racing_never_send_a_message_twice() {
             }
         })
     };
-    let a = run(db.pool.clone(), fake.url.clone());
+    let a = run(db.service_pool("notifications"), fake.url.clone());
     let b = run(other.clone(), fake.url.clone());
     let (a, b) = (a.await.unwrap(), b.await.unwrap());
     assert_eq!(a + b, 1000);

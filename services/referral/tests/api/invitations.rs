@@ -359,7 +359,7 @@ async fn invitations_expire_after_seven_days() {
     );
     assert_eq!(
         referral::invitations::expire_invitations_once(
-            st.pool(),
+            &st.db.service_pool("referral"),
             now + chrono::Duration::days(7) + chrono::Duration::seconds(5)
         )
         .await

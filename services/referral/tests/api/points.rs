@@ -106,7 +106,7 @@ async fn points_mature_after_the_delay_and_refunds_revoke_them() {
     st.consume_until("select exists (select 1 from referral.points_ledger where status = 'revoked' and revoked_reason = 'refunded_donation')").await;
 
     let matured = referral::points::mature_points_once(
-        st.pool(),
+        &st.db.service_pool("referral"),
         now + Duration::days(14) + Duration::minutes(5),
     )
     .await
