@@ -92,7 +92,9 @@ proptest! {
             .replacen("%3D", "=", 1);
         let result = parse_on_small_stack(raw.clone());
         if let Err((status, code)) = &result {
-            prop_assert_eq!((*status, code.as_str()), (400, "PGRST100"), "{}", raw);
+            // `a.b.or` names an embed this select does not have: PGRST108 once it parses.
+            let parsed = param.starts_with("a.b.") && code == "PGRST108";
+            prop_assert!(*status == 400 && (code == "PGRST100" || parsed), "{} -> {} {}", raw, status, code);
         }
     }
 
