@@ -19,9 +19,10 @@ use auth::{Caller, Jwt};
 use crate::{
     cache::{quote_ident, SchemaCache, SharedCache, Table},
     error::{ApiError, ApiResult},
-    openapi, paging, rows,
+    openapi, paging,
     prefer::{Count, Preferences, Resolution, Return},
     query::{normalise, parse_query, QueryParams},
+    rows,
     sql::{column_missing, push_limit_offset, Planner},
 };
 
@@ -534,7 +535,11 @@ fn shape_body(
             rows::single(&body)
         }
         Media::Csv => {
-            let keys = table.star_columns(role).iter().map(|c| c.name.clone()).collect();
+            let keys = table
+                .star_columns(role)
+                .iter()
+                .map(|c| c.name.clone())
+                .collect();
             rows::csv(&body, keys)
         }
     }

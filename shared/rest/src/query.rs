@@ -1212,10 +1212,7 @@ mod bounds {
             ),
             ("a=eq.x%00y".to_string(), "NUL"),
             (format!("select={}", "a".repeat(129)), "longer than 128"),
-            (
-                format!("{}.order=a", ["a"; 10].join(".")),
-                "dotted parts",
-            ),
+            (format!("{}.order=a", ["a"; 10].join(".")), "dotted parts"),
         ] {
             let e = parse_query(&raw).unwrap_err();
             assert_eq!(
