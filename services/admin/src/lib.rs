@@ -35,7 +35,6 @@ pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 
      connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; \
      frame-ancestors 'none'";
 
-
 /// What the service's handlers share.
 #[derive(Clone)]
 pub struct AppState {
