@@ -16,9 +16,10 @@
 //! `user_id`, only that user's token or an admin's (401 anonymous, 403 another user). The
 //! suite's services evaluate flags in the database (`admin.flag_on`), not here.
 //!
-//! Flags are read from the database on every request (no server cache); answers carry
-//! `Cache-Control: private, max-age=15` and a strong ETag (304 on If-None-Match), so a
-//! change is seen within 15 seconds.
+//! Flags are read from the database on every request (no server cache); answers carry a
+//! strong ETag (304 on If-None-Match) and `Cache-Control: private, max-age=15` (a change is
+//! seen within 15 seconds), except a signed-in user's evaluation, which is personal:
+//! `private, no-store`.
 
 use axum::{
     extract::{Query, State},
@@ -240,9 +241,15 @@ pub async fn get_evaluate(
         header::ETAG,
         HeaderValue::from_str(&etag).expect("hex etag"),
     );
+    // A signed-in user's evaluation is theirs (their buckets, region, groups): never stored.
+    let cache_control = if user.is_some() {
+        "private, no-store".to_string()
+    } else {
+        format!("private, max-age={MAX_AGE_SECONDS}")
+    };
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_str(&format!("private, max-age={MAX_AGE_SECONDS}")).expect("ascii"),
+        HeaderValue::from_str(&cache_control).expect("ascii"),
     );
     h.insert(header::VARY, HeaderValue::from_static("Authorization"));
     Ok(res)

@@ -57,7 +57,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "GET",
         path: "/flags/evaluate",
-        summary: "Every feature flag for one subject: ?user_id= | anonymous_id=, region=, groups=a,b; {environment, subject, flags: {key: {enabled, value, reason}}}; Cache-Control private max-age=15, ETag (304)",
+        summary: "Every feature flag for one subject: ?user_id= | anonymous_id=, region=, groups=a,b; {environment, subject, flags: {key: {enabled, value, reason}}}; Cache-Control private max-age=15 (no-store for a user's evaluation), ETag (304)",
     },
     rest::Endpoint {
         method: "GET",

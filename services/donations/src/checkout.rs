@@ -182,7 +182,8 @@ pub async fn post_checkout(
             .await
             .map_err(db)?;
         let pot = sqlx::query(
-            "select status, coalesce(allow_anonymous_donations, true) from pots.pots where id = $1",
+            "select status, coalesce(allow_anonymous_donations, true), coalesce(enable_messages, true)
+               from pots.pots where id = $1",
         )
         .bind(pot_id)
         .fetch_optional(&mut *tx)
@@ -191,6 +192,7 @@ pub async fn post_checkout(
         .ok_or_else(|| ApiError::not_found("pot_not_found", "Cagnotte introuvable (pot not found)"))?;
         let status: Option<String> = pot.get(0);
         let allow_anon: bool = pot.get(1);
+        let messages_on: bool = pot.get(2);
         if status.as_deref() != Some("open") {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -202,6 +204,12 @@ pub async fn post_checkout(
         if is_anonymous && !allow_anon {
             return Err(validation(
                 "Cette cagnotte n'accepte pas les dons anonymes (anonymous donations are not allowed on this pot)",
+            ));
+        }
+        // The owner turned messages off: a message would be stored and shown nowhere.
+        if !messages_on && message.as_deref().is_some_and(|m| !m.trim().is_empty()) {
+            return Err(validation(
+                "Cette cagnotte n'accepte pas de message (messages are disabled on this pot)",
             ));
         }
         let risk = risk::assess(

@@ -200,7 +200,7 @@ async fn find_donation(
 ) -> Result<Option<sqlx::postgres::PgRow>, sqlx::Error> {
     let cols =
         "id, pot_id, status, amount_cfa, wave_session_id, donor_user_id, donor_phone, donor_name,
-                coalesce(is_anonymous, false) as is_anonymous";
+                coalesce(is_anonymous, true) as is_anonymous";
     if let Some(id) = data["client_reference"]
         .as_str()
         .and_then(|s| Uuid::parse_str(s).ok())

@@ -118,6 +118,7 @@ pub fn check(
         )?,
         Some(_) => {}
     }
+    database_passwords(services, &get)?;
     let runs = |name: &str| services.contains(&name);
     if runs("donations") {
         wave(&get)?;
@@ -165,6 +166,82 @@ fn secret(setting: &'static str, value: Option<String>) -> Result<(), Refused> {
             setting,
             format!("shorter than {MIN_SECRET_BYTES} bytes; generate a longer secret"),
         );
+    }
+    Ok(())
+}
+
+/// `(service, WOLO_DB_PASSWORD_<S>, WOLO_<S>_DATABASE_URL)`: the settings that carry a
+/// service's database password (`platform::db::service_database_url`).
+const DATABASE_LOGINS: [(&str, &str, &str); 10] = [
+    (
+        "identity",
+        "WOLO_DB_PASSWORD_IDENTITY",
+        "WOLO_IDENTITY_DATABASE_URL",
+    ),
+    (
+        "profiles",
+        "WOLO_DB_PASSWORD_PROFILES",
+        "WOLO_PROFILES_DATABASE_URL",
+    ),
+    (
+        "referral",
+        "WOLO_DB_PASSWORD_REFERRAL",
+        "WOLO_REFERRAL_DATABASE_URL",
+    ),
+    ("pots", "WOLO_DB_PASSWORD_POTS", "WOLO_POTS_DATABASE_URL"),
+    (
+        "donations",
+        "WOLO_DB_PASSWORD_DONATIONS",
+        "WOLO_DONATIONS_DATABASE_URL",
+    ),
+    ("packs", "WOLO_DB_PASSWORD_PACKS", "WOLO_PACKS_DATABASE_URL"),
+    ("qr", "WOLO_DB_PASSWORD_QR", "WOLO_QR_DATABASE_URL"),
+    (
+        "notifications",
+        "WOLO_DB_PASSWORD_NOTIFICATIONS",
+        "WOLO_NOTIFICATIONS_DATABASE_URL",
+    ),
+    (
+        "analytics",
+        "WOLO_DB_PASSWORD_ANALYTICS",
+        "WOLO_ANALYTICS_DATABASE_URL",
+    ),
+    ("admin", "WOLO_DB_PASSWORD_ADMIN", "WOLO_ADMIN_DATABASE_URL"),
+];
+
+/// The password inside a `postgres://user:password@host/db` URL, if any.
+fn url_password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let userinfo = authority.rsplit_once('@')?.0;
+    userinfo
+        .split_once(':')
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty())
+}
+
+/// Database passwords are the service roles' keys: a development default (compose.yaml's
+/// `dev-only-<service>`, any value with a development marker) is refused, whether given as
+/// `WOLO_DB_PASSWORD_<S>` or inside `WOLO_<S>_DATABASE_URL` or `DATABASE_URL`. Their length
+/// is the database's business (they are not signing keys).
+fn database_passwords(
+    services: &[&str],
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), Refused> {
+    const WHY: &str = "a development default database password; set the role's own password";
+    if get("DATABASE_URL").is_some_and(|u| url_password(&u).is_some_and(is_development_value)) {
+        return refuse("DATABASE_URL", WHY);
+    }
+    for (service, password, url) in DATABASE_LOGINS {
+        if !services.contains(&service) {
+            continue;
+        }
+        if get(password).is_some_and(|p| is_development_value(&p)) {
+            return refuse(password, WHY);
+        }
+        if get(url).is_some_and(|u| url_password(&u).is_some_and(is_development_value)) {
+            return refuse(url, WHY);
+        }
     }
     Ok(())
 }
@@ -302,6 +379,38 @@ mod tests {
     #[test]
     fn a_valid_production_configuration_passes() {
         run(&valid()).unwrap();
+    }
+
+    #[test]
+    fn development_database_passwords_are_refused() {
+        // compose.yaml's defaults, in each of the three places a password can be given.
+        assert_eq!(
+            refused(&[("WOLO_DB_PASSWORD_QR", Some("dev-only-qr"))]),
+            "WOLO_DB_PASSWORD_QR"
+        );
+        assert_eq!(
+            refused(&[(
+                "WOLO_IDENTITY_DATABASE_URL",
+                Some("postgres://wolo_svc_identity:dev-only-identity@db:5432/wolo")
+            )]),
+            "WOLO_IDENTITY_DATABASE_URL"
+        );
+        assert_eq!(
+            refused(&[("DATABASE_URL", Some("postgres://wolo:change-me@db/wolo"))]),
+            "DATABASE_URL"
+        );
+        // Real passwords, URLs without one, and services this process does not run pass.
+        let mut env = valid();
+        env.insert("WOLO_DB_PASSWORD_QR", "Vb8Kq2Lm7Rx4Tn9".into());
+        env.insert("DATABASE_URL", "postgres://wolo@db/wolo".into());
+        env.insert("WOLO_DB_PASSWORD_PACKS", "dev-only-packs".into());
+        run(&env).unwrap();
+        assert_eq!(
+            url_password("postgres://u:p%40ss@h:5432/d?x=y"),
+            Some("p%40ss")
+        );
+        assert_eq!(url_password("postgres://u@h/d"), None);
+        assert_eq!(url_password("postgres://h/d"), None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::{
     error::{ApiError, ApiResult},
     openapi, paging,
     prefer::{Count, Preferences, Resolution, Return},
-    query::{normalise, parse_query, QueryParams},
+    query::{normalise, parse_query, Modifiers, QueryParams},
     rows,
     sql::{column_missing, push_limit_offset, Planner},
 };
@@ -998,6 +998,7 @@ async fn update(tx: &mut Tx, call: &Call<'_>, body: &Bytes) -> Result<Outcome, F
         }
     }
     let top = params.at(&[]);
+    refuse_limited_write(&top, "PATCH")?;
     let mut planner = Planner::new(cache, role, params);
     let returned = Returned::of(call);
     let mut qb: QueryBuilder<'static, Postgres> = QueryBuilder::new("with \"pgrst_mut\" as (");
@@ -1038,6 +1039,7 @@ async fn delete(tx: &mut Tx, call: &Call<'_>) -> Result<Outcome, Failure> {
         ..
     } = *call;
     let top = params.at(&[]);
+    refuse_limited_write(&top, "DELETE")?;
     let mut planner = Planner::new(cache, role, params);
     let returned = Returned::of(call);
     let mut qb: QueryBuilder<'static, Postgres> = QueryBuilder::new("with \"pgrst_mut\" as (");
@@ -1047,6 +1049,20 @@ async fn delete(tx: &mut Tx, call: &Call<'_>) -> Result<Outcome, Failure> {
     let qb = finish_mutation(qb, &mut planner, table, params, &returned, false)?;
     let (body, n, _) = run_mutation(tx, qb, prefs).await?;
     mutation_outcome(call, None, body, n, false)
+}
+
+/// `PATCH`/`DELETE` with `limit` or `offset` would otherwise change every matching row: they
+/// are refused (400) before anything is written, as `docs/rest.md` says.
+fn refuse_limited_write(top: &Modifiers, verb: &str) -> Result<(), ApiError> {
+    if top.limit.is_some() || top.offset.is_some() {
+        return Err(ApiError::bad_request(
+            "PGRST100",
+            format!("limit and offset are not supported on {verb}"),
+        )
+        .details("narrow the rows with filters instead, e.g. id=eq.<id>")
+        .hint("remove limit and offset from the query string"));
+    }
+    Ok(())
 }
 
 /// The signed-in user behind `caller`, or 401 (PostgREST's answer to an anonymous write).

@@ -13,8 +13,10 @@
 //! An ended session answers 401 with `WWW-Authenticate: Bearer error="invalid_token"`:
 //! `PGRST303` in the REST shape, `session_not_found` on identity's GoTrue routes (the code
 //! `@supabase/auth-js` turns into a signed-out state). A token that does not verify is left
-//! to the handler (it answers its usual 401); a token without `session_id` is not checked
-//! (identity never issues one; only holders of the signing key can).
+//! to the handler (it answers its usual 401). A token without `session_id` (identity never
+//! issues one; only holders of the signing key can) is refused once its account is
+//! deactivated or deleted through `DELETE /profiles/me` (`wolo.account_active`, V107); it is
+//! bound to no sign-in, so a logout cannot end it.
 //!
 //! ```ignore
 //! Router::new().route(...).merge(rest::router(api.clone())).layer(rest::sessions::layer(&api))
@@ -102,7 +104,9 @@ static CACHE: LazyLock<Mutex<Cache>> =
     LazyLock::new(|| Mutex::new(Cache::new(CACHE_ENTRIES, CACHE_TTL)));
 
 fn cache() -> std::sync::MutexGuard<'static, Cache> {
-    CACHE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Drops what this process remembers about `user`'s sessions: the next request of any of
@@ -113,7 +117,12 @@ pub fn forget_user(user: Uuid) {
 
 /// Whether sign-in `session` of `user` is live (and, for `admin`, its admin session open),
 /// asked of the database unless this process asked less than [`CACHE_TTL`] ago.
-pub async fn is_active(pool: &PgPool, session: Uuid, user: Uuid, admin: bool) -> Result<bool, sqlx::Error> {
+pub async fn is_active(
+    pool: &PgPool,
+    session: Uuid,
+    user: Uuid,
+    admin: bool,
+) -> Result<bool, sqlx::Error> {
     let key = Key {
         session,
         user,
@@ -123,6 +132,26 @@ pub async fn is_active(pool: &PgPool, session: Uuid, user: Uuid, admin: bool) ->
         return Ok(active);
     }
     let active = is_active_uncached(pool, session, user, admin).await?;
+    cache().put(key, active, Instant::now());
+    Ok(active)
+}
+
+/// Whether `user`'s account is usable, for a token without `session_id`: false once the
+/// account exists and is deactivated (`wolo.account_active`, V107). Cached as [`is_active`]
+/// is (under the nil session), and forgotten with the user's sessions.
+pub async fn account_active(pool: &PgPool, user: Uuid) -> Result<bool, sqlx::Error> {
+    let key = Key {
+        session: Uuid::nil(),
+        user,
+        admin: false,
+    };
+    if let Some(active) = cache().get(&key, Instant::now()) {
+        return Ok(active);
+    }
+    let active: bool = sqlx::query_scalar("select wolo.account_active($1)")
+        .bind(user)
+        .fetch_one(pool)
+        .await?;
     cache().put(key, active, Instant::now());
     Ok(active)
 }
@@ -148,7 +177,11 @@ where
 
 /// The sign-in a verified token belongs to: `(session, user, admin)`, or `None` when the
 /// token carries no `session_id`.
-pub fn session_of(claims: &Value, user: Option<Uuid>, role: Role) -> Option<(Uuid, Option<Uuid>, bool)> {
+pub fn session_of(
+    claims: &Value,
+    user: Option<Uuid>,
+    role: Role,
+) -> Option<(Uuid, Option<Uuid>, bool)> {
     let session = claims
         .get("session_id")
         .and_then(Value::as_str)
@@ -212,7 +245,10 @@ impl Guard {
         let Some(token) = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
         else {
             return Ok(());
         };
@@ -222,7 +258,16 @@ impl Guard {
         };
         let Some((session, user, admin)) = session_of(&caller.claims, caller.user_id, caller.role)
         else {
-            return Ok(());
+            // No session id: nothing identity issued. Such a token is still refused once its
+            // account is deactivated (identity's own routes answer that with user_banned).
+            return match (caller.role, caller.user_id, self.shape) {
+                (Role::Anon, _, _) | (_, None, _) | (_, _, Shape::GoTrue) => Ok(()),
+                (_, Some(user), Shape::PostgRest) => match account_active(&self.pool, user).await {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(ended(self.shape)),
+                    Err(e) => Err(ApiError::from_sqlx(e, false)),
+                },
+            };
         };
         // A session id without a user is nothing identity issues.
         let Some(user) = user else {
@@ -320,7 +365,10 @@ mod tests {
         let mut c = Cache::new(10, Duration::from_secs(5));
         let t0 = Instant::now();
         c.put(key(1), true, t0);
-        assert_eq!(c.get(&key(1), t0 + Duration::from_millis(4_999)), Some(true));
+        assert_eq!(
+            c.get(&key(1), t0 + Duration::from_millis(4_999)),
+            Some(true)
+        );
         assert_eq!(c.get(&key(1), t0 + Duration::from_secs(5)), None);
         // Gone once stale: the next request asks the database.
         assert_eq!(c.get(&key(1), t0), None);
@@ -346,7 +394,7 @@ mod tests {
     }
 
     #[test]
-    fn only_tokens_with_a_session_id_are_checked() {
+    fn a_token_without_session_id_belongs_to_no_sign_in() {
         let u = Uuid::new_v4();
         let s = Uuid::new_v4();
         let claims = serde_json::json!({"sub": u.to_string(), "session_id": s.to_string()});
@@ -354,7 +402,14 @@ mod tests {
             session_of(&claims, Some(u), Role::Admin),
             Some((s, Some(u), true))
         );
-        assert_eq!(session_of(&serde_json::json!({"sub": u.to_string()}), Some(u), Role::User), None);
+        assert_eq!(
+            session_of(
+                &serde_json::json!({"sub": u.to_string()}),
+                Some(u),
+                Role::User
+            ),
+            None
+        );
         assert_eq!(ended(Shape::GoTrue).status, 401);
         assert_eq!(ended(Shape::PostgRest).code, "PGRST303");
     }

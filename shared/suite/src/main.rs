@@ -56,7 +56,12 @@ async fn main() -> ExitCode {
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<platform::production::Refused>() => {
+        // A refused or malformed setting (a short JWT secret, a bad CORS list...) is one line
+        // and status 2, in every environment, as the single-service binaries answer.
+        Err(e)
+            if e.is::<platform::production::Refused>()
+                || e.is::<platform::config::ConfigError>() =>
+        {
             eprintln!("wolo: {e}");
             ExitCode::from(2)
         }

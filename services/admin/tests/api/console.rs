@@ -25,7 +25,10 @@ async fn the_console_signs_in_toggles_flags_edits_config_and_searches_the_audit_
 
     let db = testkit::TestDb::new().await;
     let router = Router::new()
-        .nest("/identity", identity::router(db.service_context("identity")))
+        .nest(
+            "/identity",
+            identity::router(db.service_context("identity")),
+        )
         .nest("/admin", admin::router(db.service_context("admin")));
     let app = testkit::spawn(router).await;
     let email = "console@wolo.sn";

@@ -200,17 +200,16 @@ async fn a_user_s_flags_need_that_user_s_token_or_an_admin() {
     // Anonymous: refused (401), in PostgREST's shape.
     let e = expect(s.app.get(&path).await, 401).await;
     assert_eq!(e["code"], "42501");
-    // The user's own token, an admin's: the user's evaluation.
-    let own = expect(
-        s.app
-            .request(Method::GET, &path)
-            .bearer_auth(testkit::token(auth::Role::User, user))
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    // The user's own token, an admin's: the user's evaluation, personal, so never stored.
+    let res = s
+        .app
+        .request(Method::GET, &path)
+        .bearer_auth(testkit::token(auth::Role::User, user))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["cache-control"], "private, no-store");
+    let own = expect(res, 200).await;
     assert_eq!(own["subject"], user.to_string());
     let by_admin = expect(s.admin_req(Method::GET, &path).send().await.unwrap(), 200).await;
     assert_eq!(by_admin["subject"], user.to_string());

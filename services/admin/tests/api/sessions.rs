@@ -79,9 +79,12 @@ async fn admin_sessions_are_recorded_ended_and_expired() {
         0
     );
     assert_eq!(
-        admin::sessions::expire_sessions_once(&s.db.service_pool("admin"), Utc::now() + Duration::hours(9))
-            .await
-            .unwrap(),
+        admin::sessions::expire_sessions_once(
+            &s.db.service_pool("admin"),
+            Utc::now() + Duration::hours(9)
+        )
+        .await
+        .unwrap(),
         1
     );
     let reason: Option<String> = sqlx::query_scalar(

@@ -206,7 +206,15 @@ async fn results_carry_conversions_and_a_significance_test() {
     sqlx::query("insert into analytics.analytics_events (event_name, event_category, anonymous_id, timestamp)
                  values ('donation_made', 'donation', 'control999', now() - interval '3 days')")
         .execute(pool).await.unwrap();
-    assert_eq!(ab::results_once(&testkit::service_pool_of(pool, "analytics"), chrono::Utc::now()).await.unwrap(), 1);
+    assert_eq!(
+        ab::results_once(
+            &testkit::service_pool_of(pool, "analytics"),
+            chrono::Utc::now()
+        )
+        .await
+        .unwrap(),
+        1
+    );
     let (results, winner, confidence): (Value, Option<String>, Option<f64>) = sqlx::query_as(
         "select results, winner_variant, confidence_level::float8 from analytics.ab_tests where id = $1",
     )

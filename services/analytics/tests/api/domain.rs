@@ -30,7 +30,10 @@ async fn domain_events_land_once_in_analytics_events() {
     let consumer = analytics::domain::consumer();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        consumer.run_once(&testkit::service_pool_of(pool, "analytics")).await.unwrap();
+        consumer
+            .run_once(&testkit::service_pool_of(pool, "analytics"))
+            .await
+            .unwrap();
         let n: i64 = sqlx::query_scalar("select count(*) from analytics.analytics_events")
             .fetch_one(pool)
             .await
@@ -41,7 +44,10 @@ async fn domain_events_land_once_in_analytics_events() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // More passes change nothing.
-    consumer.run_once(&testkit::service_pool_of(pool, "analytics")).await.unwrap();
+    consumer
+        .run_once(&testkit::service_pool_of(pool, "analytics"))
+        .await
+        .unwrap();
     let rows: Vec<(String, Option<uuid::Uuid>, Option<String>, serde_json::Value, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
         "select event_name, user_id, region, properties, timestamp from analytics.analytics_events order by event_name",
     )

@@ -190,14 +190,20 @@ async fn daily_metrics_add_up_per_dimension_and_compare_with_the_day_before() {
     )
     .await;
 
-    jobs::business_metrics_once(&testkit::service_pool_of(pool, "analytics"), d1).await.unwrap();
-    jobs::business_metrics_once(&testkit::service_pool_of(pool, "analytics"), d2).await.unwrap();
+    jobs::business_metrics_once(&testkit::service_pool_of(pool, "analytics"), d1)
+        .await
+        .unwrap();
+    jobs::business_metrics_once(&testkit::service_pool_of(pool, "analytics"), d2)
+        .await
+        .unwrap();
     // Reruns change nothing.
     let before: i64 = sqlx::query_scalar("select count(*) from analytics.business_metrics")
         .fetch_one(pool)
         .await
         .unwrap();
-    jobs::business_metrics_once(&testkit::service_pool_of(pool, "analytics"), d2).await.unwrap();
+    jobs::business_metrics_once(&testkit::service_pool_of(pool, "analytics"), d2)
+        .await
+        .unwrap();
     let after: i64 = sqlx::query_scalar("select count(*) from analytics.business_metrics")
         .fetch_one(pool)
         .await
@@ -363,8 +369,12 @@ async fn funnels_count_each_step_from_the_previous_one() {
     )
     .await;
 
-    jobs::funnel_analytics_once(&testkit::service_pool_of(pool, "analytics"), start, end).await.unwrap();
-    jobs::funnel_analytics_once(&testkit::service_pool_of(pool, "analytics"), start, end).await.unwrap();
+    jobs::funnel_analytics_once(&testkit::service_pool_of(pool, "analytics"), start, end)
+        .await
+        .unwrap();
+    jobs::funnel_analytics_once(&testkit::service_pool_of(pool, "analytics"), start, end)
+        .await
+        .unwrap();
     let rows: Vec<(String, i32, String, i32, i32, Option<f64>)> = sqlx::query_as(
         "select funnel_name, step_number, step_name, users_entered, users_completed, completion_rate::float8
            from analytics.funnel_analytics where period_start = $1 and period_end = $2 order by 1, 2",
@@ -437,7 +447,9 @@ async fn old_events_move_to_monthly_partitions_and_expire_after_two_years() {
         .execute(pool)
         .await
         .unwrap();
-    let run = jobs::partitions_once(&testkit::service_pool_of(pool, "analytics"), now).await.unwrap();
+    let run = jobs::partitions_once(&testkit::service_pool_of(pool, "analytics"), now)
+        .await
+        .unwrap();
     assert_eq!(run.moved, 2);
     assert_eq!(run.deleted_expired, 1);
     assert_eq!(
@@ -469,6 +481,8 @@ async fn old_events_move_to_monthly_partitions_and_expire_after_two_years() {
         .unwrap();
     assert!(rls);
     // Idempotent.
-    let again = jobs::partitions_once(&testkit::service_pool_of(pool, "analytics"), now).await.unwrap();
+    let again = jobs::partitions_once(&testkit::service_pool_of(pool, "analytics"), now)
+        .await
+        .unwrap();
     assert_eq!(again, jobs::PartitionRun::default());
 }

@@ -302,7 +302,7 @@ async fn the_risk_score_grows_with_velocity_and_is_explained() {
 }
 
 #[tokio::test]
-async fn signed_in_donors_are_linked_and_pots_may_refuse_anonymous_gifts() {
+async fn signed_in_donors_are_linked_and_pots_may_refuse_anonymous_gifts_and_messages() {
     let st = stack().await;
     let pot = st.pot("open").await;
     let donor = st.user("+221779998877").await;
@@ -340,6 +340,45 @@ async fn signed_in_donors_are_linked_and_pots_may_refuse_anonymous_gifts() {
     )
     .await;
     assert!(e["message"].as_str().unwrap().contains("anonymes"));
+
+    // Messages turned off by the owner: a message is refused (it would be shown nowhere),
+    // nothing is written; the same gift without a message goes through.
+    sqlx::query("update pots.pots set enable_messages = false where id = $1")
+        .bind(pot)
+        .execute(&st.db.pool)
+        .await
+        .unwrap();
+    let count_sql = "select count(*) from donations.donations where pot_id = $1";
+    let before: i64 = sqlx::query_scalar(count_sql)
+        .bind(pot)
+        .fetch_one(&st.db.pool)
+        .await
+        .unwrap();
+    let e = expect(
+        st.checkout(
+            json!({"pot_id": pot, "amount_cfa": 1000, "donor_name": "Awa", "message": "Joyeux anniversaire !"}),
+            None,
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert!(e["message"].as_str().unwrap().contains("message"), "{e}");
+    let after: i64 = sqlx::query_scalar(count_sql)
+        .bind(pot)
+        .fetch_one(&st.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+    expect(
+        st.checkout(
+            json!({"pot_id": pot, "amount_cfa": 1000, "donor_name": "Awa"}),
+            None,
+        )
+        .await,
+        201,
+    )
+    .await;
 }
 
 #[tokio::test]

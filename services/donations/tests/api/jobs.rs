@@ -48,9 +48,12 @@ async fn the_expiry_job_fails_donations_whose_session_expired_and_a_late_success
 
     // Everything expires 31 minutes later.
     assert_eq!(
-        donations::expire_pending_once(&st.db.service_pool("donations"), Utc::now() + Duration::minutes(31))
-            .await
-            .unwrap(),
+        donations::expire_pending_once(
+            &st.db.service_pool("donations"),
+            Utc::now() + Duration::minutes(31)
+        )
+        .await
+        .unwrap(),
         1
     );
 

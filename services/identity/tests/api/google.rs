@@ -51,7 +51,11 @@ async fn google_stack(client_id: Option<&str>) -> (Stack, Arc<AtomicUsize>) {
         jwks_url,
         client_id: client_id.map(str::to_string),
     };
-    let app = testkit::spawn(identity::router_with_google(db.service_context("identity"), config)).await;
+    let app = testkit::spawn(identity::router_with_google(
+        db.service_context("identity"),
+        config,
+    ))
+    .await;
     (Stack { db, app }, hits)
 }
 

@@ -91,7 +91,11 @@ async fn logout_scopes_revoke_what_they_say() {
     // Bad scope (with a live sign-in), no token; an ended sign-in's token is refused.
     st.age_codes(PHONE, 61).await;
     let live = st.sign_in(PHONE).await;
-    expect(st.logout(&s(&live, "access_token"), "everything").await, 400).await;
+    expect(
+        st.logout(&s(&live, "access_token"), "everything").await,
+        400,
+    )
+    .await;
     let err = expect(st.logout(&access(0), "local").await, 401).await;
     assert_eq!(err["code"], "session_not_found");
     let res = st

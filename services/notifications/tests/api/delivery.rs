@@ -124,9 +124,15 @@ async fn provider_failures_are_retried_with_backoff_then_fail() {
             && next2 - next < chrono::Duration::seconds(75),
         "doubled"
     );
-    let s = dispatch_once(&db.service_pool("notifications"), &p, RETRY_BASE, next2, 100)
-        .await
-        .unwrap();
+    let s = dispatch_once(
+        &db.service_pool("notifications"),
+        &p,
+        RETRY_BASE,
+        next2,
+        100,
+    )
+    .await
+    .unwrap();
     assert_eq!(s.sent, 1);
     let r = row(&db.pool, id).await;
     assert_eq!(r.status.as_deref(), Some("sent"));

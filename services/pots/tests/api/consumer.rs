@@ -17,7 +17,9 @@ async fn open_pot(s: &Stack, owner: Uuid, target: i32) -> Uuid {
         target,
     )
     .await;
-    lifecycle_once(&s.db.service_pool("pots"), open_at, WEB).await.unwrap();
+    lifecycle_once(&s.db.service_pool("pots"), open_at, WEB)
+        .await
+        .unwrap();
     assert_eq!(status(s.pool(), p).await, "open");
     p
 }
@@ -256,7 +258,10 @@ async fn concurrent_consumer_passes_count_every_donation_once() {
         set.spawn(async move {
             let consumer = pots::events::donations_consumer();
             for _ in 0..40 {
-                consumer.run_once(&testkit::service_pool_of(&pool, "pots")).await.unwrap();
+                consumer
+                    .run_once(&testkit::service_pool_of(&pool, "pots"))
+                    .await
+                    .unwrap();
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
         });

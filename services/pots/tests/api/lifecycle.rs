@@ -27,7 +27,9 @@ async fn opens_at_j30_exactly_not_a_second_before() {
     assert_eq!(status(s.pool(), p).await, "scheduled");
     assert!(events(s.pool(), "pot.opened", p).await.is_empty());
 
-    let c = lifecycle_once(&s.db.service_pool("pots"), j30, WEB).await.unwrap();
+    let c = lifecycle_once(&s.db.service_pool("pots"), j30, WEB)
+        .await
+        .unwrap();
     assert_eq!(c.opened, 1);
     assert_eq!(status(s.pool(), p).await, "open");
     let opened: DateTime<Utc> =
@@ -66,15 +68,21 @@ async fn expires_when_the_birthday_day_is_over_in_dakar_unless_funded() {
     let open_at = dakar_midnight(d("2027-02-13"));
     let unfunded = pot(s.pool(), owner, birthday, open_at, "scheduled", 10_000).await;
     let funded = pot(s.pool(), owner, birthday, open_at, "scheduled", 10_000).await;
-    lifecycle_once(&s.db.service_pool("pots"), open_at, WEB).await.unwrap();
+    lifecycle_once(&s.db.service_pool("pots"), open_at, WEB)
+        .await
+        .unwrap();
     sqlx::query("update pots.pots set raised_amount_cfa = 10000 where id = $1")
         .bind(funded)
         .execute(s.pool())
         .await
         .unwrap();
-    let c = lifecycle_once(&s.db.service_pool("pots"), open_at + Duration::minutes(1), WEB)
-        .await
-        .unwrap();
+    let c = lifecycle_once(
+        &s.db.service_pool("pots"),
+        open_at + Duration::minutes(1),
+        WEB,
+    )
+    .await
+    .unwrap();
     assert_eq!(c.funded, 1);
     assert_eq!(status(s.pool(), funded).await, "funded");
 
@@ -87,7 +95,9 @@ async fn expires_when_the_birthday_day_is_over_in_dakar_unless_funded() {
     assert_eq!(c.expired, 0);
     assert_eq!(status(s.pool(), unfunded).await, "open");
 
-    let c = lifecycle_once(&s.db.service_pool("pots"), end, WEB).await.unwrap();
+    let c = lifecycle_once(&s.db.service_pool("pots"), end, WEB)
+        .await
+        .unwrap();
     assert_eq!(c.expired, 1);
     assert_eq!(status(s.pool(), unfunded).await, "expired");
     assert_eq!(status(s.pool(), funded).await, "funded");
@@ -285,7 +295,9 @@ async fn the_daily_snapshot_upserts_one_row_per_pot_and_day() {
     .unwrap();
     let now = t("2027-02-20T10:00:00Z");
     assert_eq!(
-        pots::analytics::snapshot_once(&s.db.service_pool("pots"), now).await.unwrap(),
+        pots::analytics::snapshot_once(&s.db.service_pool("pots"), now)
+            .await
+            .unwrap(),
         2
     );
     sqlx::query("update pots.pots set view_count = 4 where id = $1")
@@ -352,7 +364,12 @@ async fn concurrent_lifecycle_runs_open_each_pot_once() {
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..8 {
         let pool = s.pool().clone();
-        set.spawn(async move { lifecycle_once(&testkit::service_pool_of(&pool, "pots"), open_at, WEB).await.unwrap().opened });
+        set.spawn(async move {
+            lifecycle_once(&testkit::service_pool_of(&pool, "pots"), open_at, WEB)
+                .await
+                .unwrap()
+                .opened
+        });
     }
     let mut opened = 0;
     while let Some(n) = set.join_next().await {
@@ -465,7 +482,9 @@ async fn a_minors_pot_waits_for_the_guardians_confirmation() {
     )
     .await;
 
-    let c = lifecycle_once(&s.db.service_pool("pots"), now, WEB).await.unwrap();
+    let c = lifecycle_once(&s.db.service_pool("pots"), now, WEB)
+        .await
+        .unwrap();
     assert_eq!(c.opened, 0, "no guardian confirmation yet");
     assert_eq!(status(s.pool(), p).await, "scheduled");
 
@@ -477,7 +496,9 @@ async fn a_minors_pot_waits_for_the_guardians_confirmation() {
     .execute(s.pool())
     .await
     .unwrap();
-    let c = lifecycle_once(&s.db.service_pool("pots"), now, WEB).await.unwrap();
+    let c = lifecycle_once(&s.db.service_pool("pots"), now, WEB)
+        .await
+        .unwrap();
     assert_eq!(c.opened, 1);
     assert_eq!(status(s.pool(), p).await, "open");
 }

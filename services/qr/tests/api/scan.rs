@@ -27,7 +27,10 @@ async fn scanning_page_in_chromium() {
     let app = testkit::spawn(
         Router::new()
             .nest("/qr", qr::router_with(db.service_context("qr"), config()))
-            .nest("/identity", identity::router(db.service_context("identity"))),
+            .nest(
+                "/identity",
+                identity::router(db.service_context("identity")),
+            ),
     )
     .await;
     let w = world(&pool, today()).await;

@@ -87,11 +87,15 @@ async fn awkward_split_minimum_payout_and_carry_over() {
     // On 5 November only October is finished.
     let now = Utc.with_ymd_and_hms(2026, 11, 5, 8, 0, 0).unwrap();
     assert_eq!(
-        qr::jobs::build_settlements_once(&testkit::service_pool_of(pool, "qr"), now).await.unwrap(),
+        qr::jobs::build_settlements_once(&testkit::service_pool_of(pool, "qr"), now)
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(
-        qr::jobs::build_settlements_once(&testkit::service_pool_of(pool, "qr"), now).await.unwrap(),
+        qr::jobs::build_settlements_once(&testkit::service_pool_of(pool, "qr"), now)
+            .await
+            .unwrap(),
         0,
         "rerun builds nothing"
     );
@@ -110,11 +114,15 @@ async fn awkward_split_minimum_payout_and_carry_over() {
     // 6 749 carried in, 11 248 is paid.
     let now = Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap();
     assert_eq!(
-        qr::jobs::build_settlements_once(&testkit::service_pool_of(pool, "qr"), now).await.unwrap(),
+        qr::jobs::build_settlements_once(&testkit::service_pool_of(pool, "qr"), now)
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(
-        qr::jobs::build_settlements_once(&testkit::service_pool_of(pool, "qr"), now).await.unwrap(),
+        qr::jobs::build_settlements_once(&testkit::service_pool_of(pool, "qr"), now)
+            .await
+            .unwrap(),
         0
     );
     let rows = settlements(pool, partner).await;
@@ -246,7 +254,11 @@ async fn weekly_terms_and_concurrent_builders() {
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..8 {
         let pool = pool.clone();
-        set.spawn(async move { qr::jobs::build_settlements_once(&testkit::service_pool_of(&pool, "qr"), now).await.unwrap() });
+        set.spawn(async move {
+            qr::jobs::build_settlements_once(&testkit::service_pool_of(&pool, "qr"), now)
+                .await
+                .unwrap()
+        });
     }
     let mut total = 0;
     while let Some(n) = set.join_next().await {

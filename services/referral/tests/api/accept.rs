@@ -205,10 +205,12 @@ async fn same_device_is_flagged_and_its_points_revoked() {
         (status.as_str(), reason.as_deref()),
         ("revoked", Some("same_device"))
     );
-    let n =
-        referral::points::mature_points_once(&st.db.service_pool("referral"), Utc::now() + chrono::Duration::days(60))
-            .await
-            .unwrap();
+    let n = referral::points::mature_points_once(
+        &st.db.service_pool("referral"),
+        Utc::now() + chrono::Duration::days(60),
+    )
+    .await
+    .unwrap();
     assert_eq!(n, 0);
 }
 

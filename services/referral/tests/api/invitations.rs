@@ -352,9 +352,12 @@ async fn invitations_expire_after_seven_days() {
     let code = st.invite(sponsor, "+221771110001").await;
     let now = Utc::now();
     assert_eq!(
-        referral::invitations::expire_invitations_once(&st.db.service_pool("referral"), now + chrono::Duration::days(6))
-            .await
-            .unwrap(),
+        referral::invitations::expire_invitations_once(
+            &st.db.service_pool("referral"),
+            now + chrono::Duration::days(6)
+        )
+        .await
+        .unwrap(),
         0
     );
     assert_eq!(

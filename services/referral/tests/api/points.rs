@@ -48,9 +48,12 @@ async fn points_mature_after_the_delay_and_refunds_revoke_them() {
     let (sponsor, _invited, pot) = accepted_referral(&st, 1).await;
     let now = Utc::now();
     assert_eq!(
-        referral::points::mature_points_once(&st.db.service_pool("referral"), now + Duration::days(13))
-            .await
-            .unwrap(),
+        referral::points::mature_points_once(
+            &st.db.service_pool("referral"),
+            now + Duration::days(13)
+        )
+        .await
+        .unwrap(),
         0
     );
     assert_eq!(balance(&st, sponsor).await, 0);
@@ -123,9 +126,12 @@ async fn points_mature_after_the_delay_and_refunds_revoke_them() {
     assert_eq!(msg, 1);
     // Nothing matures twice.
     assert_eq!(
-        referral::points::mature_points_once(&st.db.service_pool("referral"), now + Duration::days(30))
-            .await
-            .unwrap(),
+        referral::points::mature_points_once(
+            &st.db.service_pool("referral"),
+            now + Duration::days(30)
+        )
+        .await
+        .unwrap(),
         0
     );
 }
@@ -305,9 +311,12 @@ async fn every_message_the_service_sends_renders() {
     let st = stack().await;
     testkit::set_flag(st.pool(), "points_conversion", true).await;
     let (sponsor, _invited, pot) = accepted_referral(&st, 4).await;
-    referral::points::mature_points_once(&st.db.service_pool("referral"), Utc::now() + Duration::days(15))
-        .await
-        .unwrap();
+    referral::points::mature_points_once(
+        &st.db.service_pool("referral"),
+        Utc::now() + Duration::days(15),
+    )
+    .await
+    .unwrap();
     expect(
         st.post(
             "/points/convert",

@@ -199,6 +199,12 @@ fn production_refuses_each_development_setting_with_status_2_before_anything_sta
             "WOLO_NOTIFY_RECEIPT_SECRET",
             Some("receipt-secret-for-tests"),
         ),
+        // compose.yaml's database passwords, however they are given.
+        ("WOLO_DB_PASSWORD_QR", Some("dev-only-qr")),
+        (
+            "WOLO_POTS_DATABASE_URL",
+            Some("postgres://wolo_svc_pots:dev-only-pots@127.0.0.1:1/wolo"),
+        ),
         // The development message provider, channel by channel.
         ("WOLO_SMTP_URL", None),
         ("WOLO_SMS_API_URL", None),
@@ -217,6 +223,32 @@ fn production_refuses_each_development_setting_with_status_2_before_anything_sta
     env.insert("WOLO_ENV", "prod".into());
     env.insert("WOLO_QR_SECRET", qr::code::DEV_SECRET.into());
     assert_refused(None, &env, "WOLO_QR_SECRET", "WOLO_ENV=prod");
+}
+
+#[test]
+fn a_malformed_setting_is_one_line_and_status_2_too() {
+    // Config::from_env refuses these before the production checks run: the same exit.
+    for (setting, value) in [
+        ("WOLO_JWT_SECRET", "too-short"),
+        ("WOLO_CORS_ORIGINS", "not a url"),
+    ] {
+        let mut env = valid();
+        env.insert(setting, value.into());
+        let out = refused_run(None, &env);
+        assert_eq!(out.code, Some(2), "{setting}: {}", out.stderr);
+        let lines: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(lines.len(), 1, "{setting}: {lines:?}");
+        assert!(
+            lines[0].starts_with("wolo: bad setting") && lines[0].contains(setting),
+            "{setting}: {}",
+            lines[0]
+        );
+        assert!(out.stdout.is_empty(), "{setting}: {}", out.stdout);
+    }
 }
 
 #[test]

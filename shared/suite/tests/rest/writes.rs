@@ -238,3 +238,35 @@ async fn a_single_object_mutation_of_several_rows_is_rolled_back() {
     let rows = s.admin_json("/admin/feature_flags?name=eq.Tous").await;
     assert_eq!(rows, json!([]));
 }
+
+#[tokio::test]
+async fn patch_and_delete_with_limit_or_offset_are_refused_and_change_nothing() {
+    let s = stack().await;
+    let before = s
+        .admin_json("/admin/feature_flags?select=flag_key,rollout_percentage&order=flag_key")
+        .await;
+    assert!(before.as_array().unwrap().len() > 2);
+    // Before the refusal, `limit=1` was ignored and every matching row changed.
+    for (method, query) in [
+        (Method::PATCH, "flag_key=neq.x&limit=1"),
+        (Method::PATCH, "flag_key=neq.x&offset=1"),
+        (Method::PATCH, "flag_key=neq.x&limit=-1"),
+        (Method::DELETE, "flag_key=neq.x&limit=1"),
+        (Method::DELETE, "flag_key=neq.x&offset=0"),
+    ] {
+        let res = s
+            .admin(method.clone(), &format!("/admin/feature_flags?{query}"))
+            .json(&json!({"rollout_percentage": 7}))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let body = expect(res, status).await;
+        assert_eq!(status, 400, "{method} {query}: {body}");
+        assert!(body["code"].as_str().is_some(), "{method} {query}: {body}");
+    }
+    let after = s
+        .admin_json("/admin/feature_flags?select=flag_key,rollout_percentage&order=flag_key")
+        .await;
+    assert_eq!(after, before, "a refused limited write changes nothing");
+}

@@ -336,6 +336,53 @@ async fn roles_change_only_through_the_audited_endpoint() {
     );
 }
 
+/// Before V107 an admin could sign in as anyone, a super admin included, unaudited: by
+/// pointing an account's e-mail or phone at their own (then /recover or /otp), by inserting
+/// a session with a chosen token hash (then a refresh), or by reading a fresh OTP's hash
+/// (a six-digit code's SHA-256 is reversed at once). The evidence tables were writable too.
+#[tokio::test]
+async fn an_admin_cannot_take_over_an_account_or_rewrite_evidence_through_rest() {
+    let db = world().await;
+    let adam = crate::ADAM;
+    for sql in [
+        format!("update identity.users set email = 'adam+alice@example.org' where id = '{ALICE}'"),
+        format!("update identity.users set phone = '+221770000107' where id = '{ALICE}'"),
+        format!(
+            "insert into identity.user_sessions (user_id, token_hash, expires_at)
+             values ('{ALICE}', 'chosen-hash', now() + interval '1 day')"
+        ),
+        format!("update identity.user_sessions set token_hash = 'chosen-hash' where user_id = '{ALICE}'"),
+        format!("update identity.user_sessions set expires_at = now() + interval '1 year' where user_id = '{ALICE}'"),
+        "select code_hash from identity.otp_codes".to_string(),
+        "insert into identity.otp_codes (phone, code_hash, expires_at) values ('+221770000101', 'x', now())".to_string(),
+        "update qr.qr_redemption_logs set validation_result = 'invalid'".to_string(),
+        "delete from qr.qr_redemption_logs".to_string(),
+        "insert into qr.qr_redemption_logs (qr_code_id, validation_result) values ('00000000-0000-4000-b000-000000000601', 'success')".to_string(),
+        "update donations.wave_webhook_events set processing_error = null".to_string(),
+        "delete from donations.wave_webhook_events".to_string(),
+    ] {
+        assert_permission_denied(&db.pool, "wolo_admin", Some(adam), &sql).await;
+    }
+    // What the back office needs still works: revoking a sign-in, reading OTP requests
+    // without their hashes, reading the scan log and the webhook events.
+    let mut tx = crate::admin(&db.pool).await;
+    let revoke =
+        format!("update identity.user_sessions set is_revoked = true where user_id = '{ALICE}'");
+    assert_eq!(affected(&mut tx, &revoke).await, 1);
+    for read in [
+        "select id, phone, expires_at, attempts, consumed_at, created_at, ip from identity.otp_codes",
+        "select id, validation_result from qr.qr_redemption_logs",
+        "select id, event_type from donations.wave_webhook_events",
+    ] {
+        sqlx::query(read).execute(&mut *tx).await.unwrap_or_else(|e| panic!("{read}: {e}"));
+    }
+    assert_eq!(
+        affected(&mut tx, "select 1 from qr.qr_redemption_logs").await,
+        2,
+        "admins read every scan attempt"
+    );
+}
+
 // ---------------------------------------------------------------- referral
 
 #[tokio::test]

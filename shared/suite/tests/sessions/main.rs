@@ -74,10 +74,14 @@ impl Stack {
     }
 
     async fn logout(&self, token: &str, scope: &str) -> Response {
-        self.with(Method::POST, &format!("/identity/logout?scope={scope}"), token)
-            .send()
-            .await
-            .unwrap()
+        self.with(
+            Method::POST,
+            &format!("/identity/logout?scope={scope}"),
+            token,
+        )
+        .send()
+        .await
+        .unwrap()
     }
 
     async fn refresh(&self, session: &Value) -> Response {
@@ -94,12 +98,20 @@ fn access(session: &Value) -> String {
     session["access_token"].as_str().unwrap().to_string()
 }
 
-/// A REST read and a custom endpoint of services other than identity, and identity's user.
-const DOORS: [&str; 4] = [
+/// A door of every one of the ten services: REST reads, custom endpoints (the export,
+/// flag evaluation, identity's user) and an OpenAPI document.
+const DOORS: [&str; 11] = [
     "/profiles/profiles?limit=1",
     "/pots/pots?limit=1",
     "/profiles/me/export",
     "/identity/user",
+    "/referral/referrals?select=id&limit=1",
+    "/donations/donations?select=id&limit=1",
+    "/packs/packs?select=id&limit=1",
+    "/qr/qr_codes?select=id&limit=1",
+    "/notifications/notifications?select=id&limit=1",
+    "/analytics/",
+    "/admin/flags/evaluate",
 ];
 
 async fn all_open(st: &Stack, token: &str) {
@@ -127,7 +139,10 @@ async fn all_closed(st: &Stack, token: &str) {
         };
         assert_eq!(err["code"], code, "{door}: {err}");
         assert!(
-            err["message"].as_str().unwrap().starts_with("Session terminée"),
+            err["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Session terminée"),
             "{err}"
         );
         assert!(www.contains("invalid_token"), "{door}: {www}");
@@ -215,6 +230,33 @@ async fn deactivating_or_deleting_the_user_ends_their_tokens() {
     all_closed(&st, &token).await;
 }
 
+/// A token that carries no session id (only a holder of the signing key mints one) is bound
+/// to no sign-in, but still dies with its account: every service but identity refuses it
+/// with PGRST303 once the account is deactivated; identity answers user_banned (GoTrue).
+#[tokio::test]
+async fn a_token_without_a_session_dies_with_its_account() {
+    let st = stack().await;
+    let active = st.account("hawa@example.sn", &["user"]).await;
+    let token = testkit::token(auth::Role::User, active);
+    all_open(&st, &token).await;
+
+    let deactivated = st.account("ibou@example.sn", &["user"]).await;
+    sqlx::query("update identity.users set is_active = false where id = $1")
+        .bind(deactivated)
+        .execute(&st.db.pool)
+        .await
+        .unwrap();
+    let token = testkit::token(auth::Role::User, deactivated);
+    for door in DOORS {
+        let res = st.get(door, &token).await;
+        if door.starts_with("/identity") {
+            assert_eq!(expect(res, 403).await["code"], "user_banned", "{door}");
+        } else {
+            assert_eq!(expect(res, 401).await["code"], "PGRST303", "{door}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_password_reset_ends_every_earlier_session() {
     let st = stack().await;
@@ -283,7 +325,14 @@ async fn a_revoked_sessions_token_cannot_set_a_new_password() {
 
 /// The admin session identity opened for `token`'s sign-in.
 async fn admin_session(st: &Stack, token: &str) -> Value {
-    expect(st.with(Method::POST, "/admin/sessions", token).send().await.unwrap(), 200).await
+    expect(
+        st.with(Method::POST, "/admin/sessions", token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -310,7 +359,11 @@ async fn an_admin_token_lives_only_as_long_as_its_admin_session() {
         200,
     )
     .await;
-    for door in ["/admin/feature_flags?limit=1", "/pots/pots?limit=1", "/admin/config"] {
+    for door in [
+        "/admin/feature_flags?limit=1",
+        "/pots/pots?limit=1",
+        "/admin/config",
+    ] {
         let err = expect(st.get(door, &token).await, 401).await;
         assert_eq!(err["code"], "PGRST303", "{door}");
     }
@@ -332,7 +385,14 @@ async fn an_admin_token_lives_only_as_long_as_its_admin_session() {
     let err = expect(st.refresh(&session).await, 401).await;
     assert_eq!(err["code"], "session_expired");
     // An ended or expired admin session is not reopened by the console either.
-    expect(st.with(Method::POST, "/admin/sessions", &token).send().await.unwrap(), 401).await;
+    expect(
+        st.with(Method::POST, "/admin/sessions", &token)
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
 
     // A new sign-in gets a new admin session.
     let token = access(&st.sign_in("ndeye@wolo.sn").await);
@@ -362,32 +422,46 @@ async fn only_a_super_admin_ends_another_admins_session() {
     )
     .await;
     assert!(
-        err["message"].as_str().unwrap().contains("super administrateur"),
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("super administrateur"),
         "{err}"
     );
     // ...nor through the REST layer.
     let err = expect(
-        st.with(Method::PATCH, &format!("/admin/admin_sessions?id=eq.{id}"), &oumar)
-            .header("prefer", "return=minimal")
-            .json(&json!({"terminated_at": "2026-12-03T10:00:00Z", "termination_reason": "revoked"}))
-            .send()
-            .await
-            .unwrap(),
+        st.with(
+            Method::PATCH,
+            &format!("/admin/admin_sessions?id=eq.{id}"),
+            &oumar,
+        )
+        .header("prefer", "return=minimal")
+        .json(&json!({"terminated_at": "2026-12-03T10:00:00Z", "termination_reason": "revoked"}))
+        .send()
+        .await
+        .unwrap(),
         403,
     )
     .await;
     assert!(
-        err["message"].as_str().unwrap().contains("super administrateur"),
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("super administrateur"),
         "{err}"
     );
     // Nor may an admin open or stretch a session through it.
     let err = expect(
-        st.with(Method::PATCH, &format!("/admin/admin_sessions?id=eq.{id}"), &oumar)
-            .header("prefer", "return=minimal")
-            .json(&json!({"expires_at": "2099-01-01T00:00:00Z"}))
-            .send()
-            .await
-            .unwrap(),
+        st.with(
+            Method::PATCH,
+            &format!("/admin/admin_sessions?id=eq.{id}"),
+            &oumar,
+        )
+        .header("prefer", "return=minimal")
+        .json(&json!({"expires_at": "2099-01-01T00:00:00Z"}))
+        .send()
+        .await
+        .unwrap(),
         403,
     )
     .await;
@@ -409,16 +483,23 @@ async fn only_a_super_admin_ends_another_admins_session() {
 
     // An ended session stays ended, whoever asks.
     let err = expect(
-        st.with(Method::PATCH, &format!("/admin/admin_sessions?id=eq.{id}"), &chef)
-            .header("prefer", "return=minimal")
-            .json(&json!({"terminated_at": null}))
-            .send()
-            .await
-            .unwrap(),
+        st.with(
+            Method::PATCH,
+            &format!("/admin/admin_sessions?id=eq.{id}"),
+            &chef,
+        )
+        .header("prefer", "return=minimal")
+        .json(&json!({"terminated_at": null}))
+        .send()
+        .await
+        .unwrap(),
         403,
     )
     .await;
-    assert!(err["message"].as_str().unwrap().contains("rouverte"), "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("rouverte"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -431,11 +512,15 @@ async fn taking_admin_away_ends_the_admin_tokens_already_issued() {
     let chef = access(&st.sign_in("chef@wolo.sn").await);
     expect(st.get("/admin/feature_flags?limit=1", &token).await, 200).await;
     expect(
-        st.with(Method::POST, &format!("/identity/admin/users/{former}/roles"), &chef)
-            .json(&json!({"roles": ["user"]}))
-            .send()
-            .await
-            .unwrap(),
+        st.with(
+            Method::POST,
+            &format!("/identity/admin/users/{former}/roles"),
+            &chef,
+        )
+        .json(&json!({"roles": ["user"]}))
+        .send()
+        .await
+        .unwrap(),
         200,
     )
     .await;

@@ -17,7 +17,8 @@ async fn the_scan_pages_sign_out_ends_the_session_on_the_server() {
         "{handler}"
     );
     let st = stack().await;
-    st.account("caisse@cinedakar.sn", &["user", "partner"]).await;
+    st.account("caisse@cinedakar.sn", &["user", "partner"])
+        .await;
     let token = access(&st.sign_in("caisse@cinedakar.sn").await);
     let before = st.get("/qr/venues", &token).await.status();
     assert_ne!(before, 401);
