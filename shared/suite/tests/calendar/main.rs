@@ -261,7 +261,8 @@ async fn dakar_days_midnights_and_whole_day_windows_agree() {
     }
     // The Dakar day (daily invitation limit, snapshots), 7-day invitation expiry and the
     // points maturation delay, as SQL computes them.
-    let rows: Vec<(NaiveDate, DateTime<Utc>, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+    type Row = (NaiveDate, DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
+    let rows: Vec<Row> = sqlx::query_as(
         "select wolo.dakar_date(t), wolo.dakar_midnight(wolo.dakar_date(t)),
                 t + make_interval(days => 7), t + make_interval(days => 30)
          from unnest($1::timestamptz[]) with ordinality as x(t, i) order by i",
