@@ -141,8 +141,9 @@ pub async fn refund_one(
 ) -> ApiResult<Value> {
     let admin = rest::require_admin(caller)?;
     let path = format!("/donations/{donation_id}/refund");
-    // (1) Claim.
-    let mut tx = rest::begin(&state.db, caller, "POST", &path, headers, false).await?;
+    // (1) Claim. Written as the donations service (V108: admins read donations and refunds
+    // but write them only through this endpoint); the admin's claims name them in the audit.
+    let mut tx = rest::begin_as_service(&state.db, caller, "POST", &path, headers).await?;
     let d = sqlx::query(
         "select status, amount_cfa, wave_session_id, pot_id from donations.donations where id = $1 for update",
     )
@@ -212,7 +213,7 @@ pub async fn refund_one(
     };
 
     // (3) Record the outcome.
-    let mut tx = rest::begin(&state.db, caller, "POST", &path, headers, false).await?;
+    let mut tx = rest::begin_as_service(&state.db, caller, "POST", &path, headers).await?;
     // Lock order donation → refund, as in the claim: a concurrent claim holding the donation
     // and waiting on our refund row would deadlock otherwise.
     sqlx::query("select 1 from donations.donations where id = $1 for update")

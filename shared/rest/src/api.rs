@@ -147,6 +147,26 @@ pub async fn begin(
     Ok(tx)
 }
 
+/// [`begin`], then back to the service's own login (`set local role none`): the caller's
+/// claims and request details stay set, so audit rows name the caller, but the statements
+/// run with the service's grants, not the API role's. For an endpoint that is the only door
+/// to a write its caller's role may not make through REST (the refund endpoint: admins
+/// read donations and refunds, the donations service writes them; V108).
+pub async fn begin_as_service(
+    pool: &PgPool,
+    caller: &Caller,
+    method: &str,
+    path: &str,
+    headers: &HeaderMap,
+) -> ApiResult<Transaction<'static, Postgres>> {
+    let mut tx = begin(pool, caller, method, path, headers, false).await?;
+    sqlx::query("set local role none")
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| ApiError::from_sqlx(e, false))?;
+    Ok(tx)
+}
+
 async fn root(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
     let result = (|| -> ApiResult<Response> {
         check_profile(&api, &headers, false)?;

@@ -29,6 +29,7 @@ pub mod sessions;
 pub mod sql;
 
 pub use api::{
-    authenticate, begin, require_admin, require_partner, require_user, router, Api, Endpoint,
+    authenticate, begin, begin_as_service, require_admin, require_partner, require_user, router,
+    Api, Endpoint,
 };
 pub use error::{ApiError, ApiResult};

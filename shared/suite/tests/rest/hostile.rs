@@ -404,3 +404,28 @@ async fn deeply_nested_json_in_a_row_reads_back_in_every_media_type() {
         assert_eq!(status, 200, "{accept}: {text}");
     }
 }
+
+#[tokio::test]
+async fn a_modifier_of_a_resource_not_embedded_is_pgrst108() {
+    let s = stack().await;
+    for query in [
+        "select=id&pot_invitations.order=id",
+        "select=id&pot_invitations.limit=1",
+        "select=id,pot_invitations(id)&donations.id=eq.1",
+    ] {
+        let (status, body) = get(&s, &format!("/pots/pots?{query}")).await;
+        assert_refused(query, status, &body);
+        assert_eq!(
+            (status.as_u16(), body["code"].as_str()),
+            (400, Some("PGRST108")),
+            "{query}: {body}"
+        );
+    }
+    // Embedded, the same modifiers are fine.
+    let (status, body) = get(
+        &s,
+        "/pots/pots?select=id,pot_invitations(id)&pot_invitations.order=id&pot_invitations.limit=1",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -508,51 +508,118 @@ async fn settlements_move_as_the_settlement_endpoints_move_them() {
     assert_rule(&db.pool, "wolo_admin", adam, &set("status = 'pending'")).await;
 }
 
+/// V108: a donation's status and a refund change only through the webhook and the refund
+/// endpoint (which writes as the donations service, V108); admins read both tables.
 #[tokio::test]
-async fn a_rest_refund_follows_the_rules_of_the_refund_endpoint() {
+async fn donations_and_refunds_are_written_through_their_endpoints_only() {
     let db = world().await;
     let adam = Some(crate::ADAM);
-    let refund = |donation: Uuid, amount: i32| {
+    for sql in [
         format!(
             "insert into donations.refunds (donation_id, amount_cfa, reason, wave_refund_status)
-             values ('{donation}', {amount}, 'admin_action', 'pending')"
+             values ('{}', 5000, 'admin_action', 'completed')",
+            crate::D_NAMED
+        ),
+        "update donations.refunds set wave_refund_status = 'completed'".to_string(),
+        "delete from donations.refunds".to_string(),
+        format!(
+            "update donations.donations set status = 'succeeded', confirmed_at = now() where id = '{}'",
+            crate::D_PENDING
+        ),
+        format!("update donations.donations set status = 'refunded' where id = '{}'", crate::D_NAMED),
+        "update donations.donations set amount_cfa = 1".to_string(),
+        format!(
+            "insert into donations.donations (pot_id, amount_cfa, status) values ('{ALICE_PUBLIC_POT}', 1000, 'succeeded')"
+        ),
+        "delete from donations.donations".to_string(),
+    ] {
+        assert_permission_denied(&db.pool, "wolo_admin", adam, &sql).await;
+    }
+    let mut tx = crate::admin(&db.pool).await;
+    assert!(
+        affected(
+            &mut tx,
+            "select id, status, amount_cfa from donations.donations"
+        )
+        .await
+            > 0
+    );
+    affected(
+        &mut tx,
+        "select id, wave_refund_status from donations.refunds",
+    )
+    .await;
+}
+
+/// V108: codes are issued by the qr service and redeemed by POST /qr/redeem; an admin
+/// through REST cancels an issued code and nothing else.
+#[tokio::test]
+async fn an_admin_cancels_an_issued_code_and_changes_nothing_else() {
+    let db = world().await;
+    let adam = Some(crate::ADAM);
+    // CODE-ONE (…601) is issued, CODE-TWO (…602) redeemed.
+    let one = "'00000000-0000-4000-b000-000000000601'";
+    let two = "'00000000-0000-4000-b000-000000000602'";
+    for sql in [
+        format!("update qr.qr_codes set status = 'redeemed', redeemed_at = now() where id = {one}"),
+        format!("update qr.qr_codes set redeemed_at = now() where id = {one}"),
+        format!(
+            "update qr.qr_codes set expires_at = expires_at + interval '1 year' where id = {one}"
+        ),
+        format!("update qr.qr_codes set pack_id = '{PACK2}' where id = {one}"),
+        format!("update qr.qr_codes set status = 'issued', redeemed_at = null where id = {two}"),
+        format!("update qr.qr_codes set status = 'cancelled' where id = {two}"),
+    ] {
+        assert_rule(&db.pool, "wolo_admin", adam, &sql).await;
+    }
+    for sql in [
+        format!("delete from qr.qr_codes where id = {one}"),
+        format!(
+            "insert into qr.qr_codes (pot_id, pack_id, code, redeemable_from, expires_at)
+             values ('{ALICE_PUBLIC_POT}', '{PACK1}', 'ADMIN-MINTED', now(), now() + interval '1 day')"
+        ),
+    ] {
+        assert_permission_denied(&db.pool, "wolo_admin", adam, &sql).await;
+    }
+    let mut tx = crate::admin(&db.pool).await;
+    let cancel = format!(
+        "update qr.qr_codes set status = 'cancelled', partner_notes = 'perdu' where id = {one}"
+    );
+    assert_eq!(affected(&mut tx, &cancel).await, 1);
+}
+
+/// V108: REST invitations follow the endpoint's input rules too.
+#[tokio::test]
+async fn rest_referrals_need_a_valid_contact_and_a_short_message() {
+    let db = world().await;
+    let insert = |code: &str, contact: &str, message: &str| {
+        format!(
+            "insert into referral.referrals (sponsor_user_id, referral_code, invited_phone, invited_email, invitation_message)
+             values ('{ALICE}', '{code}', {contact}, {message})"
         )
     };
-    // Only a succeeded donation, only its whole amount.
-    assert_rule(
-        &db.pool,
-        "wolo_admin",
-        adam,
-        &refund(crate::D_PENDING, 2000),
-    )
-    .await;
-    assert_rule(
-        &db.pool,
-        "wolo_admin",
-        adam,
-        &refund(crate::D_NAMED, 50_000),
-    )
-    .await;
-    assert_rule(&db.pool, "wolo_admin", adam, &refund(crate::D_NAMED, 1)).await;
-    let mut tx = crate::admin(&db.pool).await;
-    assert_eq!(affected(&mut tx, &refund(crate::D_NAMED, 5000)).await, 1);
-    tx.commit().await.unwrap();
-    // Stamped with the admin who wrote it.
-    let by: Option<Uuid> = sqlx::query_scalar(
-        "select refunded_by_user_id from donations.refunds where donation_id = $1",
-    )
-    .bind(crate::D_NAMED)
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
-    assert_eq!(by, adam);
-    // It stays on its donation.
-    let other = format!(
-        "update donations.refunds set donation_id = '{}' where donation_id = '{}'",
-        crate::D_ANONYMOUS,
-        crate::D_NAMED
+    let long = format!("'{}'", "a".repeat(501));
+    for (code, contact, message) in [
+        ("REST-P1", "'77 123 45 67', null", "null"),
+        ("REST-P2", "'+221', null", "null"),
+        ("REST-E1", "null, 'not-an-email'", "null"),
+        ("REST-M1", "'+221771112233', null", long.as_str()),
+    ] {
+        assert_rule(
+            &db.pool,
+            "wolo_user",
+            Some(ALICE),
+            &insert(code, contact, message),
+        )
+        .await;
+    }
+    let mut tx = user(&db.pool, ALICE).await;
+    let ok = insert(
+        "REST-OK",
+        "'+221771112233', null",
+        "'Rejoins-moi sur WOLO !'",
     );
-    assert_rule(&db.pool, "wolo_admin", adam, &other).await;
+    assert_eq!(affected(&mut tx, &ok).await, 1);
 }
 
 // ---------------------------------------------------------------- refused by grants
