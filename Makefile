@@ -8,7 +8,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 CARGO ?= cargo
-WOLO := target/debug/wolo
+WOLO := $(or $(CARGO_TARGET_DIR),target)/debug/wolo
 # Development-only defaults; real deployments set their own (see .env.example).
 export WOLO_JWT_SECRET ?= dev-only-jwt-secret-change-me-0123456789
 export WOLO_HTTP_ADDR ?= 127.0.0.1:8080
