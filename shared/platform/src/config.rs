@@ -11,6 +11,7 @@
 //! | `WOLO_DB_STATEMENT_TIMEOUT_MS` | `15000` | server-side cap on one statement |
 //! | `WOLO_JWT_AUDIENCE` | unset | when set, tokens must carry this `aud` |
 //! | `WOLO_CORS_ORIGINS` | `*` | origins allowed by CORS: `*` or a comma-separated list (production requires the list) |
+//! | `WOLO_TRUSTED_PROXIES` | `127.0.0.0/8,::1` | the proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed: comma-separated addresses and CIDR networks, or `none` ([`crate::client`]) |
 //!
 //! A missing or malformed setting is a [`ConfigError`] that names the variable, and the
 //! binaries stop with it before binding any port.
@@ -18,6 +19,8 @@
 //! defaults, short secrets, the fake Wave, the development message provider and open CORS.
 
 use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
+
+use crate::client::TrustedProxies;
 
 pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
 pub const DEFAULT_DB_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -88,6 +91,9 @@ pub struct Config {
     /// The web app (`WOLO_PUBLIC_WEB_URL`, no trailing slash): links in messages and Wave's
     /// return pages.
     pub public_web_url: String,
+    /// `WOLO_TRUSTED_PROXIES`: the only peers whose `X-Forwarded-For` gives the client IP,
+    /// and whose `X-Forwarded-Proto: https` earns HSTS ([`crate::client`]).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// The web app's address when `WOLO_PUBLIC_WEB_URL` is unset (Vite's development server).
@@ -133,6 +139,7 @@ impl Config {
             jwt_audience: get("WOLO_JWT_AUDIENCE").filter(|v| !v.trim().is_empty()),
             cors_origins: parse_origins(get("WOLO_CORS_ORIGINS"))?,
             public_web_url: parse_web_url(get("WOLO_PUBLIC_WEB_URL"))?,
+            trusted_proxies: env.parsed("WOLO_TRUSTED_PROXIES")?.unwrap_or_default(),
         })
     }
 }
@@ -298,6 +305,37 @@ mod tests {
         assert_eq!(c.environment, Environment::Development);
         let dbg = format!("{c:?}");
         assert!(!dbg.contains(SECRET) && !dbg.contains("pw@"), "{dbg}");
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_loopback_and_a_bad_entry_is_named() {
+        let with = |v: &str| {
+            Config::from_lookup(
+                8080,
+                lookup(&[
+                    ("DATABASE_URL", "postgres://x/y"),
+                    ("WOLO_JWT_SECRET", SECRET),
+                    ("WOLO_TRUSTED_PROXIES", v),
+                ]),
+            )
+        };
+        assert_eq!(
+            with("").unwrap().trusted_proxies,
+            TrustedProxies::loopback()
+        );
+        let c = with("10.0.3.7, 10.8.0.0/16").unwrap();
+        assert_eq!(c.trusted_proxies.to_string(), "10.0.3.7/32,10.8.0.0/16");
+        assert!(!c.trusted_proxies.contains("127.0.0.1".parse().unwrap()));
+        assert_eq!(
+            with("none").unwrap().trusted_proxies,
+            TrustedProxies::none()
+        );
+        let err = with("10.0.0.0/8,proxy.internal").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("WOLO_TRUSTED_PROXIES") && text.contains("proxy.internal"),
+            "{text}"
+        );
     }
 
     #[test]

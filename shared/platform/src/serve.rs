@@ -11,8 +11,9 @@
 //!   personal data, so nothing is stored by a browser or a proxy unless a handler says it is
 //!   safe (vendored static files, a flag evaluation cached privately);
 //! - `Strict-Transport-Security` when the request came over https, as told by
-//!   `X-Forwarded-Proto: https` from a proxy of ours (same trust rule as `X-Forwarded-For`,
-//!   see [`crate::client`]): the services speak plain http behind a TLS-terminating proxy.
+//!   `X-Forwarded-Proto: https` from a proxy of ours: the TCP peer is in the trusted proxies
+//!   (`WOLO_TRUSTED_PROXIES`, default loopback; the same list as for `X-Forwarded-For`, see
+//!   [`crate::client`]): the services speak plain http behind a TLS-terminating proxy.
 //!
 //! A panic in a handler is caught ([`CatchPanicLayer`]): logged once with the request id (by
 //! the panic hook of [`crate::telemetry`]),
@@ -20,6 +21,8 @@
 //! "hint":null}`, and the process keeps serving.
 
 use std::net::SocketAddr;
+
+use crate::client::TrustedProxies;
 
 use std::any::Any;
 
@@ -109,13 +112,14 @@ pub async fn protections(req: Request, next: Next) -> axum::response::Response {
     res
 }
 
-/// Whether a proxy of ours says the request reached it over https.
+/// Whether a proxy of ours (a peer in the trusted proxies the edge put into the request)
+/// says the request reached it over https.
 fn came_over_https(req: &Request) -> bool {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    crate::client::is_trusted_proxy(peer)
+    crate::client::proxies_of(req.extensions()).trusts(peer)
         && req
             .headers()
             .get("x-forwarded-proto")
@@ -167,10 +171,18 @@ async fn panic_answer(req: Request, next: Next) -> axum::response::Response {
 
 /// Wraps a router with the edge middleware: CORS, `x-request-id` set (or kept) and echoed,
 /// one span per request carrying it, the response protections, panics caught,
-/// `x-wolo-client-ip` computed, and the body size limit.
+/// `x-wolo-client-ip` computed, and the body size limit. Only loopback peers are trusted
+/// proxies ([`edge_with`] takes the list).
 pub fn edge(router: Router, origins: Option<&[String]>) -> Router {
+    edge_with(router, origins, TrustedProxies::default())
+}
+
+/// [`edge`] trusting `proxies`' `X-Forwarded-For` and `X-Forwarded-Proto` (the list goes
+/// into every request's extensions, where [`crate::Client`] and the HSTS rule read it).
+pub fn edge_with(router: Router, origins: Option<&[String]>, proxies: TrustedProxies) -> Router {
     router.layer(cors(origins)).layer(
         ServiceBuilder::new()
+            .layer(axum::Extension(proxies))
             .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
             .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 let id = req
@@ -191,14 +203,21 @@ pub fn edge(router: Router, origins: Option<&[String]>) -> Router {
     )
 }
 
+/// The service [`app`] and [`app_with`] give `axum::serve`.
+pub type App =
+    axum::extract::connect_info::IntoMakeServiceWithConnectInfo<NormalizePath<Router>, SocketAddr>;
+
 /// The router as the server runs it: [`edge`] middleware, and a trailing slash trimmed
 /// before routing, so `/pots/` (the OpenAPI document clients ask for) reaches `/pots`.
-pub fn app(
-    router: Router,
-    origins: Option<&[String]>,
-) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<NormalizePath<Router>, SocketAddr>
-{
-    let svc = NormalizePathLayer::trim_trailing_slash().layer(edge(router, origins));
+/// Loopback peers are the trusted proxies (as in the tests); [`serve`] uses
+/// `WOLO_TRUSTED_PROXIES` through [`app_with`].
+pub fn app(router: Router, origins: Option<&[String]>) -> App {
+    app_with(router, origins, TrustedProxies::default())
+}
+
+/// [`app`] trusting `proxies` (see [`edge_with`]).
+pub fn app_with(router: Router, origins: Option<&[String]>, proxies: TrustedProxies) -> App {
+    let svc = NormalizePathLayer::trim_trailing_slash().layer(edge_with(router, origins, proxies));
     ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(svc)
 }
 
@@ -211,7 +230,13 @@ pub async fn serve(config: &crate::Config, router: Router, name: &str) -> anyhow
     let local = listener.local_addr()?;
     tracing::info!(%local, service = name, "listening");
     println!("{name} listening on http://{local}");
-    axum::serve(listener, app(router, config.cors_origins.as_deref()))
+    tracing::info!(trusted_proxies = %config.trusted_proxies, "X-Forwarded-For believed from");
+    let app = app_with(
+        router,
+        config.cors_origins.as_deref(),
+        config.trusted_proxies.clone(),
+    );
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!(service = name, "stopped");
@@ -239,4 +264,76 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutdown signal received, draining connections");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    /// Answers with the client IP the edge computed, through [`edge_with`] trusting
+    /// `proxies`, for a request from `peer`.
+    async fn through_edge(
+        proxies: &str,
+        peer: &str,
+        headers: &[(&str, &str)],
+    ) -> axum::response::Response {
+        let router = Router::new().route(
+            "/ip",
+            get(|req: Request| async move {
+                req.headers()
+                    .get(&crate::client::CLIENT_IP)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_string()
+            }),
+        );
+        let app = edge_with(router, None, proxies.parse().unwrap());
+        let mut req = Request::builder().uri("/ip");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut req = req.body(Body::empty()).unwrap();
+        let peer: SocketAddr = format!("{peer}:40000").parse().unwrap();
+        req.extensions_mut().insert(ConnectInfo(peer));
+        app.oneshot(req).await.unwrap()
+    }
+
+    async fn text(res: axum::response::Response) -> String {
+        let bytes = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn forwarded_headers_count_only_from_the_configured_proxies() {
+        let forwarded = [
+            ("x-forwarded-for", "41.82.1.2"),
+            ("x-forwarded-proto", "https"),
+            ("x-wolo-client-ip", "1.1.1.1"),
+        ];
+        // A listed proxy: its client and its https are believed.
+        let res = through_edge("10.0.3.7", "10.0.3.7", &forwarded).await;
+        assert_eq!(res.headers()[header::STRICT_TRANSPORT_SECURITY], HSTS);
+        assert_eq!(text(res).await, "41.82.1.2");
+        // A private peer that is not listed: neither (and a client's own x-wolo-client-ip is
+        // replaced either way).
+        let res = through_edge("10.0.3.7", "10.0.3.8", &forwarded).await;
+        assert!(res
+            .headers()
+            .get(header::STRICT_TRANSPORT_SECURITY)
+            .is_none());
+        assert_eq!(text(res).await, "10.0.3.8");
+        // Loopback, when the list does not have it.
+        let res = through_edge("none", "127.0.0.1", &forwarded).await;
+        assert!(res
+            .headers()
+            .get(header::STRICT_TRANSPORT_SECURITY)
+            .is_none());
+        assert_eq!(text(res).await, "127.0.0.1");
+        // The default list is loopback.
+        let res = through_edge("127.0.0.0/8,::1", "127.0.0.1", &forwarded).await;
+        assert_eq!(res.headers()[header::STRICT_TRANSPORT_SECURITY], HSTS);
+        assert_eq!(text(res).await, "41.82.1.2");
+    }
 }
