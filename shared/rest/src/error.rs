@@ -50,6 +50,11 @@ pub struct ApiError {
     /// `WWW-Authenticate` value for 401s.
     #[serde(skip)]
     pub www_authenticate: Option<String>,
+    /// Fields beside the envelope's four, for clients that read them (GoTrue's
+    /// `weak_password: {reasons}`, which auth-js turns into `AuthWeakPasswordError.reasons`).
+    /// Never on a 5xx.
+    #[serde(flatten)]
+    pub extra: Option<serde_json::Map<String, Value>>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -63,7 +68,19 @@ impl ApiError {
             details: None,
             hint: None,
             www_authenticate: None,
+            extra: None,
         }
+    }
+
+    /// Adds the top-level field `key` to the body, beside `code`, `message`, `details` and
+    /// `hint` (which it cannot replace).
+    pub fn field(mut self, key: &str, value: Value) -> Self {
+        if !matches!(key, "code" | "message" | "details" | "hint") {
+            self.extra
+                .get_or_insert_with(serde_json::Map::new)
+                .insert(key.to_string(), value);
+        }
+        self
     }
 
     pub fn details(mut self, details: impl Into<String>) -> Self {
@@ -264,6 +281,7 @@ impl ApiError {
             details: Some(format!("request id {request_id}")),
             hint: None,
             www_authenticate: None,
+            extra: None,
         }
     }
 }
@@ -431,6 +449,26 @@ mod tests {
         assert_eq!(status, StatusCode::CONFLICT);
         assert_eq!(body["message"], "duplicate key value");
         assert!(lines.iter().all(|l| !l.starts_with("ERROR")), "{lines:?}");
+    }
+
+    #[test]
+    fn extra_fields_sit_beside_the_envelope_and_never_on_a_5xx() {
+        let weak = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "weak_password", "faible")
+            .field("weak_password", serde_json::json!({"reasons": ["length"]}))
+            .field("code", serde_json::json!("not replaced"));
+        let (status, body, _) = answer(weak, "r5");
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            body,
+            serde_json::json!({"code": "weak_password", "message": "faible", "details": null,
+                               "hint": null, "weak_password": {"reasons": ["length"]}})
+        );
+        let (_, body, _) = answer(
+            ApiError::new(StatusCode::BAD_GATEWAY, "x_failed", "échec")
+                .field("secret", serde_json::json!("internal")),
+            "r6",
+        );
+        assert!(body.get("secret").is_none(), "{body}");
     }
 
     #[test]
