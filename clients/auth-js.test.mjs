@@ -1,6 +1,6 @@
 // @supabase/auth-js, unchanged, against the GoTrue-shaped identity API (`/identity`, see
 // docs/identity.md): SMS code, sessions and refresh rotation, e-mail + password, recovery,
-// logout.
+// logout, the password policy (AuthWeakPasswordError.reasons).
 //
 // Run by shared/suite/tests/clients/main.rs (`cargo test -p suite --test clients`), which
 // serves the suite over a fresh seeded database and sets WOLO_BASE and WOLO_DATABASE_URL.
@@ -192,6 +192,7 @@ describe('error codes reach auth-js (error.code)', () => {
     const res = await newClient().signUp({ email: `weak.${suffix}@example.sn`, password: 'short' });
     failed(res, 422, 'weak_password');
     assert.equal(res.error.name, 'AuthWeakPasswordError', wire.describeLast());
+    assert.deepEqual(res.error.reasons, ['length'], wire.describeLast());
   });
 
   test('reused refresh token: refresh_token_already_used', async () => {
@@ -199,5 +200,16 @@ describe('error codes reach auth-js (error.code)', () => {
     const { session } = ok(await newClient().signUp({ email, password: `Teranga-${suffix}` }));
     ok(await newClient().refreshSession({ refresh_token: session.refresh_token }));
     failed(await newClient().refreshSession({ refresh_token: session.refresh_token }), undefined, 'refresh_token_already_used');
+  });
+});
+
+describe('password policy', () => {
+  // A fresh address: the weak password is refused before any account is created.
+  test('signUp with a common password (12345678): AuthWeakPasswordError with reasons', async () => {
+    const res = await newClient().signUp({ email: `common.${suffix}@example.sn`, password: '12345678' });
+    failed(res, 422, 'weak_password');
+    assert.equal(res.error.name, 'AuthWeakPasswordError', wire.describeLast());
+    assert.deepEqual(res.error.reasons, ['pwned'], wire.describeLast());
+    assert.equal(res.data.user, null);
   });
 });

@@ -37,8 +37,6 @@ pub const OTP_PER_PHONE_HOUR: i64 = 5;
 pub const OTP_PER_IP_HOUR: i64 = 20;
 /// Wrong tries before a code is dead.
 pub const OTP_MAX_ATTEMPTS: i32 = 5;
-/// Minimum password length.
-pub const PASSWORD_MIN_LEN: usize = 8;
 
 // ---------------------------------------------------------------- request details
 
@@ -580,15 +578,9 @@ async fn password(state: AppState, client: Client, req: PasswordRequest) -> ApiR
     sign_in(&state, tx, user_id, &client).await
 }
 
-fn check_password(password: &str) -> ApiResult<()> {
-    if password.chars().count() < PASSWORD_MIN_LEN {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "weak_password",
-            format!("Le mot de passe doit contenir au moins {PASSWORD_MIN_LEN} caractères (password too short)"),
-        ));
-    }
-    Ok(())
+/// The password policy (`crate::password_policy`): 422 `weak_password` with its reasons.
+fn check_password(state: &AppState, password: &str) -> ApiResult<()> {
+    state.passwords.check(password).map_err(ApiError::from)
 }
 
 // ---------------------------------------------------------------- POST /signup
@@ -607,7 +599,7 @@ pub async fn post_signup(
     let req: SignupRequest = body(&bytes)?;
     let email = normalise_email(req.email.as_deref().unwrap_or(""))?;
     let password = req.password.unwrap_or_default();
-    check_password(&password)?;
+    check_password(&state, &password)?;
     let phc = tokio::task::spawn_blocking(move || crypto::hash_password(&password))
         .await
         .map_err(|_| ApiError::internal("password hashing failed"))?;
@@ -744,7 +736,7 @@ pub async fn put_user(
     let Some(password) = req.password else {
         return Err(validation("password requis (password required)"));
     };
-    check_password(&password)?;
+    check_password(&state, &password)?;
     let phc = tokio::task::spawn_blocking(move || crypto::hash_password(&password))
         .await
         .map_err(|_| ApiError::internal("password hashing failed"))?;

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod crypto;
 pub mod google;
 pub mod http;
+pub mod password_policy;
 pub mod purge;
 
 pub use purge::{purge_expired, spawn_jobs, PurgeCounts};
@@ -34,6 +35,34 @@ pub struct AppState {
     pub public_web_url: String,
     /// How long an admin's sign-in keeps its admin session (`WOLO_ADMIN_SESSION_HOURS`).
     pub admin_session_hours: i32,
+    /// What a new password must satisfy (`WOLO_PASSWORD_*`).
+    pub passwords: Arc<password_policy::PasswordPolicy>,
+}
+
+/// The service's own settings, beside the platform's.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub google: google::GoogleConfig,
+    pub passwords: password_policy::PasswordPolicy,
+}
+
+impl Settings {
+    /// Every setting from the environment; an error names the one that is malformed.
+    pub fn from_env() -> Result<Settings, String> {
+        Ok(Settings {
+            google: google::GoogleConfig::from_env(),
+            passwords: password_policy::PasswordPolicy::from_env()?,
+        })
+    }
+
+    /// The settings from the environment, or the process stops (status 2) naming the
+    /// malformed one, as for every other setting, before anything is served.
+    fn from_env_or_exit() -> Settings {
+        Settings::from_env().unwrap_or_else(|e| {
+            eprintln!("identity: {e}");
+            std::process::exit(2)
+        })
+    }
 }
 
 impl FromRef<AppState> for PgPool {
@@ -62,7 +91,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "POST",
         path: "/signup",
-        summary: "Create an e-mail account: {email, password} (8+ characters, argon2id); 200 session",
+        summary: "Create an e-mail account: {email, password} (password policy: 8+ characters, not a common password; 422 weak_password {weak_password: {reasons}}; argon2id); 200 session",
     },
     rest::Endpoint {
         method: "GET",
@@ -72,7 +101,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "PUT",
         path: "/user",
-        summary: "Set the signed-in user's password: {password} (8+ characters, argon2id); 200 user",
+        summary: "Set the signed-in user's password: {password} (password policy as /signup; argon2id); 200 user",
     },
     rest::Endpoint {
         method: "POST",
@@ -91,14 +120,26 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     },
 ];
 
-/// The service's routes: probes, and its schema's tables PostgREST-style. Google sign-in
-/// is configured from the environment ([`google::GoogleConfig::from_env`]).
+/// The service's routes: probes, and its schema's tables PostgREST-style. The settings
+/// (Google sign-in, password policy) come from the environment
+/// ([`Settings::from_env`]; a malformed one stops the process with status 2).
 pub fn router(ctx: platform::Context) -> Router {
-    router_with_google(ctx, google::GoogleConfig::from_env())
+    router_with(ctx, Settings::from_env_or_exit())
 }
 
 /// [`router`] with an explicit Google sign-in configuration (tests).
 pub fn router_with_google(ctx: platform::Context, google: google::GoogleConfig) -> Router {
+    router_with(
+        ctx,
+        Settings {
+            google,
+            ..Settings::from_env_or_exit()
+        },
+    )
+}
+
+/// [`router`] with explicit settings (tests).
+pub fn router_with(ctx: platform::Context, settings: Settings) -> Router {
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -109,12 +150,13 @@ pub fn router_with_google(ctx: platform::Context, google: google::GoogleConfig) 
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
-        google: Arc::new(google::Google::new(google)),
+        google: Arc::new(google::Google::new(settings.google)),
         public_web_url: ctx.config.public_web_url.clone(),
         admin_session_hours: rest::sessions::admin_session_hours_from_env().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "using the default admin session length");
             rest::sessions::ADMIN_SESSION_HOURS
         }),
+        passwords: Arc::new(settings.passwords),
     };
     Router::new()
         .merge(platform::health::router(NAME))

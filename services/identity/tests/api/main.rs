@@ -1,9 +1,11 @@
 //! The identity endpoints over HTTP against a migrated database: SMS codes, sessions,
-//! refresh rotation, logout scopes, passwords, recovery, Google ID tokens, admin roles, purge.
+//! refresh rotation, logout scopes, passwords, recovery, Google ID tokens, admin roles, purge,
+//! the password policy.
 
 mod admin;
 mod google;
 mod otp;
+mod password_policy;
 mod passwords;
 mod purge;
 mod recovery;
@@ -23,6 +25,29 @@ pub struct Stack {
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
     let app = testkit::spawn(identity::router(db.service_context("identity"))).await;
+    ready(db, app).await
+}
+
+/// The settings a test starts from: the documented defaults (not the environment).
+pub fn default_settings() -> identity::Settings {
+    identity::Settings {
+        google: identity::google::GoogleConfig::from_env(),
+        passwords: identity::password_policy::PasswordPolicy::default(),
+    }
+}
+
+/// [`stack`] with explicit settings (password policy).
+pub async fn stack_with(settings: identity::Settings) -> Stack {
+    let db = TestDb::new().await;
+    let app = testkit::spawn(identity::router_with(
+        db.service_context("identity"),
+        settings,
+    ))
+    .await;
+    ready(db, app).await
+}
+
+async fn ready(db: TestDb, app: TestApp) -> Stack {
     // The schema cache loads in the background at start-up.
     for _ in 0..100 {
         if app.get("/users?limit=0").await.status() != 503 {
