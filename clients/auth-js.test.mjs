@@ -1,6 +1,6 @@
 // @supabase/auth-js, unchanged, against the GoTrue-shaped identity API (`/identity`, see
 // docs/identity.md): SMS code, sessions and refresh rotation, e-mail + password, recovery,
-// logout, the password policy (AuthWeakPasswordError.reasons).
+// logout, the password policy (AuthWeakPasswordError.reasons) and sign-in throttling (429).
 //
 // Run by shared/suite/tests/clients/main.rs (`cargo test -p suite --test clients`), which
 // serves the suite over a fresh seeded database and sets WOLO_BASE and WOLO_DATABASE_URL.
@@ -203,7 +203,7 @@ describe('error codes reach auth-js (error.code)', () => {
   });
 });
 
-describe('password policy', () => {
+describe('password policy and throttling', () => {
   // A fresh address: the weak password is refused before any account is created.
   test('signUp with a common password (12345678): AuthWeakPasswordError with reasons', async () => {
     const res = await newClient().signUp({ email: `common.${suffix}@example.sn`, password: '12345678' });
@@ -211,5 +211,21 @@ describe('password policy', () => {
     assert.equal(res.error.name, 'AuthWeakPasswordError', wire.describeLast());
     assert.deepEqual(res.error.reasons, ['pwned'], wire.describeLast());
     assert.equal(res.data.user, null);
+  });
+
+  // Failures are counted per address whether or not it is registered (the answer says
+  // nothing about it): 10 per 15 minutes, then 429 for every try.
+  test('repeated wrong signInWithPassword ends in 429 over_request_rate_limit', async () => {
+    const email = `locked.${suffix}@example.sn`;
+    let tries = 0;
+    let res;
+    for (; tries < 20; tries += 1) {
+      res = await newClient().signInWithPassword({ email, password: `mauvais-${tries}` });
+      if (res.error?.status === 429) break;
+      failed(res, 400, 'invalid_credentials');
+    }
+    failed(res, 429, 'over_request_rate_limit');
+    assert.equal(tries, 10, 'the 11th try is the first refused');
+    assert.equal(res.data.session, null);
   });
 });

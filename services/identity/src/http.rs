@@ -29,22 +29,12 @@ pub const ACCESS_TTL: i64 = 900;
 pub const REFRESH_TTL_DAYS: i32 = 30;
 /// Lifetime of an SMS code, minutes.
 pub const OTP_MINUTES: i32 = 10;
-/// Minimum delay between two codes to one phone, seconds.
-pub const OTP_RESEND_SECONDS: i64 = 60;
-/// Codes per phone per hour.
-pub const OTP_PER_PHONE_HOUR: i64 = 5;
-/// Codes per client IP per hour.
-pub const OTP_PER_IP_HOUR: i64 = 20;
 /// Wrong tries before a code is dead.
 pub const OTP_MAX_ATTEMPTS: i32 = 5;
 
 // ---------------------------------------------------------------- request details
 
 pub use platform::Client;
-
-fn too_many(code: &str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
-}
 
 fn invalid_credentials() -> ApiError {
     ApiError::new(
@@ -263,46 +253,7 @@ pub async fn post_otp(
     let phone = normalise_phone(req.phone.as_deref().unwrap_or(""))?;
     let mut tx = state.db.begin().await.map_err(db)?;
     lock(&mut tx, &phone).await?;
-    let row = sqlx::query(
-        "select count(*) filter (where created_at > now() - interval '1 hour') as last_hour,
-                coalesce(extract(epoch from now() - max(created_at)), 1e9)::float8 as since_last
-         from identity.otp_codes where phone = $1 and created_at > now() - interval '1 hour'",
-    )
-    .bind(&phone)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db)?;
-    let last_hour: i64 = row.get("last_hour");
-    let since_last: f64 = row.get("since_last");
-    if since_last < OTP_RESEND_SECONDS as f64 {
-        let wait = (OTP_RESEND_SECONDS as f64 - since_last).ceil() as i64;
-        return Err(too_many(
-            "over_sms_send_rate_limit",
-            &format!("Veuillez patienter {wait} s avant de demander un nouveau code (wait {wait} s before asking for a new code)"),
-        ));
-    }
-    if last_hour >= OTP_PER_PHONE_HOUR {
-        return Err(too_many(
-            "over_sms_send_rate_limit",
-            "Trop de codes demandés pour ce numéro, réessayez plus tard (too many codes for this number)",
-        ));
-    }
-    if let Some(ip) = &client.ip {
-        let per_ip: i64 = sqlx::query_scalar(
-            "select count(*) from identity.otp_codes
-             where ip = $1::inet and created_at > now() - interval '1 hour'",
-        )
-        .bind(ip)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        if per_ip >= OTP_PER_IP_HOUR {
-            return Err(too_many(
-                "over_request_rate_limit",
-                "Trop de demandes, réessayez plus tard (too many requests)",
-            ));
-        }
-    }
+    crate::throttle::check_otp(&mut tx, &state.limits, &phone, &client).await?;
     let code = crypto::otp_code();
     sqlx::query(
         "insert into identity.otp_codes (phone, code_hash, expires_at, ip)
@@ -552,6 +503,8 @@ async fn password(state: AppState, client: Client, req: PasswordRequest) -> ApiR
             ))
         }
     };
+    // Throttled before any work (crate::throttle); every failure is logged, no password.
+    let attempt = crate::throttle::admit_password(&state, &value, &client).await?;
     let mut tx = state.db.begin().await.map_err(db)?;
     let row = sqlx::query(&format!(
         "select id, coalesce(is_active, true) as active, password_hash
@@ -565,17 +518,31 @@ async fn password(state: AppState, client: Client, req: PasswordRequest) -> ApiR
         Some(r) => (Some(r.get("id")), r.get("active"), r.get("password_hash")),
         None => (None, false, None),
     };
+    let has_password = phc.is_some();
     let ok =
         tokio::task::spawn_blocking(move || crypto::verify_password(&password, phc.as_deref()))
             .await
             .unwrap_or(false);
     let (true, Some(user_id)) = (ok, user_id) else {
+        drop(tx);
+        let reason = match (user_id, has_password) {
+            (None, _) => "unknown account",
+            (Some(_), false) => "no password",
+            (Some(_), true) => "wrong password",
+        };
+        attempt.failed(&state, reason).await;
         return Err(invalid_credentials());
     };
     if !active {
+        drop(tx);
+        attempt.failed(&state, "deactivated account").await;
         return Err(banned());
     }
-    sign_in(&state, tx, user_id, &client).await
+    let res = sign_in(&state, tx, user_id, &client).await;
+    if res.is_ok() {
+        attempt.succeeded(&state).await;
+    }
+    res
 }
 
 /// The password policy (`crate::password_policy`): 422 `weak_password` with its reasons.
@@ -785,10 +752,12 @@ struct RecoverRequest {
 /// in the same transaction.
 pub async fn post_recover(
     State(state): State<AppState>,
+    client: Client,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let req: RecoverRequest = body(&bytes)?;
     let email = normalise_email(req.email.as_deref().unwrap_or(""))?;
+    crate::throttle::admit_recover(&state, &email, &client).await?;
     let mut tx = state.db.begin().await.map_err(db)?;
     lock(&mut tx, &format!("recover:{email}")).await?;
     let row = sqlx::query(

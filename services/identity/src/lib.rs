@@ -8,6 +8,7 @@ pub mod google;
 pub mod http;
 pub mod password_policy;
 pub mod purge;
+pub mod throttle;
 
 pub use purge::{purge_expired, spawn_jobs, PurgeCounts};
 
@@ -35,6 +36,8 @@ pub struct AppState {
     pub public_web_url: String,
     /// How long an admin's sign-in keeps its admin session (`WOLO_ADMIN_SESSION_HOURS`).
     pub admin_session_hours: i32,
+    /// Rate limits of sign-in, `/verify`, `/recover` and `/otp` (`WOLO_RATE_LIMIT_*`).
+    pub limits: Arc<throttle::Limits>,
     /// What a new password must satisfy (`WOLO_PASSWORD_*`).
     pub passwords: Arc<password_policy::PasswordPolicy>,
 }
@@ -43,6 +46,7 @@ pub struct AppState {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub google: google::GoogleConfig,
+    pub limits: throttle::Limits,
     pub passwords: password_policy::PasswordPolicy,
 }
 
@@ -51,6 +55,7 @@ impl Settings {
     pub fn from_env() -> Result<Settings, String> {
         Ok(Settings {
             google: google::GoogleConfig::from_env(),
+            limits: throttle::Limits::from_env()?,
             passwords: password_policy::PasswordPolicy::from_env()?,
         })
     }
@@ -76,17 +81,17 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "POST",
         path: "/otp",
-        summary: "Send a 6-digit SMS code: {phone} (E.164 or Senegalese national); 200 {}; 429 when asked again within 60 s or over 5/h per phone, 20/h per IP",
+        summary: "Send a 6-digit SMS code: {phone} (E.164 or Senegalese national); 200 {}; 429 when asked again within 60 s or over 5/h per phone (over_sms_send_rate_limit), 20/h per IP (over_request_rate_limit); limits are settings (WOLO_RATE_LIMIT_OTP_*)",
     },
     rest::Endpoint {
         method: "POST",
         path: "/verify",
-        summary: "Sign in with an SMS code: {phone, token, type: \"sms\"}, or with a password reset link: {token_hash | token, email?, type: \"recovery\"} (single use; revokes every session); 200 session {access_token, refresh_token, expires_in, expires_at, user}",
+        summary: "Sign in with an SMS code: {phone, token, type: \"sms\"}, or with a password reset link: {token_hash | token, email?, type: \"recovery\"} (single use; revokes every session); 200 session {access_token, refresh_token, expires_in, expires_at, user}; 429 over_request_rate_limit over 30 requests per IP per 5 min or 10 failures per phone/e-mail per hour",
     },
     rest::Endpoint {
         method: "POST",
         path: "/token",
-        summary: "?grant_type=refresh_token {refresh_token} (rotates; reuse revokes the sign-in), ?grant_type=password {email|phone, password} or ?grant_type=id_token {provider: \"google\", id_token}; 200 session",
+        summary: "?grant_type=refresh_token {refresh_token} (rotates; reuse revokes the sign-in), ?grant_type=password {email|phone, password} (429 over_request_rate_limit after 10 failures per account in 15 min or 30 attempts per IP in 5 min) or ?grant_type=id_token {provider: \"google\", id_token}; 200 session",
     },
     rest::Endpoint {
         method: "POST",
@@ -106,7 +111,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "POST",
         path: "/recover",
-        summary: "Send a password reset e-mail: {email}; always 200 {} (the link is valid 1 h, once)",
+        summary: "Send a password reset e-mail: {email}; 200 {} whether or not registered (the link is valid 1 h, once); 429 over_email_send_rate_limit over 5 requests per address per hour, over_request_rate_limit over 30 per IP per hour",
     },
     rest::Endpoint {
         method: "POST",
@@ -121,7 +126,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 ];
 
 /// The service's routes: probes, and its schema's tables PostgREST-style. The settings
-/// (Google sign-in, password policy) come from the environment
+/// (Google sign-in, rate limits, password policy) come from the environment
 /// ([`Settings::from_env`]; a malformed one stops the process with status 2).
 pub fn router(ctx: platform::Context) -> Router {
     router_with(ctx, Settings::from_env_or_exit())
@@ -156,12 +161,13 @@ pub fn router_with(ctx: platform::Context, settings: Settings) -> Router {
             tracing::warn!(error = %e, "using the default admin session length");
             rest::sessions::ADMIN_SESSION_HOURS
         }),
+        limits: Arc::new(settings.limits),
         passwords: Arc::new(settings.passwords),
     };
     Router::new()
         .merge(platform::health::router(NAME))
         .route("/otp", post(http::post_otp))
-        .route("/verify", post(http::post_verify))
+        .route("/verify", post(throttle::post_verify))
         .route("/token", post(http::post_token))
         .route("/signup", post(http::post_signup))
         .route("/user", get(http::get_user).put(http::put_user))

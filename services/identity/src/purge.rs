@@ -1,5 +1,5 @@
-//! Retention: old sessions, reset tokens and SMS codes are deleted by [`purge_expired`],
-//! which [`spawn_jobs`] runs every hour.
+//! Retention: old sessions, reset tokens, SMS codes and throttling attempts are deleted by
+//! [`purge_expired`], which [`spawn_jobs`] runs every hour.
 
 use std::time::Duration;
 
@@ -10,6 +10,9 @@ use sqlx::PgPool;
 pub const SESSION_RETENTION_DAYS: i32 = 90;
 /// SMS code rows are kept this many hours.
 pub const OTP_RETENTION_HOURS: i32 = 24;
+/// Throttling attempts (`identity.auth_attempts`) are kept this many hours: the longest
+/// window a limit may have ([`crate::throttle::MAX_WINDOW_SECS`]).
+pub const ATTEMPT_RETENTION_HOURS: i32 = 24;
 /// How often [`spawn_jobs`] purges.
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -19,13 +22,15 @@ pub struct PurgeCounts {
     pub sessions: u64,
     pub reset_tokens: u64,
     pub otp_codes: u64,
+    pub auth_attempts: u64,
 }
 
 /// Deletes, as of `now`:
 /// - `user_sessions` expired and created more than 90 days ago, or revoked more than 90 days
 ///   ago;
 /// - `password_reset_tokens` used or expired;
-/// - `otp_codes` created more than a day ago.
+/// - `otp_codes` created more than a day ago;
+/// - `auth_attempts` created more than a day ago.
 pub async fn purge_expired(pool: &PgPool, now: DateTime<Utc>) -> Result<PurgeCounts, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let sessions = sqlx::query(
@@ -54,11 +59,20 @@ pub async fn purge_expired(pool: &PgPool, now: DateTime<Utc>) -> Result<PurgeCou
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    let auth_attempts = sqlx::query(
+        "delete from identity.auth_attempts where created_at < $1 - make_interval(hours => $2)",
+    )
+    .bind(now)
+    .bind(ATTEMPT_RETENTION_HOURS)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     tx.commit().await?;
     Ok(PurgeCounts {
         sessions,
         reset_tokens,
         otp_codes,
+        auth_attempts,
     })
 }
 
@@ -72,6 +86,7 @@ pub fn spawn_jobs(ctx: &platform::Context) -> tokio::task::JoinHandle<()> {
                     sessions = c.sessions,
                     reset_tokens = c.reset_tokens,
                     otp_codes = c.otp_codes,
+                    auth_attempts = c.auth_attempts,
                     "identity purge"
                 ),
                 Err(e) => tracing::warn!(error = %e, "identity purge failed"),

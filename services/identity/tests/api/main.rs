@@ -1,6 +1,6 @@
 //! The identity endpoints over HTTP against a migrated database: SMS codes, sessions,
 //! refresh rotation, logout scopes, passwords, recovery, Google ID tokens, admin roles, purge,
-//! the password policy.
+//! throttling and the password policy.
 
 mod admin;
 mod google;
@@ -10,6 +10,7 @@ mod passwords;
 mod purge;
 mod recovery;
 mod sessions;
+mod throttle;
 
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
@@ -32,11 +33,12 @@ pub async fn stack() -> Stack {
 pub fn default_settings() -> identity::Settings {
     identity::Settings {
         google: identity::google::GoogleConfig::from_env(),
+        limits: identity::throttle::Limits::default(),
         passwords: identity::password_policy::PasswordPolicy::default(),
     }
 }
 
-/// [`stack`] with explicit settings (password policy).
+/// [`stack`] with explicit settings (limits, password policy).
 pub async fn stack_with(settings: identity::Settings) -> Stack {
     let db = TestDb::new().await;
     let app = testkit::spawn(identity::router_with(
@@ -65,6 +67,19 @@ impl Stack {
         self.app
             .request(Method::POST, path)
             .header("user-agent", "wolo-test/1.0")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// [`Stack::post`] from the client IP `ip` (the test server's peer is loopback, a trusted
+    /// proxy by default, so its `X-Forwarded-For` is believed).
+    pub async fn post_from(&self, ip: &str, path: &str, body: Value) -> Response {
+        self.app
+            .request(Method::POST, path)
+            .header("user-agent", "wolo-test/1.0")
+            .header("x-forwarded-for", ip)
             .json(&body)
             .send()
             .await

@@ -67,13 +67,26 @@ async fn purge_deletes_only_old_rows() {
         .unwrap();
     }
 
+    for (account, hours) in [("recent", 23), ("old", 25)] {
+        sqlx::query(
+            "insert into identity.auth_attempts (action, account, ip, outcome, created_at)
+             values ('password', $1, '41.82.1.2', 'failed', now() - make_interval(hours => $2))",
+        )
+        .bind(account)
+        .bind(hours)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
     let counts = identity::purge_expired(pool, Utc::now()).await.unwrap();
     assert_eq!(
         counts,
         identity::PurgeCounts {
             sessions: 2,
             reset_tokens: 2,
-            otp_codes: 1
+            otp_codes: 1,
+            auth_attempts: 1,
         }
     );
     let names = |sql: &'static str| async move {
@@ -93,6 +106,10 @@ async fn purge_deletes_only_old_rows() {
         names("select code_hash from identity.otp_codes").await,
         ["recent"]
     );
+    assert_eq!(
+        names("select account from identity.auth_attempts").await,
+        ["recent"]
+    );
 
     // `now` is a parameter: 100 days on, everything but the user is gone.
     let later = identity::purge_expired(pool, Utc::now() + Duration::days(100))
@@ -101,4 +118,5 @@ async fn purge_deletes_only_old_rows() {
     assert_eq!(later.sessions, 3);
     assert_eq!(later.otp_codes, 1);
     assert_eq!(later.reset_tokens, 1);
+    assert_eq!(later.auth_attempts, 1);
 }
