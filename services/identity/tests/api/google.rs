@@ -121,15 +121,7 @@ async fn a_new_google_user_is_created_and_signed_in() {
 #[tokio::test]
 async fn an_existing_email_user_is_linked() {
     let (st, _) = google_stack(Some(CLIENT_ID)).await;
-    let signup = expect(
-        st.post(
-            "/signup",
-            json!({"email": "fatou@example.sn", "password": "motdepasse-1"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let signup = st.signup("fatou@example.sn", "motdepasse-1").await;
     let session = expect(
         grant(&st, &sign(&claims("fatou@example.sn"), KID, KEY)).await,
         200,
