@@ -220,5 +220,5 @@ pub(crate) async fn id_token_grant(
             id
         }
     };
-    crate::http::sign_in(&state, tx, user_id, &client).await
+    crate::http::sign_in(&state, tx, user_id, &client, crate::claims::Method::OAuth).await
 }

@@ -3,6 +3,7 @@
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/identity`.
 
 pub mod admin;
+pub mod claims;
 pub mod crypto;
 pub mod google;
 pub mod http;
