@@ -58,7 +58,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "POST",
         path: "/token",
-        summary: "?grant_type=refresh_token {refresh_token} (rotates; reuse revokes the sign-in), ?grant_type=password {email|phone, password} or ?grant_type=id_token {provider: \"google\", id_token}; 200 session",
+        summary: "?grant_type=refresh_token {refresh_token} (rotates; reuse revokes the sign-in), ?grant_type=password {email|phone, password} or ?grant_type=id_token {provider: \"google\", id_token, nonce?}; 200 session (access token with GoTrue's claims: aal, amr, session_id, app_metadata, user_metadata...)",
     },
     rest::Endpoint {
         method: "POST",
