@@ -123,12 +123,45 @@ describe('phone + SMS code', () => {
     assert.equal(byToken.user.id, session.user.id);
   });
 
+  // The access token says what GoTrue's say (docs/identity.md, "Access tokens").
+  test("the access token carries GoTrue's claims", async () => {
+    const payload = JSON.parse(Buffer.from(session.access_token.split('.')[1], 'base64url').toString('utf8'));
+    const shown = JSON.stringify(payload);
+    assert.equal(payload.sub, session.user.id, shown);
+    assert.equal(payload.role, 'wolo_user', shown);
+    assert.equal(payload.aal, 'aal1', shown);
+    assert.equal(payload.is_anonymous, false, shown);
+    assert.equal(payload.phone, phoneE164, shown);
+    assert.equal(payload.email, '', shown);
+    assert.match(payload.session_id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, shown);
+    assert.equal(payload.amr.length, 1, shown);
+    assert.equal(payload.amr[0].method, 'otp', shown);
+    assert.ok(Math.abs(payload.amr[0].timestamp - Date.now() / 1000) < 120, shown);
+    assert.equal(payload.app_metadata.provider, 'phone', shown);
+    assert.deepEqual(payload.app_metadata.providers, ['phone'], shown);
+    assert.deepEqual(payload.user_metadata, {}, shown);
+    assert.equal(payload.exp - payload.iat, session.expires_in, shown);
+    // auth-js's own readers of the token: getClaims (checked through getUser for HS256)
+    // and the assurance level.
+    const { claims } = ok(await client.getClaims());
+    assert.deepEqual(claims, payload);
+    const aal = ok(await client.mfa.getAuthenticatorAssuranceLevel());
+    assert.equal(aal.currentLevel, 'aal1');
+    assert.deepEqual(aal.currentAuthenticationMethods, payload.amr);
+  });
+
   test('refreshSession rotates the refresh token; the old one then fails', async () => {
     const old = session.refresh_token;
     const data = ok(await client.refreshSession());
     assert.ok(data.session);
     assert.notEqual(data.session.refresh_token, old);
     assert.equal(data.user.id, session.user.id);
+    // The refreshed token keeps the sign-in's session_id and amr.
+    const claims = (token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+    const before = claims(session.access_token);
+    const after = claims(data.session.access_token);
+    assert.equal(after.session_id, before.session_id);
+    assert.deepEqual(after.amr, before.amr);
     session = data.session;
     // Another tab refreshing the same token within the reuse interval gets a session too.
     ok(await newClient().refreshSession({ refresh_token: old }));

@@ -324,7 +324,14 @@ pub(crate) async fn verify_signup(
         tx.commit().await.map_err(db)?;
         return Err(banned());
     }
-    sign_in(&state, tx, row.get("id"), &client).await
+    sign_in(
+        &state,
+        tx,
+        row.get("id"),
+        &client,
+        crate::claims::Method::Otp,
+    )
+    .await
 }
 
 /// `/verify {type: email_change | phone_change, token_hash | (email | phone, token)}`:
@@ -394,7 +401,14 @@ pub(crate) async fn verify_change(
         tx.commit().await.map_err(db)?;
         return Err(banned());
     }
-    sign_in(&state, tx, row.get("id"), &client).await
+    sign_in(
+        &state,
+        tx,
+        row.get("id"),
+        &client,
+        crate::claims::Method::Otp,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- PUT /user

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use rest::{ApiError, ApiResult};
 
-use crate::{crypto, AppState, NAME};
+use crate::{claims, crypto, AppState, NAME};
 
 pub use rest::input::{body, db, normalise_email, normalise_phone, validation};
 
@@ -188,28 +188,39 @@ async fn new_session(
     Ok((chain_id, token))
 }
 
-/// The GoTrue session object for `user` with a fresh access token.
-fn session_json(state: &AppState, user: &UserRow, chain_id: Uuid, refresh: String) -> Value {
+/// The GoTrue session object for `user` with a fresh access token (claims: `crate::claims`).
+fn session_json(
+    state: &AppState,
+    user: &UserRow,
+    chain_id: Uuid,
+    refresh: String,
+    amr: &[claims::Amr],
+) -> Value {
     let role = auth::Role::for_user_roles(&user.roles);
-    let access = state
-        .jwt
-        .issue(user.id, role, ACCESS_TTL, Some(chain_id.to_string()));
+    let object = user_json(user);
+    let access = state.jwt.issue_with(
+        user.id,
+        role,
+        ACCESS_TTL,
+        claims::access_claims(&object, chain_id, amr),
+    );
     json!({
         "access_token": access,
         "token_type": "bearer",
         "expires_in": ACCESS_TTL,
         "expires_at": Utc::now().timestamp() + ACCESS_TTL,
         "refresh_token": refresh,
-        "user": user_json(user),
+        "user": object,
     })
 }
 
-/// Marks a successful sign-in, opens a session, commits and answers.
+/// Marks a successful sign-in made with `method`, opens a session, commits and answers.
 pub(crate) async fn sign_in(
     state: &AppState,
     mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
     user_id: Uuid,
     client: &Client,
+    method: claims::Method,
 ) -> ApiResult<Response> {
     sqlx::query("update identity.users set last_login_at = now() where id = $1")
         .bind(user_id)
@@ -220,9 +231,10 @@ pub(crate) async fn sign_in(
         .await?
         .ok_or_else(invalid_credentials)?;
     let (chain, refresh) = new_session(&mut tx, user_id, None, client).await?;
+    let amr = claims::record_sign_in(&mut tx, chain, method).await?;
     bind_admin_session(state, &mut tx, &user, chain, client).await?;
     tx.commit().await.map_err(db)?;
-    Ok(Json(session_json(state, &user, chain, refresh)).into_response())
+    Ok(Json(session_json(state, &user, chain, refresh, &amr)).into_response())
 }
 
 /// An admin's token is bound to an admin session (`admin.admin_sessions`): opened here for
@@ -461,7 +473,7 @@ pub async fn post_verify(
         .await
         .map_err(db)?,
     };
-    sign_in(&state, tx, user_id, &client).await
+    sign_in(&state, tx, user_id, &client, claims::Method::Otp).await
 }
 
 // ---------------------------------------------------------------- POST /token
@@ -599,6 +611,7 @@ async fn refresh(state: AppState, client: Client, req: RefreshRequest) -> ApiRes
     .await
     .map_err(db)?;
     let (chain, refresh) = new_session(&mut tx, user_id, Some((chain, id)), &client).await?;
+    let amr = claims::carry_amr(&mut tx, id).await?;
     let user = load_user(&mut tx, user_id).await?.ok_or_else(banned)?;
     if !bind_admin_session(&state, &mut tx, &user, chain, &client).await? {
         // The admin session of this sign-in ended or expired: the sign-in ends with it.
@@ -617,7 +630,7 @@ async fn refresh(state: AppState, client: Client, req: RefreshRequest) -> ApiRes
         return Err(bad_refresh("session_expired", "Session Expired"));
     }
     tx.commit().await.map_err(db)?;
-    Ok(Json(session_json(&state, &user, chain, refresh)).into_response())
+    Ok(Json(session_json(&state, &user, chain, refresh, &amr)).into_response())
 }
 
 async fn password(state: AppState, client: Client, req: PasswordRequest) -> ApiResult<Response> {
@@ -671,7 +684,7 @@ async fn password(state: AppState, client: Client, req: PasswordRequest) -> ApiR
             "Adresse e-mail non confirmée : saisissez le code reçu (email not confirmed)",
         ));
     }
-    sign_in(&state, tx, user_id, &client).await
+    sign_in(&state, tx, user_id, &client, claims::Method::Password).await
 }
 
 pub(crate) fn check_password(password: &str) -> ApiResult<()> {
@@ -698,7 +711,7 @@ pub(crate) fn signed_in_as(
     state: &AppState,
     headers: &HeaderMap,
 ) -> ApiResult<(Uuid, Option<Uuid>, bool)> {
-    let caller = rest::authenticate(&state.jwt, headers)?;
+    let caller = claims::authenticate(&state.jwt, headers)?;
     let user = caller.user_id.ok_or_else(|| {
         ApiError::unauthorized(
             "no_authorization",
@@ -917,7 +930,7 @@ async fn verify_recovery(
     .await
     .map_err(db)?;
     end_admin_sessions(&mut tx, user_id, None, "revoked").await?;
-    let res = sign_in(&state, tx, user_id, &client).await;
+    let res = sign_in(&state, tx, user_id, &client, claims::Method::Recovery).await;
     rest::sessions::forget_user(user_id);
     res
 }

@@ -3,6 +3,7 @@
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/identity`.
 
 pub mod admin;
+pub mod claims;
 pub mod confirm;
 pub mod crypto;
 pub mod google;
@@ -79,7 +80,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "POST",
         path: "/token",
-        summary: "?grant_type=refresh_token {refresh_token} (rotates; a rotated token is accepted again within 10 s, after that its reuse revokes the sign-in: 400 refresh_token_not_found | refresh_token_already_used | session_expired | user_banned), ?grant_type=password {email|phone, password} (400 invalid_credentials, email_not_confirmed) or ?grant_type=id_token {provider: \"google\", id_token}; 200 session",
+        summary: "?grant_type=refresh_token {refresh_token} (rotates; a rotated token is accepted again within 10 s, after that its reuse revokes the sign-in: 400 refresh_token_not_found | refresh_token_already_used | session_expired | user_banned), ?grant_type=password {email|phone, password} (400 invalid_credentials, email_not_confirmed) or ?grant_type=id_token {provider: \"google\", id_token, nonce?}; 200 session (access token with GoTrue's claims: aal, amr, session_id, app_metadata, user_metadata...)",
     },
     rest::Endpoint {
         method: "POST",

@@ -1,5 +1,6 @@
 //! The identity endpoints over HTTP against a migrated database: SMS codes, sessions,
-//! refresh rotation, logout scopes, passwords, recovery, Google ID tokens, admin roles, purge.
+//! refresh rotation, logout scopes, passwords, recovery, Google ID tokens, admin roles, purge,
+//! access token claims.
 
 mod admin;
 mod confirm;
@@ -9,6 +10,7 @@ mod passwords;
 mod purge;
 mod recovery;
 mod sessions;
+mod tokens;
 
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
