@@ -16,7 +16,8 @@
 --                                  made before V110 (their tokens carry no amr).
 --
 -- Grants: users and partners read both columns of their own rows (column grants of V30 and
--- V50 are extended; row-level security unchanged). Admins read them (V30's table grant) and
+-- V50 are extended; row-level security unchanged). Admins read them (a column grant on
+-- identity.users: V109 replaced their table grant by the columns that existed then) and
 -- write neither: since V103 their insert and update on identity.users are column grants that
 -- do not include google_sub, and since V107 they update only is_revoked on user_sessions.
 -- Depends on V1, V30, V50, V102, V103, V107.
@@ -36,7 +37,7 @@ alter table identity.user_sessions add constraint user_sessions_amr_array
 comment on column identity.user_sessions.amr is
     'How the sign-in was made (the access token''s amr claim): [{method, timestamp}]; copied from the parent row on refresh. NULL before V110.';
 
-grant select (google_sub) on identity.users to wolo_user, wolo_partner;
+grant select (google_sub) on identity.users to wolo_user, wolo_partner, wolo_admin;
 grant select (amr) on identity.user_sessions to wolo_user, wolo_partner;
 
 -- Account deletion (services/profiles/src/privacy.rs) unlinks the Google account.
