@@ -12,7 +12,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomInt, randomUUID } from 'node:crypto';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
 
 import * as authJs from '@supabase/auth-js';
 
@@ -44,6 +44,23 @@ function latestSmsCode() {
   ).trim();
 }
 
+function psql(sql) {
+  return execFileSync('psql', [databaseUrl, '-Atc', sql], { encoding: 'utf8' }).trim();
+}
+
+/** The code of the latest e-mail (sign-up confirmation, e-mail change) sent to `email`. */
+function latestEmailCode(email) {
+  return psql(
+    `select payload->'data'->>'code' from wolo.outbox where topic='notification.requested' and payload->'recipient'->>'email' = '${email}' order by id desc limit 1`,
+  );
+}
+
+/** Moves the rotation of `refreshToken` past the reuse interval (10 s). */
+function ageRotation(refreshToken) {
+  const hash = createHash('sha256').update(refreshToken).digest('hex');
+  psql(`update identity.user_sessions set revoked_at = revoked_at - interval '11 seconds' where token_hash = '${hash}'`);
+}
+
 /** Asserts a successful auth-js result; on failure shows the wire exchange. */
 function ok(res) {
   assert.equal(
@@ -68,6 +85,15 @@ const suffix = randomUUID().slice(0, 8);
 const localDigits = `77${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
 const phoneLocal = `${localDigits.slice(0, 2)} ${localDigits.slice(2, 5)} ${localDigits.slice(5, 7)} ${localDigits.slice(7)}`;
 const phoneE164 = `+221${localDigits}`;
+
+/** signUp (no session until the e-mail is confirmed), then verifyOtp with the e-mailed code. */
+async function signUpConfirmed(client, email, password, options) {
+  const up = ok(await client.signUp({ email, password, options }));
+  assert.equal(up.session, null, `signUp gave a session before confirmation: ${JSON.stringify(up)}`);
+  const token = latestEmailCode(email);
+  assert.match(token, /^\d{6}$/, `code read from wolo.outbox: ${JSON.stringify(token)}`);
+  return ok(await client.verifyOtp({ email, token, type: 'signup' }));
+}
 
 describe('phone + SMS code', () => {
   const client = newClient();
@@ -97,17 +123,55 @@ describe('phone + SMS code', () => {
     assert.equal(byToken.user.id, session.user.id);
   });
 
+  // The access token says what GoTrue's say (docs/identity.md, "Access tokens").
+  test("the access token carries GoTrue's claims", async () => {
+    const payload = JSON.parse(Buffer.from(session.access_token.split('.')[1], 'base64url').toString('utf8'));
+    const shown = JSON.stringify(payload);
+    assert.equal(payload.sub, session.user.id, shown);
+    assert.equal(payload.role, 'wolo_user', shown);
+    assert.equal(payload.aal, 'aal1', shown);
+    assert.equal(payload.is_anonymous, false, shown);
+    assert.equal(payload.phone, phoneE164, shown);
+    assert.equal(payload.email, '', shown);
+    assert.match(payload.session_id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, shown);
+    assert.equal(payload.amr.length, 1, shown);
+    assert.equal(payload.amr[0].method, 'otp', shown);
+    assert.ok(Math.abs(payload.amr[0].timestamp - Date.now() / 1000) < 120, shown);
+    assert.equal(payload.app_metadata.provider, 'phone', shown);
+    assert.deepEqual(payload.app_metadata.providers, ['phone'], shown);
+    assert.deepEqual(payload.user_metadata, {}, shown);
+    assert.equal(payload.exp - payload.iat, session.expires_in, shown);
+    // auth-js's own readers of the token: getClaims (checked through getUser for HS256)
+    // and the assurance level.
+    const { claims } = ok(await client.getClaims());
+    assert.deepEqual(claims, payload);
+    const aal = ok(await client.mfa.getAuthenticatorAssuranceLevel());
+    assert.equal(aal.currentLevel, 'aal1');
+    assert.deepEqual(aal.currentAuthenticationMethods, payload.amr);
+  });
+
   test('refreshSession rotates the refresh token; the old one then fails', async () => {
     const old = session.refresh_token;
     const data = ok(await client.refreshSession());
     assert.ok(data.session);
     assert.notEqual(data.session.refresh_token, old);
     assert.equal(data.user.id, session.user.id);
+    // The refreshed token keeps the sign-in's session_id and amr.
+    const claims = (token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+    const before = claims(session.access_token);
+    const after = claims(data.session.access_token);
+    assert.equal(after.session_id, before.session_id);
+    assert.deepEqual(after.amr, before.amr);
     session = data.session;
-    // Reusing the old token is reuse: refused (and the whole sign-in is revoked).
+    // Another tab refreshing the same token within the reuse interval gets a session too.
+    ok(await newClient().refreshSession({ refresh_token: old }));
+    // After the interval it is reuse: refused, and the whole sign-in is revoked.
+    ageRotation(old);
     const reused = await newClient().refreshSession({ refresh_token: old });
-    failed(reused);
+    failed(reused, 400, 'refresh_token_already_used');
+    assert.equal(reused.error.name, 'AuthApiError', wire.describeLast());
     assert.equal(reused.data.session, null);
+    failed(await newClient().refreshSession({ refresh_token: session.refresh_token }), 400, 'session_expired');
   });
 });
 
@@ -119,10 +183,17 @@ describe('e-mail + password', () => {
   let session;
   let signedOut;
 
-  test('signUp then signInWithPassword', async () => {
-    const up = ok(await client.signUp({ email, password }));
-    assert.ok(up.session, `signUp gave no session: ${JSON.stringify(up)}`);
+  test('signUp, confirm the e-mail with its code, then signInWithPassword', async () => {
+    const up = ok(await client.signUp({ email, password, options: { data: { prenom: 'Awa' } } }));
+    assert.equal(up.session, null, `signUp gave a session before confirmation: ${JSON.stringify(up)}`);
     assert.equal(up.user.email, email);
+    assert.deepEqual(up.user.user_metadata, { prenom: 'Awa' });
+    failed(await newClient().signInWithPassword({ email, password }), 400, 'email_not_confirmed');
+    failed(await newClient().verifyOtp({ email, token: '000000', type: 'signup' }), 403, 'otp_expired');
+    const confirmed = ok(await client.verifyOtp({ email, token: latestEmailCode(email), type: 'signup' }));
+    assert.ok(confirmed.session);
+    assert.equal(confirmed.user.id, up.user.id);
+    assert.ok(confirmed.user.email_confirmed_at);
     const data = ok(await client.signInWithPassword({ email, password }));
     assert.ok(data.session);
     assert.equal(data.user.email, email);
@@ -143,6 +214,29 @@ describe('e-mail + password', () => {
     ok(await newClient().signInWithPassword({ email, password: newPassword }));
   });
 
+  test('updateUser({data}) keeps user_metadata; null removes a key', async () => {
+    const { user } = ok(await client.updateUser({ data: { ville: 'Thiès', quartier: 'Randoulène' } }));
+    assert.deepEqual(user.user_metadata, { prenom: 'Awa', ville: 'Thiès', quartier: 'Randoulène' });
+    ok(await client.updateUser({ data: { quartier: null } }));
+    const fresh = ok(await client.getUser());
+    assert.deepEqual(fresh.user.user_metadata, { prenom: 'Awa', ville: 'Thiès' });
+  });
+
+  test('updateUser({email}) takes effect once the new address is confirmed', async () => {
+    const changed = `awa.new.${suffix}@example.sn`;
+    const { user } = ok(await client.updateUser({ email: changed }));
+    assert.equal(user.email, email);
+    assert.equal(user.new_email, changed);
+    failed(await newClient().verifyOtp({ email: changed, token: '000000', type: 'email_change' }), 403, 'otp_expired');
+    const data = ok(await client.verifyOtp({ email: changed, token: latestEmailCode(changed), type: 'email_change' }));
+    assert.equal(data.user.email, changed);
+    assert.equal(data.user.new_email, null);
+    ok(await newClient().signInWithPassword({ email: changed, password: newPassword }));
+    // And back, so the rest of this block signs in with the first address.
+    ok(await client.updateUser({ email }));
+    ok(await client.verifyOtp({ email, token: latestEmailCode(email), type: 'email_change' }));
+  });
+
   test('resetPasswordForEmail resolves without error', async () => {
     ok(await newClient().resetPasswordForEmail(email));
     ok(await newClient().resetPasswordForEmail(`nobody.${suffix}@example.sn`));
@@ -157,8 +251,10 @@ describe('e-mail + password', () => {
     assert.equal(logout.response.status, 204, wire.describeLast());
     assert.equal(ok(await client.getSession()).session, null);
     failed(await client.getUser());
-    // The refresh token is revoked on the server.
-    failed(await newClient().refreshSession({ refresh_token: refreshToken }));
+    // The refresh token is revoked on the server: GoTrue's 400, not a missing session.
+    const refused = await newClient().refreshSession({ refresh_token: refreshToken });
+    failed(refused, 400, 'session_expired');
+    assert.equal(refused.error.name, 'AuthApiError', wire.describeLast());
     signedOut = { accessToken, refreshToken };
   });
 
@@ -178,14 +274,23 @@ describe('e-mail + password', () => {
 describe('error codes reach auth-js (error.code)', () => {
   test('wrong password: invalid_credentials', async () => {
     const email = `code.${suffix}@example.sn`;
-    ok(await newClient().signUp({ email, password: `Teranga-${suffix}` }));
+    await signUpConfirmed(newClient(), email, `Teranga-${suffix}`);
     failed(await newClient().signInWithPassword({ email, password: 'not-the-password' }), 400, 'invalid_credentials');
   });
 
-  test('signUp twice: user_already_exists', async () => {
+  test('signUp with an address that has an account answers as for a new one', async () => {
     const email = `twice.${suffix}@example.sn`;
-    ok(await newClient().signUp({ email, password: `Teranga-${suffix}` }));
-    failed(await newClient().signUp({ email, password: `Teranga-${suffix}` }), 422, 'user_already_exists');
+    const first = await signUpConfirmed(newClient(), email, `Teranga-${suffix}`);
+    const mailsBefore = psql(`select count(*) from wolo.outbox where payload->'recipient'->>'email' = '${email}'`);
+    const again = ok(await newClient().signUp({ email, password: `Autre-${suffix}` }));
+    const fresh = ok(await newClient().signUp({ email: `fresh.${suffix}@example.sn`, password: `Teranga-${suffix}` }));
+    assert.equal(again.session, null);
+    assert.deepEqual(Object.keys(again.user).sort(), Object.keys(fresh.user).sort());
+    assert.notEqual(again.user.id, first.user.id);
+    assert.equal(again.user.email_confirmed_at, null);
+    // Nothing sent, nothing changed: the first password still signs in.
+    assert.equal(psql(`select count(*) from wolo.outbox where payload->'recipient'->>'email' = '${email}'`), mailsBefore);
+    ok(await newClient().signInWithPassword({ email, password: `Teranga-${suffix}` }));
   });
 
   test('weak password: AuthWeakPasswordError', async () => {
@@ -197,9 +302,16 @@ describe('error codes reach auth-js (error.code)', () => {
 
   test('reused refresh token: refresh_token_already_used', async () => {
     const email = `reuse.${suffix}@example.sn`;
-    const { session } = ok(await newClient().signUp({ email, password: `Teranga-${suffix}` }));
+    const { session } = await signUpConfirmed(newClient(), email, `Teranga-${suffix}`);
     ok(await newClient().refreshSession({ refresh_token: session.refresh_token }));
-    failed(await newClient().refreshSession({ refresh_token: session.refresh_token }), undefined, 'refresh_token_already_used');
+    ageRotation(session.refresh_token);
+    failed(await newClient().refreshSession({ refresh_token: session.refresh_token }), 400, 'refresh_token_already_used');
+  });
+
+  test('unknown refresh token: refresh_token_not_found', async () => {
+    const res = await newClient().refreshSession({ refresh_token: `nope-${suffix}` });
+    failed(res, 400, 'refresh_token_not_found');
+    assert.equal(res.error.name, 'AuthApiError', wire.describeLast());
   });
 });
 

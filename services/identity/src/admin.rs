@@ -57,7 +57,7 @@ pub async fn post_user_roles(
     client: Client,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
+    let caller = crate::claims::authenticate(&state.jwt, &headers)?;
     let Some(actor) = caller.user_id else {
         return Err(ApiError::unauthorized(
             "no_authorization",

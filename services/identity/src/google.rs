@@ -1,6 +1,8 @@
 //! Google sign-in: `POST /token?grant_type=id_token {provider: "google", id_token}`
 //! (GoTrue's `signInWithIdToken`). The ID token is verified with `jsonwebtoken` (RS256)
-//! against Google's JWKS, fetched with `reqwest` and cached in memory.
+//! against Google's JWKS, fetched with `reqwest` and cached in memory. The request's
+//! `nonce` is checked against the token's as GoTrue does, and the user is found by Google's
+//! `sub` (stored in `identity.users.google_sub`, V110) before the e-mail.
 
 use std::{
     sync::Mutex,
@@ -11,6 +13,7 @@ use axum::{http::StatusCode, response::Response};
 use jsonwebtoken::{jwk::JwkSet, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use rest::{ApiError, ApiResult};
@@ -84,6 +87,27 @@ fn unavailable(details: impl ToString) -> ApiError {
 pub struct Identity {
     pub sub: String,
     pub email: String,
+    /// The token's `nonce` claim, if any.
+    pub nonce: Option<String>,
+}
+
+/// GoTrue's nonce rule for ID tokens: the request's `nonce` and the token's must both be
+/// there or both be absent (empty counts as absent), and the token's must be the lower-case
+/// SHA-256 hex of the request's (the client hashes the nonce it hands to Google; the raw
+/// value is not accepted, as GoTrue). Guards against a replayed ID token.
+pub fn check_nonce(sent: Option<&str>, in_token: Option<&str>) -> ApiResult<()> {
+    let sent = sent.filter(|n| !n.is_empty());
+    let in_token = in_token.filter(|n| !n.is_empty());
+    match (sent, in_token) {
+        (None, None) => Ok(()),
+        (Some(sent), Some(in_token)) if crate::crypto::sha256_hex(sent) == in_token => Ok(()),
+        (Some(_), Some(_)) => Err(invalid("nonces mismatch").hint(
+            "send the nonce given to Google before hashing; the ID token carries its SHA-256 hex",
+        )),
+        _ => Err(invalid(
+            "passed nonce and nonce in id_token should either both exist or not",
+        )),
+    }
 }
 
 impl Google {
@@ -168,8 +192,17 @@ impl Google {
             .map(|e| e.trim().to_lowercase())
             .filter(|e| e.contains('@') && e.len() <= 255)
             .ok_or_else(|| invalid("no email"))?;
-        let sub = claims["sub"].as_str().unwrap_or_default().to_string();
-        Ok(Identity { sub, email })
+        let sub = claims["sub"]
+            .as_str()
+            .filter(|s| !s.is_empty() && s.len() <= 255)
+            .ok_or_else(|| invalid("no sub"))?
+            .to_string();
+        let nonce = match &claims["nonce"] {
+            Value::Null => None,
+            Value::String(n) => Some(n.clone()),
+            _ => return Err(invalid("nonce must be a string")),
+        };
+        Ok(Identity { sub, email, nonce })
     }
 }
 
@@ -177,10 +210,12 @@ impl Google {
 pub(crate) struct IdTokenRequest {
     provider: Option<String>,
     id_token: Option<String>,
+    nonce: Option<String>,
 }
 
-/// `POST /token?grant_type=id_token`: links to the user with the verified e-mail, or
-/// creates one (`auth_provider = 'google'`), and opens a session.
+/// `POST /token?grant_type=id_token`: finds the user by Google's `sub`, else by the verified
+/// e-mail (and links the `sub` to it), else creates one (`auth_provider = 'google'`), and
+/// opens a session.
 pub(crate) async fn id_token_grant(
     state: AppState,
     client: Client,
@@ -197,22 +232,21 @@ pub(crate) async fn id_token_grant(
         return Err(invalid("id_token required"));
     }
     let identity = state.google.verify(token.trim()).await?;
+    check_nonce(req.nonce.as_deref(), identity.nonce.as_deref())?;
     let mut tx = state.db.begin().await.map_err(db)?;
+    // Always the sub first, then the e-mail: no two sign-ins wait on each other in turn.
+    crate::http::lock(&mut tx, &format!("google-sub:{}", identity.sub)).await?;
     crate::http::lock(&mut tx, &format!("google:{}", identity.email)).await?;
-    let existing: Option<(Uuid, bool)> =
-        sqlx::query_as("select id, coalesce(is_active, true) from identity.users where email = $1")
-            .bind(&identity.email)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-    let user_id = match existing {
+    let user_id = match find_user(&mut tx, &identity).await? {
         Some((_, false)) => return Err(crate::http::banned()),
         Some((id, true)) => id,
         None => {
             let id: Uuid = sqlx::query_scalar(
-                "insert into identity.users (email, auth_provider) values ($1, 'google') returning id",
+                "insert into identity.users (email, auth_provider, google_sub)
+                 values ($1, 'google', $2) returning id",
             )
             .bind(&identity.email)
+            .bind(&identity.sub)
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
@@ -220,5 +254,86 @@ pub(crate) async fn id_token_grant(
             id
         }
     };
-    crate::http::sign_in(&state, tx, user_id, &client).await
+    crate::http::sign_in(&state, tx, user_id, &client, crate::claims::Method::OAuth).await
+}
+
+/// The user of a Google identity, `(id, active)`: the one linked to its `sub` (whatever
+/// e-mail Google now gives), else the one with its verified e-mail, which is then linked to
+/// the `sub` when it has no Google account yet. An account already linked to another Google
+/// account keeps that link and is still found by e-mail, as GoTrue links identities by
+/// verified e-mail. Nothing else on the row changes (its e-mail stays ours).
+async fn find_user(
+    conn: &mut PgConnection,
+    identity: &Identity,
+) -> ApiResult<Option<(Uuid, bool)>> {
+    let by_sub: Option<(Uuid, bool)> = sqlx::query_as(
+        "select id, coalesce(is_active, true) from identity.users where google_sub = $1",
+    )
+    .bind(&identity.sub)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    if by_sub.is_some() {
+        return Ok(by_sub);
+    }
+    let by_email: Option<(Uuid, bool, Option<String>)> = sqlx::query_as(
+        "select id, coalesce(is_active, true), google_sub from identity.users where email = $1",
+    )
+    .bind(&identity.email)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    let Some((id, active, linked)) = by_email else {
+        return Ok(None);
+    };
+    match linked {
+        None if active => {
+            sqlx::query("update identity.users set google_sub = $2 where id = $1")
+                .bind(id)
+                .bind(&identity.sub)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            tracing::info!(user_id = %id, google_sub = %identity.sub, "google account linked");
+        }
+        None => {}
+        Some(other) => {
+            tracing::warn!(user_id = %id, google_sub = %identity.sub, linked = %other,
+                "google sign-in by e-mail of an account linked to another google account");
+        }
+    }
+    Ok(Some((id, active)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nonce_rule_is_gotrues() {
+        let raw = "n-0S6_WzA2Mj";
+        let hashed = crate::crypto::sha256_hex(raw);
+        assert!(check_nonce(None, None).is_ok());
+        assert!(check_nonce(Some(""), Some("")).is_ok());
+        assert!(check_nonce(Some(raw), Some(&hashed)).is_ok());
+        for (sent, in_token, why) in [
+            (Some(raw), Some(raw), "mismatch"),
+            (Some(raw), Some(hashed.to_uppercase().as_str()), "mismatch"),
+            (Some("other"), Some(hashed.as_str()), "mismatch"),
+            (Some(raw), None, "both exist"),
+            (Some(raw), Some(""), "both exist"),
+            (None, Some(hashed.as_str()), "both exist"),
+            (Some(""), Some(hashed.as_str()), "both exist"),
+        ] {
+            let e = check_nonce(sent, in_token).unwrap_err();
+            assert_eq!(
+                (e.status.as_u16(), e.code.as_str()),
+                (400, "invalid_id_token")
+            );
+            assert!(
+                e.details.as_deref().unwrap().contains(why),
+                "{sent:?} {in_token:?}: {e:?}"
+            );
+        }
+    }
 }

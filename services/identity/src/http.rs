@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use rest::{ApiError, ApiResult};
 
-use crate::{crypto, AppState, NAME};
+use crate::{claims, crypto, AppState, NAME};
 
 pub use rest::input::{body, db, normalise_email, normalise_phone, validation};
 
@@ -52,10 +52,13 @@ pub(crate) fn banned() -> ApiError {
     )
 }
 
-fn bad_refresh(code: &str) -> ApiError {
-    ApiError::unauthorized(
+/// A refresh GoTrue refuses: 400 with its code (auth-js raises an AuthApiError and signs
+/// the client out; `session_not_found` would read as a missing session instead).
+fn bad_refresh(code: &str, why: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
         code,
-        "Jeton de rafraîchissement invalide (invalid refresh token)",
+        format!("Jeton de rafraîchissement invalide : {why} (invalid refresh token: {why})"),
     )
 }
 
@@ -71,11 +74,20 @@ pub(crate) struct UserRow {
     pub(crate) created_at: Option<DateTime<Utc>>,
     pub(crate) updated_at: Option<DateTime<Utc>>,
     pub(crate) last_login_at: Option<DateTime<Utc>>,
+    pub(crate) user_metadata: Value,
+    pub(crate) email_confirmed_at: Option<DateTime<Utc>>,
+    pub(crate) confirmation_sent_at: Option<DateTime<Utc>>,
+    pub(crate) email_change: Option<String>,
+    pub(crate) email_change_sent_at: Option<DateTime<Utc>>,
+    pub(crate) phone_change: Option<String>,
+    pub(crate) phone_change_sent_at: Option<DateTime<Utc>>,
 }
 
 const USER_COLUMNS: &str =
     "id, phone, email, auth_provider, coalesce(roles, array['user']) as roles, \
-     coalesce(is_active, true) as is_active, created_at, updated_at, last_login_at";
+     coalesce(is_active, true) as is_active, created_at, updated_at, last_login_at, \
+     user_metadata, email_confirmed_at, confirmation_sent_at, email_change, \
+     email_change_sent_at, phone_change, phone_change_sent_at";
 
 fn user_from(row: &sqlx::postgres::PgRow) -> UserRow {
     UserRow {
@@ -88,6 +100,13 @@ fn user_from(row: &sqlx::postgres::PgRow) -> UserRow {
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
         last_login_at: row.get("last_login_at"),
+        user_metadata: row.get("user_metadata"),
+        email_confirmed_at: row.get("email_confirmed_at"),
+        confirmation_sent_at: row.get("confirmation_sent_at"),
+        email_change: row.get("email_change"),
+        email_change_sent_at: row.get("email_change_sent_at"),
+        phone_change: row.get("phone_change"),
+        phone_change_sent_at: row.get("phone_change_sent_at"),
     }
 }
 
@@ -110,10 +129,17 @@ pub(crate) fn user_json(u: &UserRow) -> Value {
         "phone": u.phone,
         "email": u.email,
         "app_metadata": {"provider": u.provider, "providers": [u.provider], "roles": u.roles},
-        "user_metadata": {},
+        "user_metadata": u.user_metadata,
         "created_at": u.created_at,
         "updated_at": u.updated_at,
         "last_sign_in_at": u.last_login_at,
+        "email_confirmed_at": u.email.as_ref().and(u.email_confirmed_at),
+        "confirmed_at": u.email.as_ref().and(u.email_confirmed_at).or(u.phone.as_ref().and(u.created_at)),
+        "confirmation_sent_at": u.confirmation_sent_at,
+        "new_email": u.email_change,
+        "email_change_sent_at": u.email_change_sent_at,
+        "new_phone": u.phone_change,
+        "phone_change_sent_at": u.phone_change_sent_at,
     })
 }
 
@@ -150,28 +176,39 @@ async fn new_session(
     Ok((chain_id, token))
 }
 
-/// The GoTrue session object for `user` with a fresh access token.
-fn session_json(state: &AppState, user: &UserRow, chain_id: Uuid, refresh: String) -> Value {
+/// The GoTrue session object for `user` with a fresh access token (claims: `crate::claims`).
+fn session_json(
+    state: &AppState,
+    user: &UserRow,
+    chain_id: Uuid,
+    refresh: String,
+    amr: &[claims::Amr],
+) -> Value {
     let role = auth::Role::for_user_roles(&user.roles);
-    let access = state
-        .jwt
-        .issue(user.id, role, ACCESS_TTL, Some(chain_id.to_string()));
+    let object = user_json(user);
+    let access = state.jwt.issue_with(
+        user.id,
+        role,
+        ACCESS_TTL,
+        claims::access_claims(&object, chain_id, amr),
+    );
     json!({
         "access_token": access,
         "token_type": "bearer",
         "expires_in": ACCESS_TTL,
         "expires_at": Utc::now().timestamp() + ACCESS_TTL,
         "refresh_token": refresh,
-        "user": user_json(user),
+        "user": object,
     })
 }
 
-/// Marks a successful sign-in, opens a session, commits and answers.
+/// Marks a successful sign-in made with `method`, opens a session, commits and answers.
 pub(crate) async fn sign_in(
     state: &AppState,
     mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
     user_id: Uuid,
     client: &Client,
+    method: claims::Method,
 ) -> ApiResult<Response> {
     sqlx::query("update identity.users set last_login_at = now() where id = $1")
         .bind(user_id)
@@ -182,9 +219,10 @@ pub(crate) async fn sign_in(
         .await?
         .ok_or_else(invalid_credentials)?;
     let (chain, refresh) = new_session(&mut tx, user_id, None, client).await?;
+    let amr = claims::record_sign_in(&mut tx, chain, method).await?;
     bind_admin_session(state, &mut tx, &user, chain, client).await?;
     tx.commit().await.map_err(db)?;
-    Ok(Json(session_json(state, &user, chain, refresh)).into_response())
+    Ok(Json(session_json(state, &user, chain, refresh, &amr)).into_response())
 }
 
 /// An admin's token is bound to an admin session (`admin.admin_sessions`): opened here for
@@ -286,16 +324,16 @@ pub async fn post_otp(
 // ---------------------------------------------------------------- POST /verify
 
 #[derive(Deserialize)]
-struct VerifyRequest {
-    phone: Option<String>,
-    email: Option<String>,
-    token: Option<String>,
-    token_hash: Option<String>,
+pub(crate) struct VerifyRequest {
+    pub(crate) phone: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) token: Option<String>,
+    pub(crate) token_hash: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
 }
 
-fn otp_invalid() -> ApiError {
+pub(crate) fn otp_invalid() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         "otp_expired",
@@ -312,9 +350,14 @@ pub async fn post_verify(
     match req.kind.as_deref() {
         Some("sms") => {}
         Some("recovery") => return verify_recovery(state, client, req).await,
+        Some("signup" | "email") => return crate::confirm::verify_signup(state, client, req).await,
+        Some("email_change") => {
+            return crate::confirm::verify_change(state, client, req, false).await
+        }
+        Some("phone_change") => return crate::confirm::verify_change(state, client, req, true).await,
         _ => {
             return Err(validation(
-                "type doit valoir \"sms\" ou \"recovery\" (only types \"sms\" and \"recovery\" are supported)",
+                "type doit valoir sms, signup, email, email_change, phone_change ou recovery (unsupported type)",
             ))
         }
     }
@@ -379,7 +422,7 @@ pub async fn post_verify(
         .await
         .map_err(db)?,
     };
-    sign_in(&state, tx, user_id, &client).await
+    sign_in(&state, tx, user_id, &client, claims::Method::Otp).await
 }
 
 // ---------------------------------------------------------------- POST /token
@@ -412,32 +455,71 @@ pub async fn post_token(
     }
 }
 
+/// `grant_type=refresh_token`, as GoTrue answers it: an unknown token is 400
+/// `refresh_token_not_found`; a token of a sign-in that ended (logout, reset, revoked by an
+/// admin) or expired is 400 `session_expired`; a rotated token presented again within the
+/// reuse interval (`WOLO_REFRESH_TOKEN_REUSE_INTERVAL`, 10 s) gets a fresh token of the same
+/// sign-in, so two tabs may refresh at once, and after it revokes the whole sign-in (400
+/// `refresh_token_already_used`); a deactivated account is 400 `user_banned`.
 async fn refresh(state: AppState, client: Client, req: RefreshRequest) -> ApiResult<Response> {
     let token = req.refresh_token.unwrap_or_default();
     if token.is_empty() {
-        return Err(bad_refresh("refresh_token_not_found"));
+        return Err(bad_refresh(
+            "refresh_token_not_found",
+            "Refresh Token Not Found",
+        ));
     }
     let mut tx = state.db.begin().await.map_err(db)?;
-    let row = sqlx::query(
-        "select s.id, s.user_id, s.chain_id, coalesce(s.is_revoked, false) as revoked,
-                s.expires_at <= now() as expired,
-                exists (select 1 from identity.user_sessions c where c.parent_session_id = s.id) as rotated
-         from identity.user_sessions s where s.token_hash = $1
-         for update of s",
+    // Lock the row first, then read its state in a statement of its own: under READ
+    // COMMITTED that statement sees what a concurrent refresh of the same token committed
+    // while we waited (its child), which the locking statement's own subqueries would not.
+    let locked: Option<Uuid> = sqlx::query_scalar(
+        "select id from identity.user_sessions where token_hash = $1 for update",
     )
     .bind(crypto::sha256_hex(&token))
     .fetch_optional(&mut *tx)
     .await
     .map_err(db)?;
+    if locked.is_none() {
+        return Err(bad_refresh(
+            "refresh_token_not_found",
+            "Refresh Token Not Found",
+        ));
+    }
+    let row = sqlx::query(
+        "select s.id, s.user_id, s.chain_id, coalesce(s.is_revoked, false) as revoked,
+                s.expires_at <= now() as expired,
+                coalesce(s.revoked_at > now() - make_interval(secs => $2), false) as within_reuse,
+                exists (select 1 from identity.user_sessions c where c.parent_session_id = s.id) as rotated,
+                exists (select 1 from identity.user_sessions l
+                         where l.chain_id = s.chain_id and not coalesce(l.is_revoked, false)
+                           and l.expires_at > now()) as chain_live
+         from identity.user_sessions s where s.token_hash = $1",
+    )
+    .bind(crypto::sha256_hex(&token))
+    .bind(state.refresh_reuse_seconds as f64)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
     let Some(row) = row else {
-        return Err(bad_refresh("refresh_token_not_found"));
+        return Err(bad_refresh(
+            "refresh_token_not_found",
+            "Refresh Token Not Found",
+        ));
     };
     let id: Uuid = row.get("id");
     let user_id: Uuid = row.get("user_id");
     let chain: Uuid = row.get("chain_id");
+    let rotated: bool = row.get("rotated");
+    let chain_live: bool = row.get("chain_live");
     if row.get::<bool, _>("revoked") {
-        if row.get::<bool, _>("rotated") {
-            // A rotated token presented again: someone holds a copy. End the whole sign-in.
+        if !rotated || !chain_live {
+            // Ended by a logout, a reset or an admin: no token of it refreshes any more.
+            return Err(bad_refresh("session_expired", "Session Expired"));
+        }
+        if !row.get::<bool, _>("within_reuse") {
+            // A rotated token presented again after the reuse interval: someone holds a
+            // copy. End the whole sign-in.
             sqlx::query(
                 "update identity.user_sessions set is_revoked = true, revoked_at = coalesce(revoked_at, now())
                  where chain_id = $1",
@@ -446,28 +528,39 @@ async fn refresh(state: AppState, client: Client, req: RefreshRequest) -> ApiRes
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+            end_admin_sessions(&mut tx, user_id, Some(&[chain]), "revoked").await?;
             tx.commit().await.map_err(db)?;
+            rest::sessions::forget_user(user_id);
             tracing::warn!(%user_id, %chain, "refresh token reuse: session chain revoked");
-            return Err(bad_refresh("refresh_token_already_used"));
+            return Err(bad_refresh("refresh_token_already_used", "Already Used"));
         }
-        return Err(bad_refresh("session_not_found"));
+        // Within the reuse interval (two tabs, a lost answer): a fresh token of the same
+        // sign-in, the other live token left alone.
     }
     if row.get::<bool, _>("expired") {
-        return Err(bad_refresh("session_expired"));
+        return Err(bad_refresh("session_expired", "Session Expired"));
     }
     let user = load_user(&mut tx, user_id).await?;
     match user {
         Some(u) if u.is_active => {}
-        _ => return Err(banned()),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "user_banned",
+                "Ce compte est désactivé (invalid refresh token: user banned)",
+            ))
+        }
     }
     sqlx::query(
-        "update identity.user_sessions set is_revoked = true, revoked_at = now() where id = $1",
+        "update identity.user_sessions set is_revoked = true, revoked_at = coalesce(revoked_at, now())
+         where id = $1",
     )
     .bind(id)
     .execute(&mut *tx)
     .await
     .map_err(db)?;
     let (chain, refresh) = new_session(&mut tx, user_id, Some((chain, id)), &client).await?;
+    let amr = claims::carry_amr(&mut tx, id).await?;
     let user = load_user(&mut tx, user_id).await?.ok_or_else(banned)?;
     if !bind_admin_session(&state, &mut tx, &user, chain, &client).await? {
         // The admin session of this sign-in ended or expired: the sign-in ends with it.
@@ -483,10 +576,10 @@ async fn refresh(state: AppState, client: Client, req: RefreshRequest) -> ApiRes
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
         rest::sessions::forget_user(user_id);
-        return Err(bad_refresh("session_expired"));
+        return Err(bad_refresh("session_expired", "Session Expired"));
     }
     tx.commit().await.map_err(db)?;
-    Ok(Json(session_json(&state, &user, chain, refresh)).into_response())
+    Ok(Json(session_json(&state, &user, chain, refresh, &amr)).into_response())
 }
 
 async fn password(state: AppState, client: Client, req: PasswordRequest) -> ApiResult<Response> {
@@ -507,16 +600,23 @@ async fn password(state: AppState, client: Client, req: PasswordRequest) -> ApiR
     let attempt = crate::throttle::admit_password(&state, &value, &client).await?;
     let mut tx = state.db.begin().await.map_err(db)?;
     let row = sqlx::query(&format!(
-        "select id, coalesce(is_active, true) as active, password_hash
+        "select id, coalesce(is_active, true) as active, password_hash,
+                email_confirmed_at is not null or $2 <> 'email' as confirmed
          from identity.users where {column} = $1"
     ))
     .bind(&value)
+    .bind(column)
     .fetch_optional(&mut *tx)
     .await
     .map_err(db)?;
-    let (user_id, active, phc): (Option<Uuid>, bool, Option<String>) = match &row {
-        Some(r) => (Some(r.get("id")), r.get("active"), r.get("password_hash")),
-        None => (None, false, None),
+    let (user_id, active, phc, confirmed): (Option<Uuid>, bool, Option<String>, bool) = match &row {
+        Some(r) => (
+            Some(r.get("id")),
+            r.get("active"),
+            r.get("password_hash"),
+            r.get("confirmed"),
+        ),
+        None => (None, false, None, false),
     };
     let has_password = phc.is_some();
     let ok =
@@ -535,10 +635,19 @@ async fn password(state: AppState, client: Client, req: PasswordRequest) -> ApiR
     };
     if !active {
         drop(tx);
-        attempt.failed(&state, "deactivated account").await;
+        attempt.refused(&state, "deactivated account").await;
         return Err(banned());
     }
-    let res = sign_in(&state, tx, user_id, &client).await;
+    if !confirmed {
+        drop(tx);
+        attempt.refused(&state, "e-mail not confirmed").await;
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "email_not_confirmed",
+            "Adresse e-mail non confirmée : saisissez le code reçu (email not confirmed)",
+        ));
+    }
+    let res = sign_in(&state, tx, user_id, &client, claims::Method::Password).await;
     if res.is_ok() {
         attempt.succeeded(&state).await;
     }
@@ -546,49 +655,11 @@ async fn password(state: AppState, client: Client, req: PasswordRequest) -> ApiR
 }
 
 /// The password policy (`crate::password_policy`): 422 `weak_password` with its reasons.
-fn check_password(state: &AppState, password: &str) -> ApiResult<()> {
+pub(crate) fn check_password(state: &AppState, password: &str) -> ApiResult<()> {
     state.passwords.check(password).map_err(ApiError::from)
 }
 
-// ---------------------------------------------------------------- POST /signup
-
-#[derive(Deserialize)]
-struct SignupRequest {
-    email: Option<String>,
-    password: Option<String>,
-}
-
-pub async fn post_signup(
-    State(state): State<AppState>,
-    client: Client,
-    bytes: Bytes,
-) -> Result<Response, ApiError> {
-    let req: SignupRequest = body(&bytes)?;
-    let email = normalise_email(req.email.as_deref().unwrap_or(""))?;
-    let password = req.password.unwrap_or_default();
-    check_password(&state, &password)?;
-    let phc = tokio::task::spawn_blocking(move || crypto::hash_password(&password))
-        .await
-        .map_err(|_| ApiError::internal("password hashing failed"))?;
-    let mut tx = state.db.begin().await.map_err(db)?;
-    let id: Option<Uuid> = sqlx::query_scalar(
-        "insert into identity.users (email, auth_provider, password_hash) values ($1, 'email', $2)
-         on conflict (email) do nothing returning id",
-    )
-    .bind(&email)
-    .bind(&phc)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db)?;
-    let Some(id) = id else {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "user_already_exists",
-            "Un compte existe déjà avec cette adresse (user already registered)",
-        ));
-    };
-    sign_in(&state, tx, id, &client).await
-}
+// POST /signup: crate::confirm (confirmations on, as GoTrue).
 
 // ---------------------------------------------------------------- GET /user, POST /logout
 
@@ -601,7 +672,7 @@ pub(crate) fn signed_in_as(
     state: &AppState,
     headers: &HeaderMap,
 ) -> ApiResult<(Uuid, Option<Uuid>, bool)> {
-    let caller = rest::authenticate(&state.jwt, headers)?;
+    let caller = claims::authenticate(&state.jwt, headers)?;
     let user = caller.user_id.ok_or_else(|| {
         ApiError::unauthorized(
             "no_authorization",
@@ -677,62 +748,7 @@ pub async fn post_logout(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-// ---------------------------------------------------------------- PUT /user
-
-#[derive(Deserialize)]
-struct UpdateUserRequest {
-    password: Option<String>,
-    email: Option<Value>,
-    phone: Option<Value>,
-}
-
-/// `PUT /user {password}`: sets the signed-in user's password (argon2id). Other sessions are
-/// left alone (a recovery has already revoked them all).
-pub async fn put_user(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, ApiError> {
-    let (user_id, session, admin) = signed_in_as(&state, &headers)?;
-    let req: UpdateUserRequest = body(&bytes)?;
-    if req.email.is_some() || req.phone.is_some() {
-        return Err(validation(
-            "Seul le mot de passe peut être modifié ici (only password can be updated)",
-        ));
-    }
-    let Some(password) = req.password else {
-        return Err(validation("password requis (password required)"));
-    };
-    check_password(&state, &password)?;
-    let phc = tokio::task::spawn_blocking(move || crypto::hash_password(&password))
-        .await
-        .map_err(|_| ApiError::internal("password hashing failed"))?;
-    let mut tx = state.db.begin().await.map_err(db)?;
-    // The request layer's answer may be a few seconds old; a password change asks now.
-    if let Some(session) = session {
-        let live = rest::sessions::is_active_uncached(&mut *tx, session, user_id, admin)
-            .await
-            .map_err(db)?;
-        if !live {
-            return Err(rest::sessions::ended(rest::sessions::Shape::GoTrue));
-        }
-    }
-    let user = load_user(&mut tx, user_id).await?.ok_or_else(|| {
-        ApiError::unauthorized("user_not_found", "Utilisateur introuvable (user not found)")
-    })?;
-    if !user.is_active {
-        return Err(banned());
-    }
-    sqlx::query("update identity.users set password_hash = $2 where id = $1")
-        .bind(user_id)
-        .bind(&phc)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-    let user = load_user(&mut tx, user_id).await?.ok_or_else(banned)?;
-    tx.commit().await.map_err(db)?;
-    Ok(Json(user_json(&user)).into_response())
-}
+// PUT /user: crate::confirm (metadata, password, e-mail and phone changes).
 
 // ---------------------------------------------------------------- POST /recover
 
@@ -877,7 +893,7 @@ async fn verify_recovery(
     .await
     .map_err(db)?;
     end_admin_sessions(&mut tx, user_id, None, "revoked").await?;
-    let res = sign_in(&state, tx, user_id, &client).await;
+    let res = sign_in(&state, tx, user_id, &client, claims::Method::Recovery).await;
     rest::sessions::forget_user(user_id);
     res
 }

@@ -3,6 +3,8 @@
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/identity`.
 
 pub mod admin;
+pub mod claims;
+pub mod confirm;
 pub mod crypto;
 pub mod google;
 pub mod http;
@@ -40,6 +42,9 @@ pub struct AppState {
     pub limits: Arc<throttle::Limits>,
     /// What a new password must satisfy (`WOLO_PASSWORD_*`).
     pub passwords: Arc<password_policy::PasswordPolicy>,
+    /// How long a rotated refresh token may still be presented, seconds
+    /// (`WOLO_REFRESH_TOKEN_REUSE_INTERVAL`, GoTrue's reuse interval).
+    pub refresh_reuse_seconds: i64,
 }
 
 /// The service's own settings, beside the platform's.
@@ -70,6 +75,24 @@ impl Settings {
     }
 }
 
+/// GoTrue's default refresh token reuse interval, seconds.
+pub const REFRESH_REUSE_SECONDS: i64 = 10;
+
+/// `WOLO_REFRESH_TOKEN_REUSE_INTERVAL` (0..=3600 seconds, default [`REFRESH_REUSE_SECONDS`]).
+pub fn refresh_reuse_seconds_from_env() -> Result<i64, String> {
+    match std::env::var("WOLO_REFRESH_TOKEN_REUSE_INTERVAL") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|s| (0..=3600).contains(s))
+            .ok_or_else(|| {
+                format!("WOLO_REFRESH_TOKEN_REUSE_INTERVAL must be 0..3600 seconds, got {v:?}")
+            }),
+        _ => Ok(REFRESH_REUSE_SECONDS),
+    }
+}
+
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
@@ -86,17 +109,17 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "POST",
         path: "/verify",
-        summary: "Sign in with an SMS code: {phone, token, type: \"sms\"}, or with a password reset link: {token_hash | token, email?, type: \"recovery\"} (single use; revokes every session); 200 session {access_token, refresh_token, expires_in, expires_at, user}; 429 over_request_rate_limit over 30 requests per IP per 5 min or 10 failures per phone/e-mail per hour",
+        summary: "Exchange a code for a session: {phone, token, type: sms} (SMS sign-in), {token_hash | (email, token), type: signup | email} (confirms a sign-up), {token_hash | (email, token), type: email_change}, {phone, token, type: phone_change}, {token_hash | token, email?, type: recovery} (password reset link; single use, revokes every session); 200 session {access_token, refresh_token, expires_in, expires_at, user}; 403 otp_expired; 429 over_request_rate_limit (30 requests per IP per 5 min, 10 failures per phone or e-mail per hour)",
     },
     rest::Endpoint {
         method: "POST",
         path: "/token",
-        summary: "?grant_type=refresh_token {refresh_token} (rotates; reuse revokes the sign-in), ?grant_type=password {email|phone, password} (429 over_request_rate_limit after 10 failures per account in 15 min or 30 attempts per IP in 5 min) or ?grant_type=id_token {provider: \"google\", id_token}; 200 session",
+        summary: "?grant_type=refresh_token {refresh_token} (rotates; a rotated token is accepted again within 10 s, after that its reuse revokes the sign-in: 400 refresh_token_not_found | refresh_token_already_used | session_expired | user_banned), ?grant_type=password {email|phone, password} (400 invalid_credentials, email_not_confirmed; 429 over_request_rate_limit after 10 failures per account in 15 min or 30 attempts per IP in 5 min) or ?grant_type=id_token {provider: \"google\", id_token, nonce?}; 200 session (access token with GoTrue's claims: aal, amr, session_id, app_metadata, user_metadata...)",
     },
     rest::Endpoint {
         method: "POST",
         path: "/signup",
-        summary: "Create an e-mail account: {email, password} (password policy: 8+ characters, not a common password; 422 weak_password {weak_password: {reasons}}; argon2id); 200 session",
+        summary: "Create an e-mail account: {email, password, data?} (password policy: 8+ characters, not a common password; else 422 weak_password {weak_password: {reasons}}); 200 user without a session (a code is e-mailed; POST /verify type signup signs in); an address that has an account gets the same answer and nothing changes",
     },
     rest::Endpoint {
         method: "GET",
@@ -106,7 +129,12 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "PUT",
         path: "/user",
-        summary: "Set the signed-in user's password: {password} (password policy as /signup; argon2id); 200 user",
+        summary: "Update the signed-in user: {password? (password policy as /signup), data? (merged into user_metadata; null removes a key), email? | phone? (in effect once confirmed with the code sent to the new address: POST /verify type email_change | phone_change)}; other fields 400; 422 email_exists | phone_exists; 200 user",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/resend",
+        summary: "Send a pending code again: {type: signup | email_change, email}; at most once a minute; always 200 {}",
     },
     rest::Endpoint {
         method: "POST",
@@ -163,14 +191,19 @@ pub fn router_with(ctx: platform::Context, settings: Settings) -> Router {
         }),
         limits: Arc::new(settings.limits),
         passwords: Arc::new(settings.passwords),
+        refresh_reuse_seconds: refresh_reuse_seconds_from_env().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "using the default refresh token reuse interval");
+            REFRESH_REUSE_SECONDS
+        }),
     };
     Router::new()
         .merge(platform::health::router(NAME))
         .route("/otp", post(http::post_otp))
         .route("/verify", post(throttle::post_verify))
         .route("/token", post(http::post_token))
-        .route("/signup", post(http::post_signup))
-        .route("/user", get(http::get_user).put(http::put_user))
+        .route("/signup", post(confirm::post_signup))
+        .route("/resend", post(confirm::post_resend))
+        .route("/user", get(http::get_user).put(confirm::put_user))
         .route("/recover", post(http::post_recover))
         .route("/admin/users/{id}/roles", post(admin::post_user_roles))
         .route("/logout", post(http::post_logout))

@@ -257,7 +257,8 @@ pub struct Attempt {
 pub enum Outcome {
     Succeeded,
     Failed,
-    /// Neither a success nor a guess: a malformed request, a deactivated account's right code.
+    /// Neither a success nor a guess: a malformed request, a deactivated account's right
+    /// code or password, an unconfirmed e-mail's right password.
     Refused,
 }
 
@@ -296,6 +297,19 @@ impl Attempt {
             "failed sign-in"
         );
         self.settle(&state.db, Outcome::Failed).await;
+    }
+
+    /// A sign-in refused with the right password (deactivated account, e-mail not
+    /// confirmed): logged like a failure but not counted as a guess.
+    pub async fn refused(&self, state: &AppState, reason: &str) {
+        tracing::warn!(
+            action = self.action.as_str(),
+            account = self.account.as_deref().unwrap_or("-"),
+            ip = self.ip.as_deref().unwrap_or("-"),
+            reason,
+            "failed sign-in"
+        );
+        self.settle(&state.db, Outcome::Refused).await;
     }
 
     /// A successful one.

@@ -63,7 +63,7 @@ pub enum Category {
 
 pub fn category(message: &str) -> Category {
     match message {
-        "otp" | "password_reset" => Category::Security,
+        "otp" | "password_reset" | "email_confirmation" | "email_change" => Category::Security,
         "referral_invitation" | "referral_accepted" | "points_matured" | "points_converted" => {
             Category::Referral
         }

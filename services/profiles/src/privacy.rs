@@ -136,9 +136,10 @@ pub async fn delete_account(
     };
     let placeholder = format!("supprime-{}@deleted.wolo.invalid", user.simple());
     let statements: &[&str] = &[
-        // identity: deactivated, contact scrubbed (a placeholder e-mail keeps check_contact_method).
+        // identity: deactivated, contact scrubbed (a placeholder e-mail keeps check_contact_method),
+        // the Google account unlinked (V110).
         "update identity.users set phone = null, email = $2, password_hash = null, is_active = false,
-                last_login_at = null where id = $1",
+                last_login_at = null, google_sub = null where id = $1",
         "update identity.user_sessions set is_revoked = true, revoked_at = coalesce(revoked_at, $3),
                 device_info = null, ip_address = null where user_id = $1",
         "delete from identity.password_reset_tokens where user_id = $1",

@@ -1,14 +1,16 @@
 //! Access tokens as the REST layer and every custom endpoint see them.
 //!
 //! Tokens are HS256 JWTs signed with `WOLO_JWT_SECRET` (verified with the `jsonwebtoken`
-//! crate; `alg: none` and every other algorithm are refused). Claims: `sub` (user id),
-//! `role` (one of [`Role`]), `exp`, optionally `aud`. No token at all means [`Role::Anon`].
+//! crate; `alg: none` and every other algorithm are refused). Claims: `sub` (user id, a
+//! canonical UUID), `role` (one of [`Role`]), `exp`, optionally `aud` and `nbf`; identity
+//! adds GoTrue's (`session_id`, `aal`, `amr`, `app_metadata`, ...) with [`Jwt::issue_with`].
+//! No token at all means [`Role::Anon`].
 
 use std::fmt;
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 /// The PostgreSQL roles a request may run as; nothing else is ever switched to.
@@ -92,6 +94,12 @@ impl Caller {
 pub enum AuthError {
     #[error("JWT expired")]
     Expired,
+    /// `nbf` is still in the future.
+    #[error("JWT not yet valid")]
+    NotYetValid,
+    /// `sub` is present but not a canonical (lower-case, hyphenated) UUID.
+    #[error("JWT sub claim must be a UUID")]
+    BadSubject,
     #[error("JWT invalid: {0}")]
     Invalid(String),
     #[error("JWT role {0:?} is not allowed")]
@@ -137,11 +145,14 @@ impl Jwt {
         }
     }
 
-    /// Verifies `token`: signature (HS256 only), expiry (no leeway), audience when configured,
-    /// and a role among the API roles.
+    /// Verifies `token`: signature (HS256 only), expiry and `nbf` (no leeway), audience when
+    /// configured, a role among the API roles, and a `sub`, when present, that is a canonical
+    /// UUID (lower-case and hyphenated, as [`Uuid`]'s `Display` writes it: not upper-case,
+    /// braced, `urn:uuid:` or without hyphens, which `Uuid::parse_str` would accept).
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        validation.validate_nbf = true;
         validation.required_spec_claims = ["exp"].into_iter().map(String::from).collect();
         match &self.audience {
             Some(aud) => validation.set_audience(&[aud]),
@@ -151,18 +162,23 @@ impl Jwt {
             use jsonwebtoken::errors::ErrorKind;
             match e.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::ImmatureSignature => AuthError::NotYetValid,
                 _ => AuthError::Invalid(e.to_string()),
             }
         })?;
         let claims = data.claims;
+        // The crate skips an `nbf` it cannot read as a number; such a token is not trusted.
+        if claims.get("nbf").is_some_and(|n| !n.is_number()) {
+            return Err(AuthError::Invalid("nbf claim must be a number".into()));
+        }
         let role = match claims.get("role").and_then(Value::as_str) {
             None => Role::Anon,
             Some(r) => Role::parse(r).ok_or_else(|| AuthError::RoleNotAllowed(r.to_string()))?,
         };
-        let user_id = claims
-            .get("sub")
-            .and_then(Value::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok());
+        let user_id = match claims.get("sub") {
+            None => None,
+            Some(sub) => Some(canonical_uuid(sub).ok_or(AuthError::BadSubject)?),
+        };
         Ok(Caller {
             role,
             user_id,
@@ -178,6 +194,23 @@ impl Jwt {
         ttl_seconds: i64,
         session_id: Option<String>,
     ) -> String {
+        let mut extra = Map::new();
+        if let Some(session_id) = session_id {
+            extra.insert("session_id".into(), Value::String(session_id));
+        }
+        self.issue_with(user_id, role, ttl_seconds, extra)
+    }
+
+    /// [`Jwt::issue`] with more claims (GoTrue's `session_id`, `aal`, `amr`, `email`,
+    /// `app_metadata`...). `sub`, `role`, `exp`, `iat` and `aud` are always this issuer's:
+    /// the same keys in `extra` are ignored.
+    pub fn issue_with(
+        &self,
+        user_id: Uuid,
+        role: Role,
+        ttl_seconds: i64,
+        extra: Map<String, Value>,
+    ) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -185,11 +218,27 @@ impl Jwt {
             exp: now + ttl_seconds,
             aud: self.audience.clone(),
             iat: Some(now),
-            session_id,
+            session_id: None,
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let Value::Object(mut all) = serde_json::to_value(&claims).expect("claims serialise")
+        else {
+            unreachable!("claims serialise to an object")
+        };
+        for (k, v) in extra {
+            if !matches!(k.as_str(), "sub" | "role" | "exp" | "iat" | "aud") {
+                all.insert(k, v);
+            }
+        }
+        encode(&Header::new(Algorithm::HS256), &all, &self.encoding)
             .expect("HS256 encoding cannot fail")
     }
+}
+
+/// `value` as a UUID when it is a string in canonical form (`Uuid`'s `Display`).
+fn canonical_uuid(value: &Value) -> Option<Uuid> {
+    let s = value.as_str()?;
+    let id = Uuid::parse_str(s).ok()?;
+    (id.hyphenated().to_string() == s).then_some(id)
 }
 
 #[cfg(test)]
@@ -248,6 +297,130 @@ mod tests {
         let token = issuer.issue(Uuid::new_v4(), Role::User, 60, None);
         assert!(issuer.verify(&token).is_ok());
         assert!(strict.verify(&token).is_err());
+    }
+
+    fn signed(claims: &Value) -> String {
+        encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_token_is_refused_until_its_nbf() {
+        let jwt = Jwt::new(SECRET, None);
+        let now = chrono::Utc::now().timestamp();
+        let sub = Uuid::new_v4().to_string();
+        let with_nbf = |nbf: Value| {
+            signed(
+                &serde_json::json!({"sub": sub, "role": "wolo_user", "exp": now + 600, "nbf": nbf}),
+            )
+        };
+        // No leeway, as for exp: one second ahead is already refused.
+        for ahead in [2, 60, 3600] {
+            assert_eq!(
+                jwt.verify(&with_nbf((now + ahead).into())),
+                Err(AuthError::NotYetValid),
+                "nbf now + {ahead}"
+            );
+        }
+        for past in [0, 1, 3600] {
+            let caller = jwt.verify(&with_nbf((now - past).into())).unwrap();
+            assert_eq!(caller.user_id.unwrap().to_string(), sub);
+        }
+        // Fractional seconds are numbers too.
+        assert!(jwt.verify(&with_nbf((now as f64 - 0.5).into())).is_ok());
+        // The crate would skip an nbf it cannot read; we refuse it.
+        for unreadable in [
+            Value::from((now + 3600).to_string()),
+            Value::from("soon"),
+            Value::Null,
+            serde_json::json!([now]),
+        ] {
+            assert!(
+                matches!(
+                    jwt.verify(&with_nbf(unreadable.clone())),
+                    Err(AuthError::Invalid(_))
+                ),
+                "nbf {unreadable}"
+            );
+        }
+    }
+
+    #[test]
+    fn sub_must_be_a_canonical_uuid() {
+        let jwt = Jwt::new(SECRET, None);
+        let exp = chrono::Utc::now().timestamp() + 600;
+        let id = Uuid::parse_str("6f1c2a9e-0b3d-4c5e-8f70-123456789abc").unwrap();
+        let with_sub =
+            |sub: Value| signed(&serde_json::json!({"sub": sub, "role": "wolo_user", "exp": exp}));
+        let caller = jwt.verify(&with_sub(id.to_string().into())).unwrap();
+        assert_eq!(caller.user_id, Some(id));
+        for bad in [
+            Value::from("6F1C2A9E-0B3D-4C5E-8F70-123456789ABC"),
+            Value::from("6f1c2a9e-0b3d-4c5e-8f70-123456789ABC"),
+            Value::from("{6f1c2a9e-0b3d-4c5e-8f70-123456789abc}"),
+            Value::from("urn:uuid:6f1c2a9e-0b3d-4c5e-8f70-123456789abc"),
+            Value::from("6f1c2a9e0b3d4c5e8f70123456789abc"),
+            Value::from(" 6f1c2a9e-0b3d-4c5e-8f70-123456789abc"),
+            Value::from("x"),
+            Value::from(""),
+            Value::from(42),
+            Value::Null,
+        ] {
+            // Uuid::parse_str alone would take the first five as `id`.
+            assert_eq!(
+                jwt.verify(&with_sub(bad.clone())),
+                Err(AuthError::BadSubject),
+                "sub {bad}"
+            );
+        }
+        // The crate's own claim parsing already refuses a list.
+        assert!(matches!(
+            jwt.verify(&with_sub(serde_json::json!([id.to_string()]))),
+            Err(AuthError::Invalid(_))
+        ));
+        // No sub at all (an anon key, a service token) is still accepted, without a user.
+        let anon = signed(&serde_json::json!({"role": "wolo_anon", "exp": exp}));
+        let caller = jwt.verify(&anon).unwrap();
+        assert_eq!((caller.role, caller.user_id), (Role::Anon, None));
+    }
+
+    #[test]
+    fn issue_with_adds_claims_but_keeps_its_own() {
+        let jwt = Jwt::new(SECRET, Some("authenticated".into()));
+        let id = Uuid::new_v4();
+        let mut extra = Map::new();
+        extra.insert("aal".into(), "aal1".into());
+        extra.insert(
+            "amr".into(),
+            serde_json::json!([{"method": "otp", "timestamp": 1}]),
+        );
+        extra.insert("session_id".into(), "s-1".into());
+        // Cannot be overridden through extra.
+        extra.insert("sub".into(), Uuid::new_v4().to_string().into());
+        extra.insert("role".into(), "wolo_admin".into());
+        extra.insert("exp".into(), 9_999_999_999_i64.into());
+        extra.insert("aud".into(), "elsewhere".into());
+        let caller = jwt
+            .verify(&jwt.issue_with(id, Role::User, 60, extra))
+            .unwrap();
+        assert_eq!(caller.user_id, Some(id));
+        assert_eq!(caller.role, Role::User);
+        assert_eq!(caller.claims["aud"], "authenticated");
+        assert!(caller.claims["exp"].as_i64().unwrap() <= chrono::Utc::now().timestamp() + 60);
+        assert_eq!(caller.claims["aal"], "aal1");
+        assert_eq!(caller.claims["amr"][0]["method"], "otp");
+        assert_eq!(caller.claims["session_id"], "s-1");
+        // issue() still puts session_id, and only when given.
+        let plain = jwt.verify(&jwt.issue(id, Role::User, 60, None)).unwrap();
+        assert!(plain.claims.get("session_id").is_none());
+        let with = jwt
+            .verify(&jwt.issue(id, Role::User, 60, Some("s-2".into())))
+            .unwrap();
+        assert_eq!(with.claims["session_id"], "s-2");
     }
 
     #[test]

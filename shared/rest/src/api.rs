@@ -93,6 +93,10 @@ pub fn authenticate(jwt: &Jwt, headers: &HeaderMap) -> ApiResult<Caller> {
         .trim();
     jwt.verify(token).map_err(|e| match e {
         auth::AuthError::Expired => ApiError::unauthorized("PGRST303", "JWT expired"),
+        auth::AuthError::NotYetValid => ApiError::unauthorized("PGRST303", "JWT not yet valid"),
+        auth::AuthError::BadSubject => {
+            ApiError::unauthorized("PGRST303", "JWT sub claim must be a UUID")
+        }
         auth::AuthError::RoleNotAllowed(r) => {
             ApiError::unauthorized("PGRST303", format!("JWT role \"{r}\" is not allowed"))
         }

@@ -86,6 +86,23 @@ async fn grant(st: &Stack, token: &str) -> reqwest::Response {
     .await
 }
 
+async fn grant_with_nonce(st: &Stack, token: &str, nonce: &str) -> reqwest::Response {
+    st.post(
+        "/token?grant_type=id_token",
+        json!({"provider": "google", "id_token": token, "nonce": nonce}),
+    )
+    .await
+}
+
+/// The Google account linked to the account with `email`.
+async fn google_sub(st: &Stack, email: &str) -> Option<String> {
+    sqlx::query_scalar("select google_sub from identity.users where email = $1")
+        .bind(email)
+        .fetch_one(&st.db.pool)
+        .await
+        .unwrap()
+}
+
 async fn users(st: &Stack) -> i64 {
     sqlx::query_scalar("select count(*) from identity.users")
         .fetch_one(&st.db.pool)
@@ -97,9 +114,18 @@ async fn users(st: &Stack) -> i64 {
 async fn a_new_google_user_is_created_and_signed_in() {
     let (st, hits) = google_stack(Some(CLIENT_ID)).await;
     let token = sign(&claims("Awa.Diop@Gmail.com"), KID, KEY);
+    let since = chrono::Utc::now().timestamp();
     let session = expect(grant(&st, &token).await, 200).await;
     assert_eq!(session["user"]["email"], "awa.diop@gmail.com");
     assert_eq!(session["user"]["app_metadata"]["provider"], "google");
+    // GoTrue's claims, amr "oauth"; Google's sub is stored.
+    let c = crate::tokens::assert_gotrue_claims(&session, "oauth", since);
+    assert_eq!(c["email"], "awa.diop@gmail.com");
+    assert_eq!(c["app_metadata"]["providers"], json!(["google"]));
+    assert_eq!(
+        google_sub(&st, "awa.diop@gmail.com").await.as_deref(),
+        Some("1234567890")
+    );
     let me = expect(st.user(&s(&session, "access_token")).await, 200).await;
     assert_eq!(me["id"], session["user"]["id"]);
     let provider: String =
@@ -121,21 +147,18 @@ async fn a_new_google_user_is_created_and_signed_in() {
 #[tokio::test]
 async fn an_existing_email_user_is_linked() {
     let (st, _) = google_stack(Some(CLIENT_ID)).await;
-    let signup = expect(
-        st.post(
-            "/signup",
-            json!({"email": "fatou@example.sn", "password": "motdepasse-1"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let signup = st.signup("fatou@example.sn", "motdepasse-1").await;
     let session = expect(
         grant(&st, &sign(&claims("fatou@example.sn"), KID, KEY)).await,
         200,
     )
     .await;
     assert_eq!(session["user"]["id"], signup["user"]["id"]);
+    // Linked: Google's sub is stored.
+    assert_eq!(
+        google_sub(&st, "fatou@example.sn").await.as_deref(),
+        Some("1234567890")
+    );
     // Nothing else is changed: still an e-mail account with its password.
     assert_eq!(session["user"]["app_metadata"]["provider"], "email");
     expect(
@@ -242,4 +265,141 @@ async fn without_a_client_id_google_sign_in_is_refused() {
     );
     assert_eq!(hits.load(Ordering::SeqCst), 0);
     assert_eq!(users(&st).await, 0);
+}
+
+#[tokio::test]
+async fn the_nonce_is_checked_as_gotrue_does() {
+    let (st, _) = google_stack(Some(CLIENT_ID)).await;
+    let raw = "nonce-0S6_WzA2Mj-aléatoire";
+    let hashed = identity::crypto::sha256_hex(raw);
+    let with_nonce = |email: &str, nonce: &str| {
+        let mut c = claims(email);
+        c["nonce"] = json!(nonce);
+        sign(&c, KID, KEY)
+    };
+
+    // (case, token, nonce sent, what the details say)
+    let refused = [
+        (
+            "wrong nonce",
+            with_nonce("a@gmail.com", &hashed),
+            Some("another-nonce"),
+            "nonces mismatch",
+        ),
+        (
+            "raw nonce in the token",
+            with_nonce("a@gmail.com", raw),
+            Some(raw),
+            "nonces mismatch",
+        ),
+        (
+            "nonce sent, none in the token",
+            sign(&claims("a@gmail.com"), KID, KEY),
+            Some(raw),
+            "both exist",
+        ),
+        (
+            "nonce in the token, none sent",
+            with_nonce("a@gmail.com", &hashed),
+            None,
+            "both exist",
+        ),
+        (
+            "nonce in the token, empty one sent",
+            with_nonce("a@gmail.com", &hashed),
+            Some(""),
+            "both exist",
+        ),
+    ];
+    for (what, token, nonce, why) in &refused {
+        let res = match nonce {
+            Some(n) => grant_with_nonce(&st, token, n).await,
+            None => grant(&st, token).await,
+        };
+        let err = expect(res, 400).await;
+        assert_eq!(err["code"], "invalid_id_token", "{what}: {err}");
+        assert!(
+            err["details"].as_str().unwrap_or_default().contains(why),
+            "{what}: {err}"
+        );
+    }
+    assert_eq!(users(&st).await, 0);
+
+    // The client's nonce, hashed by Google's token: signed in.
+    let session = expect(
+        grant_with_nonce(&st, &with_nonce("a@gmail.com", &hashed), raw).await,
+        200,
+    )
+    .await;
+    assert_eq!(session["user"]["email"], "a@gmail.com");
+    // Neither side has one: signed in too.
+    expect(
+        grant(&st, &sign(&claims("a@gmail.com"), KID, KEY)).await,
+        200,
+    )
+    .await;
+    assert_eq!(users(&st).await, 1);
+}
+
+#[tokio::test]
+async fn an_email_changed_at_google_still_signs_the_same_user_in() {
+    let (st, _) = google_stack(Some(CLIENT_ID)).await;
+    let first = expect(
+        grant(&st, &sign(&claims("moussa@gmail.com"), KID, KEY)).await,
+        200,
+    )
+    .await;
+    // The same Google account (sub) now says another address: same user, whose e-mail is
+    // ours and stays.
+    let later = expect(
+        grant(&st, &sign(&claims("moussa.sow@gmail.com"), KID, KEY)).await,
+        200,
+    )
+    .await;
+    assert_eq!(later["user"]["id"], first["user"]["id"]);
+    assert_eq!(later["user"]["email"], "moussa@gmail.com");
+    assert_eq!(users(&st).await, 1);
+
+    // Even when another account has the new address: the sub decides.
+    let other = expect(
+        st.post(
+            "/signup",
+            json!({"email": "moussa.new@gmail.com", "password": "motdepasse-2"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let again = expect(
+        grant(&st, &sign(&claims("moussa.new@gmail.com"), KID, KEY)).await,
+        200,
+    )
+    .await;
+    assert_eq!(again["user"]["id"], first["user"]["id"]);
+    assert_ne!(again["user"]["id"], other["user"]["id"]);
+    assert_eq!(google_sub(&st, "moussa.new@gmail.com").await, None);
+
+    // Another Google account with a linked account's address still signs in by the verified
+    // e-mail (as GoTrue links by e-mail), and the first link stays.
+    let mut second_account = claims("moussa@gmail.com");
+    second_account["sub"] = json!("999999999");
+    let by_email = expect(grant(&st, &sign(&second_account, KID, KEY)).await, 200).await;
+    assert_eq!(by_email["user"]["id"], first["user"]["id"]);
+    assert_eq!(
+        google_sub(&st, "moussa@gmail.com").await.as_deref(),
+        Some("1234567890")
+    );
+
+    // A deactivated account is refused by its sub too, whatever the e-mail.
+    sqlx::query("update identity.users set is_active = false where google_sub = '1234567890'")
+        .execute(&st.db.pool)
+        .await
+        .unwrap();
+    let banned = expect(
+        grant(&st, &sign(&claims("brand.new@gmail.com"), KID, KEY)).await,
+        403,
+    )
+    .await;
+    assert_eq!(banned["code"], "user_banned");
+    assert_eq!(users(&st).await, 2);
 }

@@ -1,8 +1,9 @@
 //! The identity endpoints over HTTP against a migrated database: SMS codes, sessions,
 //! refresh rotation, logout scopes, passwords, recovery, Google ID tokens, admin roles, purge,
-//! throttling and the password policy.
+//! access token claims, throttling and the password policy.
 
 mod admin;
+mod confirm;
 mod google;
 mod otp;
 mod password_policy;
@@ -11,6 +12,7 @@ mod purge;
 mod recovery;
 mod sessions;
 mod throttle;
+mod tokens;
 
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
@@ -126,6 +128,60 @@ impl Stack {
              where phone = $1",
         )
         .bind(phone)
+        .bind(seconds as f64)
+        .execute(&self.db.pool)
+        .await
+        .unwrap();
+    }
+
+    /// The latest code e-mailed to `email` (sign-up confirmation or e-mail change).
+    pub async fn last_email_code(&self, email: &str) -> String {
+        let payload: Value = sqlx::query_scalar(
+            "select payload from wolo.outbox
+             where topic = 'notification.requested' and payload->'recipient'->>'email' = $1
+             order by id desc limit 1",
+        )
+        .bind(email)
+        .fetch_one(&self.db.pool)
+        .await
+        .unwrap();
+        payload["data"]["code"].as_str().unwrap().to_string()
+    }
+
+    /// Signs up with `email` and `password`, confirms the address with the e-mailed code and
+    /// returns the session.
+    pub async fn signup(&self, email: &str, password: &str) -> Value {
+        let user = expect(
+            self.post("/signup", json!({"email": email, "password": password}))
+                .await,
+            200,
+        )
+        .await;
+        assert!(
+            user.get("access_token").is_none(),
+            "no session before confirmation: {user}"
+        );
+        let email = email.to_lowercase();
+        let code = self.last_email_code(&email).await;
+        expect(
+            self.post(
+                "/verify",
+                json!({"type": "signup", "email": email, "token": code}),
+            )
+            .await,
+            200,
+        )
+        .await
+    }
+
+    /// Moves the rotation of refresh token `token` `seconds` back in time (past the reuse
+    /// interval).
+    pub async fn age_rotation(&self, token: &str, seconds: i64) {
+        sqlx::query(
+            "update identity.user_sessions set revoked_at = revoked_at - make_interval(secs => $2)
+             where token_hash = $1",
+        )
+        .bind(identity::crypto::sha256_hex(token))
         .bind(seconds as f64)
         .execute(&self.db.pool)
         .await

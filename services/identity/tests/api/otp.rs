@@ -203,7 +203,7 @@ async fn an_expired_code_or_a_wrong_type_fails() {
     let err = expect(
         st.post(
             "/verify",
-            json!({"phone": PHONE, "token": code, "type": "email"}),
+            json!({"phone": PHONE, "token": code, "type": "invite"}),
         )
         .await,
         400,
@@ -233,7 +233,7 @@ async fn a_deactivated_user_cannot_sign_in() {
     let err = expect(st.verify(PHONE, &code).await, 403).await;
     assert_eq!(err["code"], "user_banned");
     // Nor refresh, nor read /user.
-    let err = expect(st.refresh(&s(&session, "refresh_token")).await, 403).await;
+    let err = expect(st.refresh(&s(&session, "refresh_token")).await, 400).await;
     assert_eq!(err["code"], "user_banned");
     let err = expect(st.user(&s(&session, "access_token")).await, 401).await;
     assert_eq!(err["code"], "session_not_found");

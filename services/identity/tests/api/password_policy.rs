@@ -63,7 +63,7 @@ async fn short_and_common_passwords_are_refused_with_their_reasons() {
     assert_eq!(users, 0);
 
     // A good password is accepted; changing it to a common one is refused the same way.
-    let session = expect(signup(&st, "awa@example.sn", "Jamm-ak-jamm-26").await, 200).await;
+    let session = st.signup("awa@example.sn", "Jamm-ak-jamm-26").await;
     let put = |password: &'static str| {
         st.app
             .request(Method::PUT, "/user")

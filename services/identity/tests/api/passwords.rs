@@ -5,17 +5,10 @@ use crate::{expect, s, stack};
 #[tokio::test]
 async fn signup_then_password_sign_in_and_errors_that_reveal_nothing() {
     let st = stack().await;
-    let session = expect(
-        st.post(
-            "/signup",
-            json!({"email": "Awa@Example.sn", "password": "motdepasse-1"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let session = st.signup("Awa@Example.sn", "motdepasse-1").await;
     assert_eq!(session["user"]["email"], "awa@example.sn");
     assert_eq!(session["user"]["app_metadata"]["provider"], "email");
+    assert!(session["user"]["email_confirmed_at"].is_string());
     expect(st.user(&s(&session, "access_token")).await, 200).await;
     let phc: String = sqlx::query_scalar("select password_hash from identity.users")
         .fetch_one(&st.db.pool)
@@ -23,16 +16,6 @@ async fn signup_then_password_sign_in_and_errors_that_reveal_nothing() {
         .unwrap();
     assert!(phc.starts_with("$argon2id$"));
 
-    let again = expect(
-        st.post(
-            "/signup",
-            json!({"email": "awa@example.sn", "password": "autre-mot-2"}),
-        )
-        .await,
-        422,
-    )
-    .await;
-    assert_eq!(again["code"], "user_already_exists");
     expect(
         st.post(
             "/signup",
@@ -120,15 +103,7 @@ async fn signup_then_password_sign_in_and_errors_that_reveal_nothing() {
 #[tokio::test]
 async fn the_password_hash_is_not_readable_through_the_rest_layer() {
     let st = stack().await;
-    let session = expect(
-        st.post(
-            "/signup",
-            json!({"email": "awa@example.sn", "password": "motdepasse-1"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let session = st.signup("awa@example.sn", "motdepasse-1").await;
     let res = st
         .app
         .request(reqwest::Method::GET, "/users?select=password_hash")

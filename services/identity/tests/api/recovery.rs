@@ -39,12 +39,7 @@ async fn password_sign_in(st: &Stack, password: &str) -> reqwest::Response {
 #[tokio::test]
 async fn recover_verify_and_set_a_new_password() {
     let st = stack().await;
-    let first = expect(
-        st.post("/signup", json!({"email": EMAIL, "password": OLD}))
-            .await,
-        200,
-    )
-    .await;
+    let first = st.signup(EMAIL, OLD).await;
     let second = expect(password_sign_in(&st, OLD).await, 200).await;
 
     assert_eq!(
@@ -120,8 +115,8 @@ async fn recover_verify_and_set_a_new_password() {
 
     // Every earlier sign-in is revoked; the new one works.
     for old in [&first, &second] {
-        let err = expect(st.refresh(&s(old, "refresh_token")).await, 401).await;
-        assert_eq!(err["code"], "session_not_found");
+        let err = expect(st.refresh(&s(old, "refresh_token")).await, 400).await;
+        assert_eq!(err["code"], "session_expired");
     }
     expect(st.refresh(&s(&session, "refresh_token")).await, 200).await;
 
@@ -171,12 +166,7 @@ async fn unknown_or_deactivated_addresses_get_200_and_nothing_is_sent() {
         400,
     )
     .await;
-    expect(
-        st.post("/signup", json!({"email": EMAIL, "password": OLD}))
-            .await,
-        200,
-    )
-    .await;
+    st.signup(EMAIL, OLD).await;
     sqlx::query("update identity.users set is_active = false")
         .execute(&st.db.pool)
         .await
@@ -193,12 +183,7 @@ async fn unknown_or_deactivated_addresses_get_200_and_nothing_is_sent() {
 #[tokio::test]
 async fn expired_tokens_fail_and_resends_are_throttled() {
     let st = stack().await;
-    expect(
-        st.post("/signup", json!({"email": EMAIL, "password": OLD}))
-            .await,
-        200,
-    )
-    .await;
+    st.signup(EMAIL, OLD).await;
     expect(st.post("/recover", json!({"email": EMAIL})).await, 200).await;
     // A second request within a minute: 200, nothing new.
     expect(st.post("/recover", json!({"email": EMAIL})).await, 200).await;
@@ -255,7 +240,7 @@ async fn any_signed_in_user_can_set_a_password() {
         .app
         .request(Method::PUT, "/user")
         .bearer_auth(&access)
-        .json(&json!({"email": "x@example.sn"}))
+        .json(&json!({"roles": ["admin"]}))
         .send()
         .await
         .unwrap();

@@ -27,11 +27,13 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_chain() {
     let revoked = rows.iter().filter(|r| r.3).count();
     assert_eq!(revoked, 2);
 
-    // r1 was rotated: presenting it again is reuse, and ends the sign-in (r3 included).
-    let err = expect(st.refresh(&r1).await, 401).await;
+    // r1 was rotated: presented again after the reuse interval, it is reuse, and ends the
+    // sign-in (r3 included). 400 with GoTrue's codes.
+    st.age_rotation(&r1, 11).await;
+    let err = expect(st.refresh(&r1).await, 400).await;
     assert_eq!(err["code"], "refresh_token_already_used");
-    let err = expect(st.refresh(&r3).await, 401).await;
-    assert_eq!(err["code"], "session_not_found");
+    let err = expect(st.refresh(&r3).await, 400).await;
+    assert_eq!(err["code"], "session_expired");
     let live: i64 =
         sqlx::query_scalar("select count(*) from identity.user_sessions where not is_revoked")
             .fetch_one(&st.db.pool)
@@ -40,8 +42,37 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_chain() {
     assert_eq!(live, 0);
 
     // Unknown and empty tokens.
-    expect(st.refresh("nope").await, 401).await;
-    expect(st.refresh("").await, 401).await;
+    for unknown in ["nope", ""] {
+        let err = expect(st.refresh(unknown).await, 400).await;
+        assert_eq!(err["code"], "refresh_token_not_found");
+    }
+}
+
+/// GoTrue's reuse interval: two tabs refreshing the same token at once both get a session,
+/// and the sign-in lives on; only reuse after the interval ends it.
+#[tokio::test]
+async fn a_rotated_token_is_accepted_again_within_the_reuse_interval() {
+    let st = stack().await;
+    let first = st.sign_in(PHONE).await;
+    let r1 = s(&first, "refresh_token");
+    // Two refreshes of r1 at the same time: both succeed, with two different tokens.
+    let (a, b) = tokio::join!(st.refresh(&r1), st.refresh(&r1));
+    let a = expect(a, 200).await;
+    let b = expect(b, 200).await;
+    assert_ne!(s(&a, "refresh_token"), s(&b, "refresh_token"));
+    assert_eq!(a["user"]["id"], b["user"]["id"]);
+    // Both tabs go on refreshing.
+    let a2 = expect(st.refresh(&s(&a, "refresh_token")).await, 200).await;
+    expect(st.refresh(&s(&b, "refresh_token")).await, 200).await;
+    // Within the interval r1 still answers; after it, reuse ends the whole sign-in.
+    expect(st.refresh(&r1).await, 200).await;
+    st.age_rotation(&r1, 11).await;
+    let err = expect(st.refresh(&r1).await, 400).await;
+    assert_eq!(err["code"], "refresh_token_already_used");
+    let err = expect(st.refresh(&s(&a2, "refresh_token")).await, 400).await;
+    assert_eq!(err["code"], "session_expired");
+    let err = expect(st.user(&s(&a2, "access_token")).await, 401).await;
+    assert_eq!(err["code"], "session_not_found");
 }
 
 #[tokio::test]
@@ -51,8 +82,9 @@ async fn reuse_in_one_sign_in_leaves_the_others_alone() {
     st.age_codes(PHONE, 61).await;
     let b = st.sign_in(PHONE).await;
     let a2 = expect(st.refresh(&s(&a, "refresh_token")).await, 200).await;
-    expect(st.refresh(&s(&a, "refresh_token")).await, 401).await;
-    expect(st.refresh(&s(&a2, "refresh_token")).await, 401).await;
+    st.age_rotation(&s(&a, "refresh_token"), 11).await;
+    expect(st.refresh(&s(&a, "refresh_token")).await, 400).await;
+    expect(st.refresh(&s(&a2, "refresh_token")).await, 400).await;
     expect(st.refresh(&s(&b, "refresh_token")).await, 200).await;
 }
 
@@ -70,17 +102,18 @@ async fn logout_scopes_revoke_what_they_say() {
     // local: this sign-in only, even after a rotation.
     let rotated = expect(st.refresh(&refresh(0)).await, 200).await;
     expect(st.logout(&access(0), "local").await, 204).await;
-    expect(st.refresh(&s(&rotated, "refresh_token")).await, 401).await;
+    let err = expect(st.refresh(&s(&rotated, "refresh_token")).await, 400).await;
+    assert_eq!(err["code"], "session_expired");
     expect(st.refresh(&refresh(1)).await, 200).await;
 
     // others: every sign-in but this one.
     expect(st.logout(&access(2), "others").await, 204).await;
-    expect(st.refresh(&refresh(3)).await, 401).await;
+    expect(st.refresh(&refresh(3)).await, 400).await;
     let kept = expect(st.refresh(&refresh(2)).await, 200).await;
 
     // global (the default): everything.
     expect(st.logout(&s(&kept, "access_token"), "global").await, 204).await;
-    expect(st.refresh(&s(&kept, "refresh_token")).await, 401).await;
+    expect(st.refresh(&s(&kept, "refresh_token")).await, 400).await;
     let live: i64 =
         sqlx::query_scalar("select count(*) from identity.user_sessions where not is_revoked")
             .fetch_one(&st.db.pool)
@@ -105,5 +138,9 @@ async fn logout_scopes_revoke_what_they_say() {
         .await
         .unwrap();
     expect(res, 401).await;
-    expect(st.user("not-a-jwt").await, 401).await;
+    // A token that does not verify: GoTrue's 403 bad_jwt.
+    assert_eq!(
+        expect(st.user("not-a-jwt").await, 403).await["code"],
+        "bad_jwt"
+    );
 }

@@ -14,10 +14,11 @@ const ADMIN: &str = "admin.console@wolo.sn";
 const RIGHT: &str = "Teranga-Console-7";
 const TOKEN: &str = "/token?grant_type=password";
 
+/// The outcomes of the password sign-ins of `account`, counted.
 async fn outcomes(st: &Stack, account: &str) -> Vec<(String, i64)> {
     sqlx::query_as(
-        "select outcome, count(*) from identity.auth_attempts where account = $1
-         group by outcome order by outcome",
+        "select outcome, count(*) from identity.auth_attempts
+         where action = 'password' and account = $1 group by outcome order by outcome",
     )
     .bind(account)
     .fetch_all(&st.db.pool)
@@ -29,12 +30,7 @@ async fn outcomes(st: &Stack, account: &str) -> Vec<(String, i64)> {
 async fn eighty_wrong_passwords_in_a_burst_from_rotating_ips_lock_the_account_until_the_window_passes(
 ) {
     let st = stack().await;
-    expect(
-        st.post("/signup", json!({"email": ADMIN, "password": RIGHT}))
-            .await,
-        200,
-    )
-    .await;
+    st.signup(ADMIN, RIGHT).await;
     // The admin console signs in with this grant.
     sqlx::query("update identity.users set roles = '{user,admin}' where email = $1")
         .bind(ADMIN)
@@ -89,7 +85,8 @@ async fn eighty_wrong_passwords_in_a_burst_from_rotating_ips_lock_the_account_un
     )
     .await;
     assert_eq!(err["code"], "over_request_rate_limit");
-    // Refused tries did no work and left no row: ten failures, no session beyond sign-up's.
+    // Refused tries did no work and left no row: ten failures, no session beyond the one of
+    // the sign-up's confirmation.
     assert_eq!(outcomes(&st, ADMIN).await, [("failed".to_string(), 10)]);
     let sessions: i64 = sqlx::query_scalar("select count(*) from identity.user_sessions")
         .fetch_one(&st.db.pool)
@@ -245,15 +242,7 @@ async fn recover_is_limited_per_address_whether_registered_or_not_and_per_ip() {
     let mut settings = default_settings();
     settings.limits.recover_ip = Some(Limit::new(12, 3600));
     let st = stack_with(settings).await;
-    expect(
-        st.post(
-            "/signup",
-            json!({"email": "awa@example.sn", "password": "Teranga-2026"}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    st.signup("awa@example.sn", "Teranga-2026").await;
     let ip = "41.82.3.3";
     let recover = |email: &'static str, from: &'static str| {
         let st = &st;
@@ -425,12 +414,7 @@ async fn failed_sign_ins_are_logged_with_account_ip_and_reason_never_the_passwor
     // a second registered subscriber makes it ask every registered one.
     let _second = tracing::Dispatch::new(Captured::default());
     let st = stack().await;
-    expect(
-        st.post("/signup", json!({"email": ADMIN, "password": RIGHT}))
-            .await,
-        200,
-    )
-    .await;
+    st.signup(ADMIN, RIGHT).await;
     let secret = "Secret-Essai-451";
     for (email, from) in [(ADMIN, "41.82.5.1"), ("personne@example.sn", "41.82.5.2")] {
         expect(

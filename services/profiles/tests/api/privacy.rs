@@ -15,7 +15,7 @@ struct World {
 /// The caller has data in every service; a friend has a pot the caller gave to.
 async fn world(st: &Stack) -> World {
     let me = st.user("+221770000051").await;
-    sqlx::query("update identity.users set email = 'awa@example.sn', password_hash = 'argon2-secret' where id = $1")
+    sqlx::query("update identity.users set email = 'awa@example.sn', password_hash = 'argon2-secret', google_sub = '1234567890' where id = $1")
         .bind(me)
         .execute(st.pool())
         .await
@@ -113,6 +113,7 @@ async fn the_export_holds_everything_about_the_caller_and_no_secrets() {
     let doc = expect(res, 200).await;
     assert_eq!(doc["user"]["email"], "awa@example.sn");
     assert!(doc["user"].get("password_hash").is_none());
+    assert_eq!(doc["user"]["google_sub"], "1234567890");
     assert_eq!(doc["profile"]["full_name"], "Awa Ndiaye");
     assert_eq!(doc["profile"]["id_number_masked"], "*****7766");
     for (key, n) in [
@@ -168,6 +169,7 @@ async fn deletion_anonymises_everywhere_keeps_money_and_revokes_sessions() {
         .unwrap()
         .ends_with("@deleted.wolo.invalid"));
     assert!(u["password_hash"].is_null());
+    assert!(u["google_sub"].is_null());
     let live = one("select to_jsonb(count(*)) from identity.user_sessions where user_id = $1 and (not coalesce(is_revoked, false) or revoked_at is null or device_info is not null)").await;
     assert_eq!(live, json!(0));
     // profiles

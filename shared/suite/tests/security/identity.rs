@@ -148,3 +148,50 @@ async fn reset_tokens_are_read_by_admins_only() {
     let suspend = format!("update identity.users set is_active = false where id = '{BOB}'");
     assert_eq!(affected(&mut tx, &suspend).await, 1);
 }
+
+/// V110: whoever sets an account's Google `sub` signs in as that account with their own
+/// Google account, so only the identity service writes it (and account deletion clears it).
+/// Owners read theirs, admins read every one; nobody writes it through the REST layer.
+#[tokio::test]
+async fn the_google_link_is_written_by_the_identity_service_only() {
+    let db = world().await;
+    for (role, sub) in [
+        ("wolo_user", ALICE),
+        ("wolo_partner", PAT),
+        ("wolo_admin", ADAM),
+    ] {
+        for sql in [
+            format!("update identity.users set google_sub = 'attacker-google-sub' where id = '{sub}'"),
+            format!("update identity.users set google_sub = 'attacker-google-sub' where id = '{ALICE}'"),
+            "insert into identity.users (email, google_sub) values ('x@example.org', 'attacker-google-sub')"
+                .to_string(),
+            format!("update identity.user_sessions set amr = '[]' where user_id = '{ALICE}'"),
+        ] {
+            assert_permission_denied(&db.pool, role, Some(sub), &sql).await;
+        }
+    }
+    sqlx::query(&format!(
+        "update identity.users set google_sub = 'alice-google' where id = '{ALICE}'"
+    ))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let mut tx = user(&db.pool, ALICE).await;
+    let mine: Vec<Option<String>> = sqlx::query_scalar("select google_sub from identity.users")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(mine, vec![Some("alice-google".to_string())]);
+    sqlx::query("select amr from identity.user_sessions")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    drop(tx);
+    let mut tx = admin(&db.pool).await;
+    let linked: Vec<String> =
+        sqlx::query_scalar("select google_sub from identity.users where google_sub is not null")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!(linked, vec!["alice-google".to_string()]);
+}

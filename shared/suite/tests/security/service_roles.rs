@@ -41,6 +41,7 @@ const EXCEPTIONS: &[Exception] = &[
             "password_hash",
             "is_active",
             "last_login_at",
+            "google_sub",
         ],
     ),
     (

@@ -161,7 +161,7 @@ async fn a_logout_is_refused_by_every_service_at_once() {
     expect(st.logout(&token, "local").await, 204).await;
     all_closed(&st, &token).await;
     // Nor is the sign-in refreshed.
-    expect(st.refresh(&session).await, 401).await;
+    expect(st.refresh(&session).await, 400).await;
 }
 
 #[tokio::test]
@@ -367,7 +367,7 @@ async fn an_admin_token_lives_only_as_long_as_its_admin_session() {
         let err = expect(st.get(door, &token).await, 401).await;
         assert_eq!(err["code"], "PGRST303", "{door}");
     }
-    expect(st.refresh(&session).await, 401).await;
+    expect(st.refresh(&session).await, 400).await;
 
     // Past its expiry (the job has not run yet): refused, and the sign-in is not refreshed.
     let session = st.sign_in("ndeye@wolo.sn").await;
@@ -382,7 +382,7 @@ async fn an_admin_token_lives_only_as_long_as_its_admin_session() {
     .unwrap();
     let err = expect(st.get("/admin/feature_flags?limit=1", &token).await, 401).await;
     assert_eq!(err["code"], "PGRST303");
-    let err = expect(st.refresh(&session).await, 401).await;
+    let err = expect(st.refresh(&session).await, 400).await;
     assert_eq!(err["code"], "session_expired");
     // An ended or expired admin session is not reopened by the console either.
     expect(
@@ -528,7 +528,7 @@ async fn taking_admin_away_ends_the_admin_tokens_already_issued() {
         expect(st.get(door, &token).await, 401).await;
     }
     // The sign-in ended with its admin session; a new one is a plain user's.
-    expect(st.refresh(&session).await, 401).await;
+    expect(st.refresh(&session).await, 400).await;
     let user = access(&st.sign_in("sokhna@wolo.sn").await);
     expect(st.get("/pots/pots?limit=1", &user).await, 200).await;
     expect(st.get("/admin/config", &user).await, 403).await;
