@@ -89,9 +89,25 @@ async fn every_answer_carries_the_protections_and_api_answers_are_not_stored() {
         assert_eq!(header_of(&res, "cache-control"), "no-store", "{path}");
         assert_eq!(header_of(&res, "strict-transport-security"), "", "{path}");
     }
+    // The sign-up's answer (a user, personal data) and a session with its tokens.
     let res = app
         .request(Method::POST, "/identity/signup")
         .json(&json!({"email": "nostore@wolo.sn", "password": "mot-de-passe-solide"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(header_of(&res, "cache-control"), "no-store");
+    let code: String = sqlx::query_scalar(
+        "select payload->'data'->>'code' from wolo.outbox
+          where payload->'recipient'->>'email' = 'nostore@wolo.sn' order by id desc limit 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let res = app
+        .request(Method::POST, "/identity/verify")
+        .json(&json!({"type": "signup", "email": "nostore@wolo.sn", "token": code}))
         .send()
         .await
         .unwrap();
