@@ -43,7 +43,7 @@ async fn the_console_signs_in_toggles_flags_edits_config_and_searches_the_audit_
     )
     .await;
     let admin_id: uuid::Uuid = sqlx::query_scalar(
-        "update identity.users set roles = array['user', 'admin'] where email = $1 returning id",
+        "update identity.users set roles = array['user', 'admin'], email_confirmed_at = now() where email = $1 returning id",
     )
     .bind(email)
     .fetch_one(&db.pool)
