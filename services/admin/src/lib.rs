@@ -23,6 +23,14 @@ pub const NAME: &str = "admin";
 /// The port the `wolo-admin` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8090;
 
+/// The admin service as `wolo serve`, `wolo serve admin` and `wolo-admin` run it.
+pub const SERVICE: platform::Service = platform::Service {
+    name: NAME,
+    default_port: DEFAULT_PORT,
+    router,
+    jobs: spawn_jobs,
+};
+
 /// The admin console: one static page (French), no build step; its script and styles are
 /// served as files (`/console.js`, `/console.css`) so its policy allows no inline script.
 pub const CONSOLE_HTML: &str = include_str!("console.html");

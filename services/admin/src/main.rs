@@ -1,6 +1,6 @@
-//! Runs the admin service alone, on its own port.
+//! Runs the admin service alone, on its own port, with its jobs and consumers.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::run_service(admin::NAME, admin::DEFAULT_PORT, admin::router).await
+    platform::run(&admin::SERVICE).await
 }

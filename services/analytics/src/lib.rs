@@ -16,6 +16,14 @@ pub const NAME: &str = "analytics";
 /// The port the `wolo-analytics` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8089;
 
+/// The analytics service as `wolo serve`, `wolo serve analytics` and `wolo-analytics` run it.
+pub const SERVICE: platform::Service = platform::Service {
+    name: NAME,
+    default_port: DEFAULT_PORT,
+    router,
+    jobs: spawn_jobs,
+};
+
 /// What the service's handlers share.
 #[derive(Clone)]
 pub struct AppState {

@@ -1,6 +1,6 @@
-//! Runs the analytics service alone, on its own port.
+//! Runs the analytics service alone, on its own port, with its jobs and consumers.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::run_service(analytics::NAME, analytics::DEFAULT_PORT, analytics::router).await
+    platform::run(&analytics::SERVICE).await
 }

@@ -26,6 +26,14 @@ pub const NAME: &str = "donations";
 /// The port the `wolo-donations` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8085;
 
+/// The donations service as `wolo serve`, `wolo serve donations` and `wolo-donations` run it.
+pub const SERVICE: platform::Service = platform::Service {
+    name: NAME,
+    default_port: DEFAULT_PORT,
+    router,
+    jobs: spawn_jobs,
+};
+
 /// What the service's handlers share.
 #[derive(Clone)]
 pub struct AppState {

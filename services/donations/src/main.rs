@@ -1,6 +1,6 @@
-//! Runs the donations service alone, on its own port.
+//! Runs the donations service alone, on its own port, with its jobs and consumers.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::run_service(donations::NAME, donations::DEFAULT_PORT, donations::router).await
+    platform::run(&donations::SERVICE).await
 }

@@ -27,6 +27,18 @@ pub const NAME: &str = "identity";
 /// The port the `wolo-identity` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8081;
 
+/// The identity service as `wolo serve`, `wolo serve identity` and `wolo-identity` run it.
+pub const SERVICE: platform::Service = platform::Service {
+    name: NAME,
+    default_port: DEFAULT_PORT,
+    router,
+    jobs: start_jobs,
+};
+
+fn start_jobs(ctx: &platform::Context) {
+    spawn_jobs(ctx);
+}
+
 /// What the service's handlers share.
 #[derive(Clone)]
 pub struct AppState {

@@ -2,9 +2,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::run_service(identity::NAME, identity::DEFAULT_PORT, |ctx| {
-        identity::spawn_jobs(&ctx);
-        identity::router(ctx)
-    })
-    .await
+    platform::run(&identity::SERVICE).await
 }

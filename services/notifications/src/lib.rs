@@ -36,6 +36,18 @@ pub const NAME: &str = "notifications";
 /// The port the `wolo-notifications` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8088;
 
+/// The notifications service as `wolo serve`, `wolo serve notifications` and `wolo-notifications` run it.
+pub const SERVICE: platform::Service = platform::Service {
+    name: NAME,
+    default_port: DEFAULT_PORT,
+    router,
+    jobs: start_jobs,
+};
+
+fn start_jobs(ctx: &platform::Context) {
+    spawn_jobs(ctx);
+}
+
 /// What the service's handlers share.
 #[derive(Clone)]
 pub struct AppState {

@@ -3,9 +3,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::run_service(notifications::NAME, notifications::DEFAULT_PORT, |ctx| {
-        notifications::spawn_jobs(&ctx);
-        notifications::router(ctx)
-    })
-    .await
+    platform::run(&notifications::SERVICE).await
 }

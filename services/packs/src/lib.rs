@@ -31,6 +31,14 @@ pub const NAME: &str = "packs";
 /// The port the `wolo-packs` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8086;
 
+/// The packs service as `wolo serve`, `wolo serve packs` and `wolo-packs` run it.
+pub const SERVICE: platform::Service = platform::Service {
+    name: NAME,
+    default_port: DEFAULT_PORT,
+    router,
+    jobs: spawn_jobs,
+};
+
 /// What the service's handlers share.
 #[derive(Clone)]
 pub struct AppState {

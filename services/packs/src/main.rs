@@ -1,6 +1,6 @@
-//! Runs the packs service alone, on its own port.
+//! Runs the packs service alone, on its own port, with its jobs and consumers.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::run_service(packs::NAME, packs::DEFAULT_PORT, packs::router).await
+    platform::run(&packs::SERVICE).await
 }

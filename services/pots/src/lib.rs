@@ -29,6 +29,14 @@ pub const NAME: &str = "pots";
 /// The port the `wolo-pots` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8084;
 
+/// The pots service as `wolo serve`, `wolo serve pots` and `wolo-pots` run it.
+pub const SERVICE: platform::Service = platform::Service {
+    name: NAME,
+    default_port: DEFAULT_PORT,
+    router,
+    jobs: spawn_jobs,
+};
+
 /// What the service's handlers share.
 #[derive(Clone)]
 pub struct AppState {

@@ -1,6 +1,6 @@
-//! Runs the pots service alone, on its own port.
+//! Runs the pots service alone, on its own port, with its jobs and consumers.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::run_service(pots::NAME, pots::DEFAULT_PORT, pots::router).await
+    platform::run(&pots::SERVICE).await
 }

@@ -23,6 +23,14 @@ pub const NAME: &str = "profiles";
 /// The port the `wolo-profiles` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8082;
 
+/// The profiles service as `wolo serve`, `wolo serve profiles` and `wolo-profiles` run it.
+pub const SERVICE: platform::Service = platform::Service {
+    name: NAME,
+    default_port: DEFAULT_PORT,
+    router,
+    jobs: spawn_jobs,
+};
+
 /// What the service's handlers share.
 #[derive(Clone)]
 pub struct AppState {

@@ -1,6 +1,6 @@
-//! Runs the profiles service alone, on its own port.
+//! Runs the profiles service alone, on its own port, with its jobs and consumers.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::run_service(profiles::NAME, profiles::DEFAULT_PORT, profiles::router).await
+    platform::run(&profiles::SERVICE).await
 }

@@ -33,6 +33,14 @@ pub const NAME: &str = "qr";
 /// The port the `wolo-qr` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8087;
 
+/// The qr service as `wolo serve`, `wolo serve qr` and `wolo-qr` run it.
+pub const SERVICE: platform::Service = platform::Service {
+    name: NAME,
+    default_port: DEFAULT_PORT,
+    router,
+    jobs: spawn_jobs,
+};
+
 /// The service's settings (environment).
 #[derive(Clone, Debug)]
 pub struct QrConfig {

@@ -1,6 +1,6 @@
-//! Runs the qr service alone, on its own port.
+//! Runs the qr service alone, on its own port, with its jobs and consumers.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::run_service(qr::NAME, qr::DEFAULT_PORT, qr::router).await
+    platform::run(&qr::SERVICE).await
 }

@@ -22,6 +22,14 @@ use sqlx::PgPool;
 pub const NAME: &str = "referral";
 /// The port the `wolo-referral` binary listens on when `WOLO_HTTP_ADDR` is unset.
 pub const DEFAULT_PORT: u16 = 8083;
+
+/// The referral service as `wolo serve`, `wolo serve referral` and `wolo-referral` run it.
+pub const SERVICE: platform::Service = platform::Service {
+    name: NAME,
+    default_port: DEFAULT_PORT,
+    router,
+    jobs: spawn_jobs,
+};
 /// What the service's handlers share.
 #[derive(Clone)]
 pub struct AppState {

@@ -1,6 +1,6 @@
-//! Runs the referral service alone, on its own port.
+//! Runs the referral service alone, on its own port, with its jobs and consumers.
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    platform::run_service(referral::NAME, referral::DEFAULT_PORT, referral::router).await
+    platform::run(&referral::SERVICE).await
 }

@@ -56,6 +56,29 @@ pub struct Context {
     pub clock: Clock,
 }
 
+/// One service, as everything that runs it sees it: `wolo serve` (all ten), `wolo serve S`
+/// and the service's own binary `wolo-S` ([`run`]) build its router and start its jobs from
+/// this one value, so no way of running a service leaves its jobs and consumers behind.
+#[derive(Clone, Copy)]
+pub struct Service {
+    pub name: &'static str,
+    pub default_port: u16,
+    pub router: fn(Context) -> axum::Router,
+    /// Starts the service's background jobs and outbox consumers.
+    pub jobs: fn(&Context),
+}
+
+/// Runs `service` alone (`wolo-<name>`): [`run_service`] with its jobs and consumers started
+/// on its own context before it listens.
+pub async fn run(service: &Service) -> anyhow::Result<()> {
+    let (jobs, router) = (service.jobs, service.router);
+    run_service(service.name, service.default_port, move |ctx| {
+        jobs(&ctx);
+        router(ctx)
+    })
+    .await
+}
+
 /// Runs one service alone: reads the environment, connects, serves `router` on
 /// `WOLO_HTTP_ADDR` (default `127.0.0.1:<default_port>`) until SIGTERM or Ctrl-C.
 pub async fn run_service<F>(name: &'static str, default_port: u16, router: F) -> anyhow::Result<()>

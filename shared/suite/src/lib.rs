@@ -11,85 +11,21 @@ use platform::Context;
 
 include!(concat!(env!("OUT_DIR"), "/seeds.rs"));
 
-/// One service of the suite.
-pub struct Service {
-    pub name: &'static str,
-    pub default_port: u16,
-    pub router: fn(Context) -> Router,
-    /// Starts the service's background jobs and outbox consumers.
-    pub jobs: fn(&Context),
-}
+pub use platform::Service;
 
-fn notification_jobs(ctx: &Context) {
-    notifications::spawn_jobs(ctx);
-}
-
-fn identity_jobs(ctx: &Context) {
-    identity::spawn_jobs(ctx);
-}
-
-/// The ten services, in the order of their schemas' migrations.
+/// The ten services, in the order of their schemas' migrations. Each is its crate's
+/// `SERVICE`, the same value its own binary `wolo-<name>` runs.
 pub const SERVICES: [Service; 10] = [
-    Service {
-        name: identity::NAME,
-        default_port: identity::DEFAULT_PORT,
-        router: identity::router,
-        jobs: identity_jobs,
-    },
-    Service {
-        name: profiles::NAME,
-        default_port: profiles::DEFAULT_PORT,
-        router: profiles::router,
-        jobs: profiles::spawn_jobs,
-    },
-    Service {
-        name: referral::NAME,
-        default_port: referral::DEFAULT_PORT,
-        router: referral::router,
-        jobs: referral::spawn_jobs,
-    },
-    Service {
-        name: pots::NAME,
-        default_port: pots::DEFAULT_PORT,
-        router: pots::router,
-        jobs: pots::spawn_jobs,
-    },
-    Service {
-        name: donations::NAME,
-        default_port: donations::DEFAULT_PORT,
-        router: donations::router,
-        jobs: donations::spawn_jobs,
-    },
-    Service {
-        name: packs::NAME,
-        default_port: packs::DEFAULT_PORT,
-        router: packs::router,
-        jobs: packs::spawn_jobs,
-    },
-    Service {
-        name: qr::NAME,
-        default_port: qr::DEFAULT_PORT,
-        router: qr::router,
-        jobs: qr::spawn_jobs,
-    },
-    Service {
-        name: notifications::NAME,
-        default_port: notifications::DEFAULT_PORT,
-        router: notifications::router,
-        jobs: notification_jobs,
-    },
-    Service {
-        name: analytics::NAME,
-        default_port: analytics::DEFAULT_PORT,
-        router: analytics::router,
-        jobs: analytics::spawn_jobs,
-    },
-    Service {
-        name: admin::NAME,
-        default_port: admin::DEFAULT_PORT,
-        router: admin::router,
-        jobs: admin::spawn_jobs,
-    },
+    identity::SERVICE,
+    profiles::SERVICE,
+    referral::SERVICE,
+    pots::SERVICE,
+    donations::SERVICE,
+    packs::SERVICE,
+    qr::SERVICE,
+    notifications::SERVICE,
+    analytics::SERVICE,
+    admin::SERVICE,
 ];
 
 /// Default port of `wolo serve` (all services).
