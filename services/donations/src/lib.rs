@@ -32,7 +32,15 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: spawn_jobs,
+    check: check_settings,
 };
+
+/// The service's own settings, read as its router reads them (start-up stops on an error).
+fn check_settings(_: &platform::Config) -> Result<(), String> {
+    DonationsConfig::from_env()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
 
 /// What the service's handlers share.
 #[derive(Clone)]

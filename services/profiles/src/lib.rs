@@ -29,7 +29,14 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: spawn_jobs,
+    check: check_settings,
 };
+
+/// The service's own settings, read as its router reads them (start-up stops on an error).
+fn check_settings(config: &platform::Config) -> Result<(), String> {
+    let production = config.environment == platform::config::Environment::Production;
+    IdKeys::from_env(production).map(|_| ())
+}
 
 /// What the service's handlers share.
 #[derive(Clone)]

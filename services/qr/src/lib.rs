@@ -39,7 +39,15 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: spawn_jobs,
+    check: check_settings,
 };
+
+/// The service's own settings, read as its router reads them (start-up stops on an error).
+fn check_settings(config: &platform::Config) -> Result<(), String> {
+    QrConfig::from_env(config)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
 
 /// The service's settings (environment).
 #[derive(Clone, Debug)]

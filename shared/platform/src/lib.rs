@@ -66,13 +66,23 @@ pub struct Service {
     pub router: fn(Context) -> axum::Router,
     /// Starts the service's background jobs and outbox consumers.
     pub jobs: fn(&Context),
+    /// Reads the service's own settings, as its router will: an error names the setting and
+    /// stops start-up (one line, status 2) before anything listens, never a panic.
+    pub check: fn(&Config) -> Result<(), String>,
+}
+
+/// [`Service::check`] of a service with no settings of its own.
+pub fn no_settings(_: &Config) -> Result<(), String> {
+    Ok(())
 }
 
 /// Runs `service` alone (`wolo-<name>`): [`run_service`] with its jobs and consumers started
 /// on its own context before it listens.
 pub async fn run(service: &Service) -> anyhow::Result<()> {
     let (jobs, router) = (service.jobs, service.router);
-    run_service(service.name, service.default_port, move |ctx| {
+    let name = service.name;
+    let check = service.check;
+    run_service_checked(name, service.default_port, check, move |ctx| {
         jobs(&ctx);
         router(ctx)
     })
@@ -82,6 +92,18 @@ pub async fn run(service: &Service) -> anyhow::Result<()> {
 /// Runs one service alone: reads the environment, connects, serves `router` on
 /// `WOLO_HTTP_ADDR` (default `127.0.0.1:<default_port>`) until SIGTERM or Ctrl-C.
 pub async fn run_service<F>(name: &'static str, default_port: u16, router: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Context) -> axum::Router,
+{
+    run_service_checked(name, default_port, no_settings, router).await
+}
+
+async fn run_service_checked<F>(
+    name: &'static str,
+    default_port: u16,
+    check: fn(&Config) -> Result<(), String>,
+    router: F,
+) -> anyhow::Result<()>
 where
     F: FnOnce(Context) -> axum::Router,
 {
@@ -96,6 +118,10 @@ where
     if let Err(refused) = production::check(config.environment, &[name], |k| std::env::var(k).ok())
     {
         eprintln!("{}", refused.line(name));
+        std::process::exit(2);
+    }
+    if let Err(e) = check(&config) {
+        eprintln!("{name}: {e}");
         std::process::exit(2);
     }
     let db = db::connect(&config)?;

@@ -121,6 +121,14 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     // any job, fake or listener starts.
     let running: Vec<&str> = service.map_or_else(names, |s| vec![s.name]);
     platform::production::check(config.environment, &running, |k| std::env::var(k).ok())?;
+    // Each service's own settings, read now rather than when its router is built: a bad one
+    // is one line naming it and status 2, never a panic.
+    for s in suite::SERVICES.iter().filter(|s| running.contains(&s.name)) {
+        if let Err(e) = (s.check)(&config) {
+            eprintln!("wolo: {e}");
+            std::process::exit(2);
+        }
+    }
     let db = platform::db::connect(&config)?;
     let ctx = Context {
         db,
