@@ -44,7 +44,7 @@ seed: build ## load the demo data (idempotent)
 test: clients-deps ## the whole test suite against a real PostgreSQL
 	@$(DB); $(CARGO) test --workspace --no-fail-fast
 
-# The client tests (shared/suite/tests/clients) run postgrest-js, postgrest-py and headless
+# The client tests (suite/tests/clients) run postgrest-js, postgrest-py and headless
 # Chromium; each step runs only when its dependency is missing or out of date.
 clients-deps: ## install the client tests' npm, pip and chromium dependencies when missing
 	@if [ ! -f clients/node_modules/.package-lock.json ] || [ clients/package-lock.json -nt clients/node_modules/.package-lock.json ]; then \

@@ -2,7 +2,7 @@
 // docs/identity.md): SMS code, sessions and refresh rotation, e-mail + password, recovery,
 // logout, the password policy (AuthWeakPasswordError.reasons) and sign-in throttling (429).
 //
-// Run by shared/suite/tests/clients/main.rs (`cargo test -p suite --test clients`), which
+// Run by suite/tests/clients/main.rs (`cargo test -p suite --test clients`), which
 // serves the suite over a fresh seeded database and sets WOLO_BASE and WOLO_DATABASE_URL.
 // The SMS code only exists in the `notification.requested` outbox event, so it is read
 // from `wolo.outbox` with psql.

@@ -7,7 +7,7 @@
 // The server must allow any origin (WOLO_CORS_ORIGINS unset), answer preflights, and expose
 // Content-Range, Location and the other PostgREST headers.
 //
-// Run by shared/suite/tests/clients/main.rs; by hand: WOLO_BASE=... node --test cors.test.mjs
+// Run by suite/tests/clients/main.rs; by hand: WOLO_BASE=... node --test cors.test.mjs
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

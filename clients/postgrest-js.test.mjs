@@ -1,6 +1,6 @@
 // @supabase/postgrest-js, unchanged, against the WOLO REST layer (seeded demo data).
 //
-// Run by shared/suite/tests/clients/main.rs (`cargo test -p suite --test clients`), which
+// Run by suite/tests/clients/main.rs (`cargo test -p suite --test clients`), which
 // serves the suite and sets WOLO_BASE, WOLO_ADMIN_TOKEN, WOLO_USER_TOKEN (Moussa),
 // WOLO_USER_ID, WOLO_USER_POT (Moussa's open public pot), WOLO_OTHER_POT (Fatou's funded
 // public pot). Reads use pots, pot_invitations and donations; writes use admin.feature_flags.

@@ -1,6 +1,6 @@
 """postgrest-py (the `postgrest` PyPI package), unchanged, against the WOLO REST layer.
 
-Run by shared/suite/tests/clients/main.rs (`cargo test -p suite --test clients`), which
+Run by suite/tests/clients/main.rs (`cargo test -p suite --test clients`), which
 serves the suite over a seeded database and sets WOLO_BASE, WOLO_ADMIN_TOKEN,
 WOLO_USER_TOKEN (Moussa), WOLO_USER_ID, WOLO_USER_POT (Moussa's open public pot) and
 WOLO_OTHER_POT (Fatou's funded public pot).

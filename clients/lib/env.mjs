@@ -1,4 +1,4 @@
-// What every client script needs from its caller (shared/suite/tests/clients/main.rs sets
+// What every client script needs from its caller (suite/tests/clients/main.rs sets
 // these): the API origin, two tokens and the demo ids the assertions are about.
 
 export function required(name) {

@@ -1,6 +1,6 @@
 //! The calendar rules of the product, each implemented once in Rust. Their SQL twins live
 //! in the database (migration V93, schema `wolo`, plus `profiles.is_minor` and
-//! `pots.scheduled_open_at`); `shared/suite/tests/calendar` drives both over every day of
+//! `pots.scheduled_open_at`); `suite/tests/calendar` drives both over every day of
 //! five years (leap days included) against a plain reference computation.
 //!
 //! Every rule works on **dates in Africa/Dakar** (UTC+0 all year, no daylight saving).

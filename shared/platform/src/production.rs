@@ -28,7 +28,7 @@ use crate::config::{Environment, MIN_JWT_SECRET_BYTES};
 pub const MIN_SECRET_BYTES: usize = MIN_JWT_SECRET_BYTES;
 
 /// Every secret value shipped as a development or test default, in one place.
-/// `shared/suite/tests/foundation/production.rs` checks that the files and constants that
+/// `suite/tests/foundation/production.rs` checks that the files and constants that
 /// ship them are all listed here.
 pub const DEVELOPMENT_VALUES: &[&str] = &[
     // .env.example

@@ -7,7 +7,7 @@ async fn the_scan_pages_sign_out_ends_the_session_on_the_server() {
     // The page's « Se déconnecter » calls identity's logout with its token before forgetting
     // it (services/qr/assets/scan.js; the Chromium test services/qr/tests/browser/scan.mjs
     // clicks it). This is the call it makes, and what follows for the partner's token.
-    let js = include_str!("../../../../services/qr/assets/scan.js");
+    let js = include_str!("../../../services/qr/assets/scan.js");
     let handler = js
         .split("$('logout').onclick")
         .nth(1)

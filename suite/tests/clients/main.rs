@@ -29,7 +29,7 @@ const INSTALL_HINT: &str = "run `make test` (it installs the clients' dependenci
     `npm ci --prefix clients`, `pip install -r clients/requirements.txt`, and chromium with apt-get)";
 
 fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../clients")
 }
 
 /// A seeded database and the whole suite served over it.

@@ -2,7 +2,7 @@
 use std::{env, fs, path::PathBuf};
 
 fn main() {
-    let seeds = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../../seeds");
+    let seeds = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../seeds");
     println!("cargo:rerun-if-changed={}", seeds.display());
     let mut files: Vec<PathBuf> = fs::read_dir(&seeds)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
