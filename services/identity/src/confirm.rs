@@ -26,8 +26,8 @@ use crate::{
     crypto,
     http::{
         banned, body, check_password, db, load_user, lock, normalise_email, normalise_phone,
-        otp_invalid, sign_in, signed_in_as, user_json, validation, Client, UserRow, VerifyRequest,
-        OTP_MINUTES,
+        otp_invalid, send_sms_code, sign_in, signed_in_as, user_json, validation, Client, UserRow,
+        VerifyRequest, OTP_MINUTES,
     },
     AppState, NAME,
 };
@@ -45,10 +45,9 @@ fn token_hash(address: &str, code: &str) -> String {
 }
 
 fn too_many(code: &str, what: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
+    crate::throttle::too_many(
         code,
-        format!(
+        &format!(
             "Veuillez patienter {RESEND_SECONDS} s avant de demander un nouveau code (you can only request this {what} after {RESEND_SECONDS} seconds)"
         ),
     )
@@ -105,31 +104,6 @@ async fn send_email_code(
             "locale": "fr-SN",
             "channels": ["email"],
             "data": {"code": code, "confirm_url": confirm_url, "hours": EMAIL_CODE_HOURS},
-        }),
-        NAME,
-    )
-    .await
-    .map(|_| ())
-    .map_err(db)
-}
-
-/// Publishes the SMS carrying `code` to `phone` (the sign-in code's template).
-async fn send_sms_code(
-    conn: &mut PgConnection,
-    user: Uuid,
-    phone: &str,
-    code: &str,
-) -> ApiResult<()> {
-    platform::outbox::publish(
-        conn,
-        "notification.requested",
-        &json!({
-            "user_id": user,
-            "recipient": {"phone": phone},
-            "message": "otp",
-            "locale": "fr-SN",
-            "channels": ["sms"],
-            "data": {"code": code, "minutes": OTP_MINUTES},
         }),
         NAME,
     )
@@ -538,10 +512,10 @@ pub async fn put_user(
             .map_err(db)?;
     }
     if let Some(email) = email.filter(|e| user.email.as_deref() != Some(e.as_str())) {
-        ask_email_change(&mut tx, &state, &user, &email).await?;
+        ask_change(&mut tx, &state, &user, Change::Email, &email).await?;
     }
     if let Some(phone) = phone.filter(|p| user.phone.as_deref() != Some(p.as_str())) {
-        ask_phone_change(&mut tx, &user, &phone).await?;
+        ask_change(&mut tx, &state, &user, Change::Phone, &phone).await?;
     }
     let user = load_user(&mut tx, user_id).await?.ok_or_else(banned)?;
     tx.commit().await.map_err(db)?;
@@ -563,62 +537,104 @@ fn sent_recently(at: Option<chrono::DateTime<chrono::Utc>>) -> bool {
     at.is_some_and(|t| chrono::Utc::now() - t < chrono::Duration::seconds(RESEND_SECONDS))
 }
 
-async fn ask_email_change(
+/// An address change `PUT /user` may ask for: which columns hold it and how its code goes.
+#[derive(Clone, Copy)]
+enum Change {
+    Email,
+    Phone,
+}
+
+impl Change {
+    /// (current column, pending column, its token hash, when it was sent)
+    fn columns(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Change::Email => (
+                "email",
+                "email_change",
+                "email_change_token_hash",
+                "email_change_sent_at",
+            ),
+            Change::Phone => (
+                "phone",
+                "phone_change",
+                "phone_change_token_hash",
+                "phone_change_sent_at",
+            ),
+        }
+    }
+}
+
+/// `PUT /user {email | phone}` with a new address: 422 when another account has it, 429
+/// when the same address was asked for within a minute; else a fresh code to it.
+async fn ask_change(
     conn: &mut PgConnection,
     state: &AppState,
     user: &UserRow,
-    email: &str,
+    change: Change,
+    address: &str,
 ) -> ApiResult<()> {
-    if taken(&mut *conn, "email", email, user.id).await? {
-        return Err(exists("email_exists", "email address"));
+    let (pending, sent_at, exists_code, what, limit_code, channel) = match change {
+        Change::Email => (
+            user.email_change.as_deref(),
+            user.email_change_sent_at,
+            "email_exists",
+            "email address",
+            "over_email_send_rate_limit",
+            "email",
+        ),
+        Change::Phone => (
+            user.phone_change.as_deref(),
+            user.phone_change_sent_at,
+            "phone_exists",
+            "phone number",
+            "over_sms_send_rate_limit",
+            "SMS",
+        ),
+    };
+    if taken(&mut *conn, change.columns().0, address, user.id).await? {
+        return Err(exists(exists_code, what));
     }
-    if user.email_change.as_deref() == Some(email) && sent_recently(user.email_change_sent_at) {
-        return Err(too_many("over_email_send_rate_limit", "email"));
+    if pending == Some(address) && sent_recently(sent_at) {
+        return Err(too_many(limit_code, channel));
     }
-    let code = crypto::otp_code();
-    sqlx::query(
-        "update identity.users
-            set email_change = $2, email_change_token_hash = $3, email_change_sent_at = now()
-          where id = $1",
-    )
-    .bind(user.id)
-    .bind(email)
-    .bind(token_hash(email, &code))
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    send_email_code(
-        conn,
-        state,
-        Some(user.id),
-        email,
-        "email_change",
-        "email_change",
-        &code,
-    )
-    .await
+    send_change_code(conn, state, change, user.id, address).await
 }
 
-async fn ask_phone_change(conn: &mut PgConnection, user: &UserRow, phone: &str) -> ApiResult<()> {
-    if taken(&mut *conn, "phone", phone, user.id).await? {
-        return Err(exists("phone_exists", "phone number"));
-    }
-    if user.phone_change.as_deref() == Some(phone) && sent_recently(user.phone_change_sent_at) {
-        return Err(too_many("over_sms_send_rate_limit", "SMS"));
-    }
+/// Stores a fresh code for the pending `address` of `user` and sends it there: an e-mail
+/// with its link, or the SMS of the sign-in codes.
+async fn send_change_code(
+    conn: &mut PgConnection,
+    state: &AppState,
+    change: Change,
+    user: Uuid,
+    address: &str,
+) -> ApiResult<()> {
+    let (_, pending, hash, sent_at) = change.columns();
     let code = crypto::otp_code();
-    sqlx::query(
-        "update identity.users
-            set phone_change = $2, phone_change_token_hash = $3, phone_change_sent_at = now()
-          where id = $1",
-    )
-    .bind(user.id)
-    .bind(phone)
-    .bind(token_hash(phone, &code))
+    sqlx::query(&format!(
+        "update identity.users set {pending} = $2, {hash} = $3, {sent_at} = now() where id = $1"
+    ))
+    .bind(user)
+    .bind(address)
+    .bind(token_hash(address, &code))
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    send_sms_code(conn, user.id, phone, &code).await
+    match change {
+        Change::Email => {
+            send_email_code(
+                conn,
+                state,
+                Some(user),
+                address,
+                "email_change",
+                "email_change",
+                &code,
+            )
+            .await
+        }
+        Change::Phone => send_sms_code(conn, Some(user), address, &code).await,
+    }
 }
 
 // ---------------------------------------------------------------- POST /resend
@@ -675,26 +691,7 @@ pub async fn post_resend(
         .await
         .map_err(db)?;
         if let Some(row) = row {
-            let id: Uuid = row.get("id");
-            sqlx::query(
-                "update identity.users set email_change_token_hash = $2, email_change_sent_at = now()
-                  where id = $1",
-            )
-            .bind(id)
-            .bind(token_hash(&email, &code))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            send_email_code(
-                &mut tx,
-                &state,
-                Some(id),
-                &email,
-                "email_change",
-                "email_change",
-                &code,
-            )
-            .await?;
+            send_change_code(&mut tx, &state, Change::Email, row.get("id"), &email).await?;
         }
     }
     tx.commit().await.map_err(db)?;

@@ -304,21 +304,35 @@ pub async fn post_otp(
     .execute(&mut *tx)
     .await
     .map_err(db)?;
+    send_sms_code(&mut tx, None, &phone, &code).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(Json(json!({})).into_response())
+}
+
+/// Publishes the SMS carrying a six-digit `code` to `phone` (the `otp` template): sign-in
+/// codes, and the code that confirms a new phone (`PUT /user {phone}`).
+pub(crate) async fn send_sms_code(
+    conn: &mut PgConnection,
+    user: Option<Uuid>,
+    phone: &str,
+    code: &str,
+) -> ApiResult<()> {
     platform::outbox::publish(
-        &mut tx,
+        conn,
         "notification.requested",
         &json!({
+            "user_id": user,
             "recipient": {"phone": phone},
             "message": "otp",
             "locale": "fr-SN",
+            "channels": ["sms"],
             "data": {"code": code, "minutes": OTP_MINUTES},
         }),
         NAME,
     )
     .await
-    .map_err(db)?;
-    tx.commit().await.map_err(db)?;
-    Ok(Json(json!({})).into_response())
+    .map(|_| ())
+    .map_err(db)
 }
 
 // ---------------------------------------------------------------- POST /verify

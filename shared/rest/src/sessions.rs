@@ -115,6 +115,20 @@ pub fn forget_user(user: Uuid) {
     cache().forget_user(user);
 }
 
+/// The answer for `key`, from this process's cache when it is less than [`CACHE_TTL`] old,
+/// else from `ask` (then remembered).
+async fn cached<F>(key: Key, ask: F) -> Result<bool, sqlx::Error>
+where
+    F: Future<Output = Result<bool, sqlx::Error>>,
+{
+    if let Some(active) = cache().get(&key, Instant::now()) {
+        return Ok(active);
+    }
+    let active = ask.await?;
+    cache().put(key, active, Instant::now());
+    Ok(active)
+}
+
 /// Whether sign-in `session` of `user` is live (and, for `admin`, its admin session open),
 /// asked of the database unless this process asked less than [`CACHE_TTL`] ago.
 pub async fn is_active(
@@ -128,12 +142,7 @@ pub async fn is_active(
         user,
         admin,
     };
-    if let Some(active) = cache().get(&key, Instant::now()) {
-        return Ok(active);
-    }
-    let active = is_active_uncached(pool, session, user, admin).await?;
-    cache().put(key, active, Instant::now());
-    Ok(active)
+    cached(key, is_active_uncached(pool, session, user, admin)).await
 }
 
 /// Whether `user`'s account is usable, for a token without `session_id`: false once the
@@ -145,15 +154,13 @@ pub async fn account_active(pool: &PgPool, user: Uuid) -> Result<bool, sqlx::Err
         user,
         admin: false,
     };
-    if let Some(active) = cache().get(&key, Instant::now()) {
-        return Ok(active);
-    }
-    let active: bool = sqlx::query_scalar("select wolo.account_active($1)")
-        .bind(user)
-        .fetch_one(pool)
-        .await?;
-    cache().put(key, active, Instant::now());
-    Ok(active)
+    cached(
+        key,
+        sqlx::query_scalar("select wolo.account_active($1)")
+            .bind(user)
+            .fetch_one(pool),
+    )
+    .await
 }
 
 /// [`is_active`] asked of the database now (identity's writes use it inside their
