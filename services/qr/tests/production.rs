@@ -1,4 +1,4 @@
-//! The service's own binary (`wolo-qr`, `platform::run_service`) runs the production checks
+//! The service's own binary (`wolo-qr`, `platform::run`) runs the production checks
 //! too: the development QR secret is refused with one line naming it and exit status 2,
 //! before it listens. (`wolo serve` is tested in suite/tests/foundation/production.rs.)
 

@@ -9,11 +9,21 @@
 //! - [`production`]: what `WOLO_ENV=production` refuses at start-up;
 //! - [`serve`]: the HTTP middleware stack, response protections, binding, graceful shutdown.
 //!
-//! A service's `main.rs` is one call:
+//! A service describes itself once as a [`Service`], and its `main.rs` is one call:
 //!
 //! ```no_run
+//! fn router(ctx: platform::Context) -> axum::Router {
+//!     axum::Router::new().merge(platform::health::router("pots")).with_state(ctx.db.clone())
+//! }
+//! const SERVICE: platform::Service = platform::Service {
+//!     name: "pots",
+//!     default_port: 8084,
+//!     router,
+//!     jobs: |_ctx| {},
+//!     check: platform::no_settings,
+//! };
 //! # async fn f() -> anyhow::Result<()> {
-//! platform::run_service("pots", 8084, |ctx| axum::Router::new().merge(platform::health::router("pots")).with_state(ctx.db.clone())).await
+//! platform::run(&SERVICE).await
 //! # }
 //! ```
 
@@ -76,37 +86,13 @@ pub fn no_settings(_: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs `service` alone (`wolo-<name>`): [`run_service`] with its jobs and consumers started
-/// on its own context before it listens.
+/// Runs `service` alone (`wolo-<name>`): reads the environment (the service's own settings
+/// too, [`Service::check`]), connects as the service's role, starts its jobs and consumers,
+/// and serves its router on `WOLO_HTTP_ADDR` (default `127.0.0.1:<default_port>`) until
+/// SIGTERM or Ctrl-C. A refused setting is one line and exit status 2.
 pub async fn run(service: &Service) -> anyhow::Result<()> {
-    let (jobs, router) = (service.jobs, service.router);
     let name = service.name;
-    let check = service.check;
-    run_service_checked(name, service.default_port, check, move |ctx| {
-        jobs(&ctx);
-        router(ctx)
-    })
-    .await
-}
-
-/// Runs one service alone: reads the environment, connects, serves `router` on
-/// `WOLO_HTTP_ADDR` (default `127.0.0.1:<default_port>`) until SIGTERM or Ctrl-C.
-pub async fn run_service<F>(name: &'static str, default_port: u16, router: F) -> anyhow::Result<()>
-where
-    F: FnOnce(Context) -> axum::Router,
-{
-    run_service_checked(name, default_port, no_settings, router).await
-}
-
-async fn run_service_checked<F>(
-    name: &'static str,
-    default_port: u16,
-    check: fn(&Config) -> Result<(), String>,
-    router: F,
-) -> anyhow::Result<()>
-where
-    F: FnOnce(Context) -> axum::Router,
-{
+    let default_port = service.default_port;
     telemetry::init(name);
     let config = match Config::from_env(default_port) {
         Ok(c) => c,
@@ -120,7 +106,7 @@ where
         eprintln!("{}", refused.line(name));
         std::process::exit(2);
     }
-    if let Err(e) = check(&config) {
+    if let Err(e) = (service.check)(&config) {
         eprintln!("{name}: {e}");
         std::process::exit(2);
     }
@@ -138,6 +124,7 @@ where
             std::process::exit(2);
         }
     }
-    let app = router(ctx.clone());
+    (service.jobs)(&ctx);
+    let app = (service.router)(ctx.clone());
     serve::serve(&ctx.config, app, name).await
 }
