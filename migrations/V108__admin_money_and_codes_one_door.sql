@@ -58,13 +58,13 @@ create trigger guard_code_write
     before update on qr.qr_codes
     for each row execute function qr.guard_code_write();
 
-create or replace function referral.check_rest_referral()
+-- A trigger of its own beside V103's check_rest_referral (self-invitation), rather than a
+-- second copy of that function.
+create or replace function referral.check_rest_referral_contact()
 returns trigger
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    v_me record;
 begin
     if current_user not in ('wolo_anon', 'wolo_user', 'wolo_partner', 'wolo_admin') then
         return new; -- the referral service checks its own invitations
@@ -83,15 +83,13 @@ begin
         raise exception 'Message trop long : 500 caractères au plus (message longer than 500 characters)'
             using errcode = '23514', detail = 'message_too_long';
     end if;
-    select u.phone, u.email into v_me from identity.users u where u.id = new.sponsor_user_id;
-    if found and ((new.invited_phone is not null and new.invited_phone = v_me.phone)
-                  or (new.invited_email is not null and lower(new.invited_email) = lower(v_me.email))) then
-        raise exception 'Vous ne pouvez pas vous inviter vous-même (you cannot invite yourself)'
-            using errcode = '23514';
-    end if;
     return new;
 end;
 $$;
 
-comment on function referral.check_rest_referral() is
-    'Before insert on referral.referrals by an API role: an E.164 phone, an e-mail address, a message of at most 500 characters, and a sponsor does not invite their own phone or e-mail (23514).';
+comment on function referral.check_rest_referral_contact() is
+    'Before insert on referral.referrals by an API role: an E.164 phone, an e-mail address, a message of at most 500 characters (23514).';
+
+create trigger check_rest_referral_contact
+    before insert on referral.referrals
+    for each row execute function referral.check_rest_referral_contact();
