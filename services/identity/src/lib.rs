@@ -33,8 +33,13 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: start_jobs,
-    check: platform::no_settings,
+    check: check_settings,
 };
+
+/// The service's own settings, read at start-up as its router reads them.
+fn check_settings(_: &platform::Config) -> Result<(), String> {
+    Settings::from_env().map(|_| ())
+}
 
 fn start_jobs(ctx: &platform::Context) {
     spawn_jobs(ctx);
@@ -66,6 +71,8 @@ pub struct Settings {
     pub google: google::GoogleConfig,
     pub limits: throttle::Limits,
     pub passwords: password_policy::PasswordPolicy,
+    /// `WOLO_REFRESH_TOKEN_REUSE_INTERVAL`, seconds.
+    pub refresh_reuse_seconds: i64,
 }
 
 impl Settings {
@@ -75,6 +82,7 @@ impl Settings {
             google: google::GoogleConfig::from_env(),
             limits: throttle::Limits::from_env()?,
             passwords: password_policy::PasswordPolicy::from_env()?,
+            refresh_reuse_seconds: refresh_reuse_seconds_from_env()?,
         })
     }
 
@@ -167,7 +175,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 ];
 
 /// The service's routes: probes, and its schema's tables PostgREST-style. The settings
-/// (Google sign-in, rate limits, password policy) come from the environment
+/// (Google sign-in, rate limits, password policy, refresh reuse interval) come from the environment
 /// ([`Settings::from_env`]; a malformed one stops the process with status 2).
 pub fn router(ctx: platform::Context) -> Router {
     router_with(ctx, Settings::from_env_or_exit())
@@ -204,10 +212,7 @@ pub fn router_with(ctx: platform::Context, settings: Settings) -> Router {
         }),
         limits: Arc::new(settings.limits),
         passwords: Arc::new(settings.passwords),
-        refresh_reuse_seconds: refresh_reuse_seconds_from_env().unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "using the default refresh token reuse interval");
-            REFRESH_REUSE_SECONDS
-        }),
+        refresh_reuse_seconds: settings.refresh_reuse_seconds,
     };
     Router::new()
         .merge(platform::health::router(NAME))

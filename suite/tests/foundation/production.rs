@@ -253,26 +253,38 @@ fn a_malformed_setting_is_one_line_and_status_2_too() {
 
 #[test]
 fn a_bad_service_setting_outside_production_is_one_line_not_a_panic() {
-    // A 31-byte QR secret used to abort `wolo serve` with a panic and a backtrace.
-    let mut env = valid();
-    env.remove("WOLO_ENV");
-    env.insert("WOLO_QR_SECRET", "x".repeat(31));
-    env.insert("RUST_BACKTRACE", "1".into());
-    for service in [None, Some("qr")] {
-        let out = refused_run(service, &env);
-        assert_eq!(out.code, Some(2), "{service:?}: {}", out.stderr);
-        let lines: Vec<&str> = out
-            .stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .collect();
-        assert_eq!(lines.len(), 1, "{service:?}: {lines:?}");
-        assert!(
-            lines[0].starts_with("wolo: ") && lines[0].contains("WOLO_QR_SECRET"),
-            "{service:?}: {}",
-            lines[0]
-        );
-        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    // A 31-byte QR secret used to abort `wolo serve` with a panic and a backtrace; the
+    // identity settings are read at start-up too, not when the router is built.
+    let cases: [(&str, String, &str); 3] = [
+        ("WOLO_QR_SECRET", "x".repeat(31), "qr"),
+        (
+            "WOLO_REFRESH_TOKEN_REUSE_INTERVAL",
+            "ten".into(),
+            "identity",
+        ),
+        ("WOLO_PASSWORD_MIN_LENGTH", "3".into(), "identity"),
+    ];
+    for (setting, value, owner) in cases {
+        let mut env = valid();
+        env.remove("WOLO_ENV");
+        env.insert(setting, value);
+        env.insert("RUST_BACKTRACE", "1".into());
+        for service in [None, Some(owner)] {
+            let out = refused_run(service, &env);
+            assert_eq!(out.code, Some(2), "{setting} {service:?}: {}", out.stderr);
+            let lines: Vec<&str> = out
+                .stderr
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .collect();
+            assert_eq!(lines.len(), 1, "{setting} {service:?}: {lines:?}");
+            assert!(
+                lines[0].starts_with("wolo: ") && lines[0].contains(setting),
+                "{setting} {service:?}: {}",
+                lines[0]
+            );
+            assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        }
     }
 }
 

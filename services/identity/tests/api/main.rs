@@ -37,6 +37,7 @@ pub fn default_settings() -> identity::Settings {
         google: identity::google::GoogleConfig::from_env(),
         limits: identity::throttle::Limits::default(),
         passwords: identity::password_policy::PasswordPolicy::default(),
+        refresh_reuse_seconds: identity::REFRESH_REUSE_SECONDS,
     }
 }
 
