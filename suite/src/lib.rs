@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use axum::{routing::get, Json, Router};
-use platform::Context;
+use platform::{config::Env, Context};
 
 include!(concat!(env!("OUT_DIR"), "/seeds.rs"));
 
@@ -39,16 +39,26 @@ pub fn find(name: &str) -> Option<&'static Service> {
 /// (`platform::db::service_context`: `WOLO_<S>_DATABASE_URL`, or `DATABASE_URL` as
 /// `wolo_svc_<s>` with `WOLO_DB_PASSWORD_<S>`; `WOLO_DB_SERVICE_ROLES=off` keeps the
 /// `DATABASE_URL` login for all, outside production).
-pub fn service_contexts(ctx: &Context) -> anyhow::Result<Vec<(&'static Service, Context)>> {
+/// Each context carries its service's own settings, read from `env` ([`Service::settings`]).
+pub fn service_contexts(
+    ctx: &Context,
+    env: &Env,
+) -> anyhow::Result<Vec<(&'static Service, Context)>> {
     SERVICES
         .iter()
-        .map(|s| Ok((s, platform::db::service_context(ctx, s.name)?)))
+        .map(|s| service_context(s, ctx, env).map(|c| (s, c)))
         .collect()
 }
 
-/// Starts the jobs and consumers of every service, each as its own role.
+/// Service `s`'s context: its own database login and its own settings.
+pub fn service_context(s: &Service, ctx: &Context, env: &Env) -> anyhow::Result<Context> {
+    Ok(platform::db::service_context(ctx, s.name)?.with_settings(s, env)?)
+}
+
+/// Starts the jobs and consumers of every service, each as its own role, with the settings
+/// of the process environment.
 pub fn start_jobs(ctx: &Context) {
-    let contexts = service_contexts(ctx).expect("the services' database settings");
+    let contexts = service_contexts(ctx, &Env::process()).expect("the services' settings");
     start_jobs_of(&contexts);
 }
 
@@ -62,7 +72,7 @@ pub fn start_jobs_of(contexts: &[(&'static Service, Context)]) {
 /// All ten services in one router, service `S` under `/S`, plus a small index at `/`; each
 /// service connects as its own role ([`service_contexts`]).
 pub fn suite_router(ctx: Context) -> Router {
-    let contexts = service_contexts(&ctx).expect("the services' database settings");
+    let contexts = service_contexts(&ctx, &Env::process()).expect("the services' settings");
     suite_router_of(&contexts)
 }
 

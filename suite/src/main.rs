@@ -18,7 +18,7 @@
 
 use std::{process::ExitCode, sync::Arc};
 
-use platform::{Config, Context};
+use platform::{config::Env, Config, Context, Service};
 
 const USAGE: &str = "usage: wolo <command>
 
@@ -116,33 +116,50 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
         })?),
     };
     let port = service.map_or(suite::SUITE_PORT, |s| s.default_port);
-    let config = Config::from_env(port)?;
+    // Every setting is read from this one snapshot of the environment, now.
+    let env = Env::process();
+    let config = Config::from_settings(port, &env)?;
     // Production refuses development secrets, the fake Wave, open CORS... (exit 2), before
     // any job, fake or listener starts.
     let running: Vec<&str> = service.map_or_else(names, |s| vec![s.name]);
-    platform::production::check(config.environment, &running, |k| std::env::var(k).ok())?;
-    // Each service's own settings, read now rather than when its router is built: a bad one
-    // is one line naming it and status 2, never a panic.
-    for s in suite::SERVICES.iter().filter(|s| running.contains(&s.name)) {
-        if let Err(e) = (s.check)(&config) {
-            eprintln!("wolo: {e}");
-            std::process::exit(2);
-        }
-    }
+    platform::production::check(config.environment, &running, env.lookup())?;
+    // Outside production, without WOLO_WAVE_API_URL, the donations service talks to a fake
+    // Wave started here: its address goes into the settings the service reads.
+    let env = if running.contains(&donations::NAME) {
+        let webhook_path = if service.is_some() {
+            "/webhooks/wave"
+        } else {
+            "/donations/webhooks/wave"
+        };
+        wave_for_donations(&env, &config, webhook_path).await?
+    } else {
+        env
+    };
     let db = platform::db::connect(&config)?;
     let ctx = Context {
         db,
         config: Arc::new(config),
         clock: platform::Clock::system(),
+        section: platform::Section::default(),
     };
     let addr = ctx.config.http_addr;
     let config = ctx.config.clone();
-    // Each service logs in as its own role (wolo_svc_<S>); production refuses a superuser or
-    // table-owner login (exit 2), before any job or listener starts.
-    let contexts = match service {
-        Some(s) => vec![(s, platform::db::service_context(&ctx, s.name)?)],
-        None => suite::service_contexts(&ctx)?,
+    // Each service logs in as its own role (wolo_svc_<S>) and reads its own settings: a bad
+    // one is one line naming it and status 2, never a panic.
+    let contexts: Vec<(&Service, Context)> = match suite::SERVICES
+        .iter()
+        .filter(|s| running.contains(&s.name))
+        .map(|s| suite::service_context(s, &ctx, &env).map(|c| (s, c)))
+        .collect::<anyhow::Result<_>>()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("wolo: {e}");
+            std::process::exit(2);
+        }
     };
+    // Production refuses a superuser or table-owner login (exit 2), before any job or
+    // listener starts.
     if config.environment == platform::config::Environment::Production {
         for (s, c) in &contexts {
             if let Err(line) = platform::db::refuse_privileged_login(&c.config, s.name).await {
@@ -150,14 +167,6 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
                 std::process::exit(2);
             }
         }
-    }
-    if service.is_none_or(|s| s.name == donations::NAME) {
-        let webhook_path = if service.is_some() {
-            "/webhooks/wave"
-        } else {
-            "/donations/webhooks/wave"
-        };
-        wave_for_donations(&config, webhook_path).await?;
     }
     match service {
         Some(s) => {
@@ -177,28 +186,26 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     }
 }
 
-/// The donations service's Wave: `WOLO_WAVE_API_URL` when set (checked now, so a bad setting
-/// stops the start with the variable's name); else, outside production, a fake Wave started
-/// in process on `WOLO_FAKE_WAVE_ADDR` with the dev key and webhook secret.
-async fn wave_for_donations(config: &Config, webhook_path: &str) -> anyhow::Result<()> {
-    let set = std::env::var("WOLO_WAVE_API_URL").is_ok_and(|v| !v.trim().is_empty());
-    if set {
-        donations::DonationsConfig::from_env()?;
-        return Ok(());
+/// The settings the donations service will read: with `WOLO_WAVE_API_URL` set, `env` as it
+/// is; else, outside production, `env` pointing at a fake Wave started in process on
+/// `WOLO_FAKE_WAVE_ADDR`, with the configured (or dev) key and webhook secret.
+async fn wave_for_donations(env: &Env, config: &Config, webhook_path: &str) -> anyhow::Result<Env> {
+    if env.get("WOLO_WAVE_API_URL").is_some() {
+        return Ok(env.clone());
     }
     if config.environment == platform::config::Environment::Production {
         anyhow::bail!(
             "WOLO_WAVE_API_URL is required in production (Wave's API, https://api.wave.com), with WOLO_WAVE_API_KEY and WOLO_WAVE_WEBHOOK_SECRET"
         );
     }
-    let addr = fake_wave_addr()?;
+    let addr = fake_wave_addr(env)?;
     let mut http = config.http_addr;
     if http.ip().is_unspecified() {
         http.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
     // The configured key and webhook secret when set (the dev ones otherwise): the fake signs
     // with the very secret the donations service honours.
-    let (api_key, secrets) = donations::config::fake_wave_credentials(|k| std::env::var(k).ok());
+    let (api_key, secrets) = donations::config::fake_wave_credentials(env.lookup());
     let fake_config = |addr| fakewave::FakeWaveConfig {
         addr,
         api_key: api_key.clone(),
@@ -206,7 +213,7 @@ async fn wave_for_donations(config: &Config, webhook_path: &str) -> anyhow::Resu
         webhook_url: Some(format!("http://{http}{webhook_path}")),
         ..Default::default()
     };
-    let explicit = std::env::var("WOLO_FAKE_WAVE_ADDR").is_ok_and(|v| !v.trim().is_empty());
+    let explicit = env.get("WOLO_FAKE_WAVE_ADDR").is_some();
     let fake = match fakewave::spawn(fake_config(addr)).await {
         Ok(f) => f,
         // The default port is taken (another `wolo serve`?): any free port will do.
@@ -218,36 +225,29 @@ async fn wave_for_donations(config: &Config, webhook_path: &str) -> anyhow::Resu
         }
         Err(e) => anyhow::bail!("cannot start the fake Wave on {addr} (WOLO_FAKE_WAVE_ADDR): {e}"),
     };
-    // The web app's URL is set by `donations::router` from the platform configuration.
-    let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    donations::config::install(donations::DonationsConfig::new(
-        &fake.url,
-        &api_key,
-        &secret_refs,
-    ));
     println!(
         "fake Wave on {} (WOLO_WAVE_API_URL unset): pay page {}/c/<session id>, webhooks to http://{http}{webhook_path}",
         fake.url, fake.url
     );
-    Ok(())
+    Ok(env
+        .with("WOLO_WAVE_API_URL", &fake.url)
+        .with("WOLO_WAVE_API_KEY", &api_key)
+        .with("WOLO_WAVE_WEBHOOK_SECRET", &secrets.join(",")))
 }
 
-fn fake_wave_addr() -> anyhow::Result<std::net::SocketAddr> {
-    let raw =
-        std::env::var("WOLO_FAKE_WAVE_ADDR").unwrap_or_else(|_| fakewave::DEFAULT_ADDR.to_string());
+fn fake_wave_addr(env: &Env) -> anyhow::Result<std::net::SocketAddr> {
+    let raw = env
+        .get("WOLO_FAKE_WAVE_ADDR")
+        .unwrap_or_else(|| fakewave::DEFAULT_ADDR.to_string());
     raw.parse()
         .map_err(|_| anyhow::anyhow!("WOLO_FAKE_WAVE_ADDR must be host:port (got {raw:?})"))
 }
 
 /// `wolo fake-wave`: the fake alone, until interrupted.
 async fn fake_wave() -> anyhow::Result<()> {
-    let env = |k: &str, d: &str| {
-        std::env::var(k)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| d.to_string())
-    };
-    let addr = fake_wave_addr()?;
+    let vars = Env::process();
+    let env = |k: &str, d: &str| vars.get(k).unwrap_or_else(|| d.to_string());
+    let addr = fake_wave_addr(&vars)?;
     let secrets = env("WOLO_WAVE_WEBHOOK_SECRET", fakewave::DEV_WEBHOOK_SECRET);
     let fake = fakewave::spawn(fakewave::FakeWaveConfig {
         addr,

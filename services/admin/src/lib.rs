@@ -29,7 +29,7 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: spawn_jobs,
-    check: platform::no_settings,
+    settings: platform::no_settings,
 };
 
 /// The admin console: one static page (French), no build step; its script and styles are

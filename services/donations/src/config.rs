@@ -8,7 +8,7 @@
 //! | `WOLO_WAVE_TIMEOUT_SECS` | `10` | timeout of one call to Wave |
 //! | `WOLO_WAVE_SIGNATURE_TOLERANCE_SECS` | `300` | accepted age (either way) of a webhook's `t` |
 
-use std::{sync::OnceLock, time::Duration};
+use std::time::Duration;
 
 /// The fake Wave's dev key and secret (kept in sync with `fakewave::DEV_*`).
 pub const DEV_API_KEY: &str = "wave_sn_dev_fake_key";
@@ -26,12 +26,18 @@ pub struct DonationsConfig {
     pub signature_tolerance: Duration,
 }
 
-static INSTALLED: OnceLock<DonationsConfig> = OnceLock::new();
-
-/// Sets the configuration [`DonationsConfig::from_env`] falls back to when
-/// `WOLO_WAVE_API_URL` is unset (`wolo serve` installs the in-process fake Wave's).
-pub fn install(cfg: DonationsConfig) {
-    let _ = INSTALLED.set(cfg);
+impl platform::Settings for DonationsConfig {
+    /// Read once at start-up; `wolo serve` points `WOLO_WAVE_API_URL` at the fake Wave it
+    /// started (outside production).
+    fn read(
+        env: &platform::config::Env,
+        config: &platform::Config,
+    ) -> Result<Self, platform::config::ConfigError> {
+        let mut cfg = DonationsConfig::from_lookup(env.lookup())
+            .map_err(|e| platform::config::ConfigError::Line(e.to_string()))?;
+        cfg.public_web_url = config.public_web_url.clone();
+        Ok(cfg)
+    }
 }
 
 impl DonationsConfig {
@@ -45,12 +51,6 @@ impl DonationsConfig {
             wave_timeout: Duration::from_secs(10),
             signature_tolerance: Duration::from_secs(300),
         }
-    }
-
-    /// From the environment; without `WOLO_WAVE_API_URL`, the installed configuration, else
-    /// the fake Wave's defaults (development).
-    pub fn from_env() -> anyhow::Result<DonationsConfig> {
-        Self::from_lookup(|k| std::env::var(k).ok())
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<DonationsConfig> {
@@ -71,17 +71,13 @@ impl DonationsConfig {
                 let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
                 DonationsConfig::new(&url, &key, &secrets)
             }
-            None if get("WOLO_ENV").as_deref() == Some("production")
-                && INSTALLED.get().is_none() =>
-            {
+            None if get("WOLO_ENV").as_deref() == Some("production") => {
                 anyhow::bail!(
                     "WOLO_WAVE_API_URL is required in production (Wave's API, https://api.wave.com)"
                 )
             }
             None => {
-                let mut cfg = INSTALLED.get().cloned().unwrap_or_else(|| {
-                    DonationsConfig::new(DEV_API_URL, DEV_API_KEY, &[DEV_WEBHOOK_SECRET])
-                });
+                let mut cfg = DonationsConfig::new(DEV_API_URL, DEV_API_KEY, &[DEV_WEBHOOK_SECRET]);
                 // The configured key and secrets are the ones honoured, fake Wave or not: the
                 // dev values only stand in when none is configured.
                 if let Some(k) = get("WOLO_WAVE_API_KEY") {
@@ -125,7 +121,8 @@ fn split_secrets(v: &str) -> Vec<String> {
 
 /// The API key and webhook secrets a fake Wave started for development must use, so that the
 /// service and the fake agree: `WOLO_WAVE_API_KEY` and `WOLO_WAVE_WEBHOOK_SECRET` when set,
-/// else the fake's dev values. (`wolo serve` starts the fake with them and installs them.)
+/// else the fake's dev values. (`wolo serve` starts the fake with them and points the
+/// service's settings at it.)
 pub fn fake_wave_credentials(get: impl Fn(&str) -> Option<String>) -> (String, Vec<String>) {
     let get = |k: &str| {
         get(k)

@@ -32,15 +32,8 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: spawn_jobs,
-    check: check_settings,
+    settings: platform::section::<DonationsConfig>,
 };
-
-/// The service's own settings, read as its router reads them (start-up stops on an error).
-fn check_settings(_: &platform::Config) -> Result<(), String> {
-    DonationsConfig::from_env()
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
 
 /// What the service's handlers share.
 #[derive(Clone)]
@@ -81,13 +74,10 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     },
 ];
 
-/// The service's routes; Wave settings from the environment ([`DonationsConfig::from_env`]),
-/// the web app's URL (Wave's return pages) from the platform configuration. Panics with the
-/// variable's name when they are invalid.
+/// The service's routes, with the settings read at start-up ([`DonationsConfig`]: Wave, and
+/// the web app's URL for Wave's return pages).
 pub fn router(ctx: platform::Context) -> Router {
-    let mut cfg =
-        DonationsConfig::from_env().unwrap_or_else(|e| panic!("donations configuration: {e}"));
-    cfg.public_web_url = ctx.config.public_web_url.clone();
+    let cfg = (*ctx.settings::<DonationsConfig>()).clone();
     router_with(ctx, cfg)
 }
 

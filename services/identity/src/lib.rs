@@ -33,12 +33,16 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: start_jobs,
-    check: check_settings,
+    settings: check_settings,
 };
 
 /// The service's own settings, read at start-up as its router reads them.
-fn check_settings(_: &platform::Config) -> Result<(), String> {
-    Settings::from_env().map(|_| ())
+fn check_settings(
+    _: &platform::config::Env,
+    _: &platform::Config,
+) -> Result<platform::Section, platform::config::ConfigError> {
+    Settings::from_env().map_err(platform::config::ConfigError::Line)?;
+    Ok(platform::Section::default())
 }
 
 fn start_jobs(ctx: &platform::Context) {

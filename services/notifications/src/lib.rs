@@ -42,7 +42,7 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: start_jobs,
-    check: platform::no_settings,
+    settings: platform::no_settings,
 };
 
 fn start_jobs(ctx: &platform::Context) {

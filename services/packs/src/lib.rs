@@ -37,7 +37,7 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: spawn_jobs,
-    check: platform::no_settings,
+    settings: platform::no_settings,
 };
 
 /// What the service's handlers share.

@@ -29,13 +29,17 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: spawn_jobs,
-    check: check_settings,
+    settings: check_settings,
 };
 
 /// The service's own settings, read as its router reads them (start-up stops on an error).
-fn check_settings(config: &platform::Config) -> Result<(), String> {
+fn check_settings(
+    _: &platform::config::Env,
+    config: &platform::Config,
+) -> Result<platform::Section, platform::config::ConfigError> {
     let production = config.environment == platform::config::Environment::Production;
-    IdKeys::from_env(production).map(|_| ())
+    IdKeys::from_env(production).map_err(platform::config::ConfigError::Line)?;
+    Ok(platform::Section::default())
 }
 
 /// What the service's handlers share.

@@ -39,14 +39,16 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: spawn_jobs,
-    check: check_settings,
+    settings: check_settings,
 };
 
 /// The service's own settings, read as its router reads them (start-up stops on an error).
-fn check_settings(config: &platform::Config) -> Result<(), String> {
-    QrConfig::from_env(config)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+fn check_settings(
+    _: &platform::config::Env,
+    config: &platform::Config,
+) -> Result<platform::Section, platform::config::ConfigError> {
+    QrConfig::from_env(config).map_err(|e| platform::config::ConfigError::Line(e.to_string()))?;
+    Ok(platform::Section::default())
 }
 
 /// The service's settings (environment).

@@ -18,7 +18,7 @@
 //! With `WOLO_ENV=production`, [`crate::production::check`] then refuses development
 //! defaults, short secrets, the fake Wave, the development message provider and open CORS.
 
-use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
+use std::{collections::HashMap, fmt, net::SocketAddr, str::FromStr, sync::Arc, time::Duration};
 
 use crate::client::TrustedProxies;
 
@@ -34,6 +34,10 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("bad setting {name}: {why}")]
     Invalid { name: &'static str, why: String },
+    /// A reader's own line, which names the setting(s) itself (two settings that only make
+    /// sense together, say).
+    #[error("{0}")]
+    Line(String),
 }
 
 /// A string that never shows up in logs or `Debug` output.
@@ -110,7 +114,7 @@ impl Config {
         default_port: u16,
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let env = Env(&get);
+        let env = Lookup(&get);
         let jwt_secret = env.required("WOLO_JWT_SECRET")?;
         if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
             return Err(ConfigError::Invalid {
@@ -192,7 +196,7 @@ pub fn database_url() -> Result<String, ConfigError> {
 }
 
 fn database_url_from(get: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
-    let url = Env(get).required("DATABASE_URL")?;
+    let url = Lookup(get).required("DATABASE_URL")?;
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err(ConfigError::Invalid {
             name: "DATABASE_URL",
@@ -202,9 +206,9 @@ fn database_url_from(get: &dyn Fn(&str) -> Option<String>) -> Result<String, Con
     Ok(url)
 }
 
-struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+struct Lookup<'a>(&'a dyn Fn(&str) -> Option<String>);
 
-impl Env<'_> {
+impl Lookup<'_> {
     fn required(&self, name: &'static str) -> Result<String, ConfigError> {
         match (self.0)(name) {
             Some(v) if !v.trim().is_empty() => Ok(v),
@@ -229,6 +233,105 @@ impl Env<'_> {
                     why: format!("{v:?}: {e}"),
                 }),
         }
+    }
+}
+
+/// Where settings are read from, once, at start-up: a snapshot of the process environment
+/// ([`Env::process`]), a map in tests ([`Env::from_pairs`]), with overrides on top
+/// ([`Env::with`]: `wolo serve` points the donations service at the fake Wave it started).
+///
+/// Services read their own typed section from it ([`crate::Settings`]); nothing reads
+/// `std::env` after start-up.
+#[derive(Clone)]
+pub struct Env(Arc<dyn Fn(&str) -> Option<String> + Send + Sync>);
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Env(..)")
+    }
+}
+
+impl Env {
+    /// The process environment as it is now (a snapshot: later changes are not seen).
+    pub fn process() -> Env {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Env(Arc::new(move |k| vars.get(k).cloned()))
+    }
+
+    /// Exactly these variables (tests).
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Env {
+        let vars: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
+            .collect();
+        Env(Arc::new(move |k| vars.get(k).cloned()))
+    }
+
+    /// This environment with `name` set to `value`.
+    pub fn with(&self, name: &str, value: &str) -> Env {
+        let inner = self.0.clone();
+        let (name, value) = (name.to_string(), value.to_string());
+        Env(Arc::new(move |k| {
+            if k == name {
+                Some(value.clone())
+            } else {
+                inner(k)
+            }
+        }))
+    }
+
+    /// The raw value of `name`, as set (not trimmed; may be empty).
+    pub fn raw(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+    }
+
+    /// The value of `name`, trimmed; unset and blank are both `None`.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.raw(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A secret setting, wrapped so that it never prints.
+    pub fn secret(&self, name: &str) -> Option<Secret> {
+        self.get(name).map(Secret)
+    }
+
+    /// `name`, which must be set.
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing(name))
+    }
+
+    /// `name` parsed as `T`, when set; a value that does not parse is an error naming
+    /// the setting and its value.
+    pub fn parsed<T>(&self, name: &'static str) -> Result<Option<T>, ConfigError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        Lookup(&|k| self.raw(k)).parsed(name)
+    }
+
+    /// A lookup function over this environment (for readers written over one).
+    pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        move |k| self.raw(k)
+    }
+}
+
+impl ConfigError {
+    /// `name` is set but wrong: `why` says how.
+    pub fn invalid(name: &'static str, why: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            name,
+            why: why.into(),
+        }
+    }
+}
+
+impl Config {
+    /// [`Config::from_lookup`] over an [`Env`].
+    pub fn from_settings(default_port: u16, env: &Env) -> Result<Config, ConfigError> {
+        Config::from_lookup(default_port, env.lookup())
     }
 }
 

@@ -6,13 +6,29 @@
 //! - [`migrate`]: the embedded refinery migrations and their runner;
 //! - [`health`]: `GET /health` and `GET /ready`;
 //! - [`outbox`]: events published with a change, consumed at most once per consumer;
+//! - [`events`]: every outbox topic with its payload type;
 //! - [`production`]: what `WOLO_ENV=production` refuses at start-up;
 //! - [`serve`]: the HTTP middleware stack, response protections, binding, graceful shutdown.
 //!
 //! A service describes itself once as a [`Service`], and its `main.rs` is one call:
 //!
 //! ```no_run
+//! use platform::config::{ConfigError, Env};
+//!
+//! /// The service's own settings, read once at start-up.
+//! struct PotsSettings {
+//!     greeting: String,
+//! }
+//!
+//! impl platform::Settings for PotsSettings {
+//!     fn read(env: &Env, _: &platform::Config) -> Result<Self, ConfigError> {
+//!         Ok(PotsSettings { greeting: env.get("WOLO_POTS_GREETING").unwrap_or("Bonjour".into()) })
+//!     }
+//! }
+//!
 //! fn router(ctx: platform::Context) -> axum::Router {
+//!     let settings = ctx.settings::<PotsSettings>();
+//!     let _greeting = settings.greeting.clone();
 //!     axum::Router::new().merge(platform::health::router("pots")).with_state(ctx.db.clone())
 //! }
 //! const SERVICE: platform::Service = platform::Service {
@@ -20,7 +36,7 @@
 //!     default_port: 8084,
 //!     router,
 //!     jobs: |_ctx| {},
-//!     check: platform::no_settings,
+//!     settings: platform::section::<PotsSettings>,
 //! };
 //! # async fn f() -> anyhow::Result<()> {
 //! platform::run(&SERVICE).await
@@ -32,6 +48,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod events;
 pub mod health;
 pub mod migrate;
 pub mod outbox;
@@ -40,11 +57,12 @@ pub mod request;
 pub mod serve;
 pub mod telemetry;
 
-use std::sync::Arc;
+use std::{any::Any, sync::Arc};
 
 pub use client::Client;
 pub use clock::Clock;
 pub use config::Config;
+use config::{ConfigError, Env};
 
 impl Context {
     /// The token verifier/issuer of this configuration.
@@ -64,6 +82,81 @@ pub struct Context {
     pub config: Arc<Config>,
     /// Where calendar rules read the time: the system clock, or one a test sets.
     pub clock: Clock,
+    /// The service's own settings, read at start-up ([`Service::settings`]).
+    pub section: Section,
+}
+
+impl Context {
+    /// The service's own settings, of the type its [`Service::settings`] reads.
+    ///
+    /// # Panics
+    /// When the context was built without them (a programming error: [`run`], `wolo serve`
+    /// and the test kit's `context_of` read them before any router is built).
+    pub fn settings<T: Settings>(&self) -> Arc<T> {
+        self.section.get::<T>().unwrap_or_else(|| {
+            panic!(
+                "{} was not read at start-up: build the context with Context::with_settings",
+                std::any::type_name::<T>()
+            )
+        })
+    }
+
+    /// This context with `service`'s settings read from `env`.
+    pub fn with_settings(mut self, service: &Service, env: &Env) -> Result<Context, ConfigError> {
+        self.section = (service.settings)(env, &self.config)?;
+        Ok(self)
+    }
+
+    /// This context with the given settings (tests).
+    pub fn with_section<T: Settings>(mut self, settings: T) -> Context {
+        self.section = Section::new(settings);
+        self
+    }
+}
+
+/// A service's own settings: read once at start-up from the environment, into a typed value
+/// whose secrets are wrapped ([`config::Secret`]). A missing or malformed setting is a
+/// [`ConfigError`] naming it: one line, exit status 2.
+pub trait Settings: Send + Sync + Sized + 'static {
+    fn read(env: &Env, config: &Config) -> Result<Self, ConfigError>;
+}
+
+impl Settings for () {
+    fn read(_: &Env, _: &Config) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
+/// One service's settings, of whatever type it declares.
+#[derive(Clone)]
+pub struct Section(Arc<dyn Any + Send + Sync>);
+
+impl Section {
+    pub fn new<T: Settings>(settings: T) -> Section {
+        Section(Arc::new(Arc::new(settings)))
+    }
+
+    /// The settings, when they are of type `T`.
+    pub fn get<T: Settings>(&self) -> Option<Arc<T>> {
+        self.0.downcast_ref::<Arc<T>>().cloned()
+    }
+}
+
+impl Default for Section {
+    fn default() -> Self {
+        Section::new(())
+    }
+}
+
+impl std::fmt::Debug for Section {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Section(..)")
+    }
+}
+
+/// [`Service::settings`] of a service whose settings are `T`.
+pub fn section<T: Settings>(env: &Env, config: &Config) -> Result<Section, ConfigError> {
+    T::read(env, config).map(Section::new)
 }
 
 /// One service, as everything that runs it sees it: `wolo serve` (all ten), `wolo serve S`
@@ -76,45 +169,50 @@ pub struct Service {
     pub router: fn(Context) -> axum::Router,
     /// Starts the service's background jobs and outbox consumers.
     pub jobs: fn(&Context),
-    /// Reads the service's own settings, as its router will: an error names the setting and
-    /// stops start-up (one line, status 2) before anything listens, never a panic.
-    pub check: fn(&Config) -> Result<(), String>,
+    /// Reads the service's own settings ([`section`]`::<T>`), once, at start-up: an error
+    /// names the setting and stops start-up (one line, status 2) before anything listens,
+    /// never a panic. The router and jobs find them in [`Context::settings`].
+    pub settings: fn(&Env, &Config) -> Result<Section, ConfigError>,
 }
 
-/// [`Service::check`] of a service with no settings of its own.
-pub fn no_settings(_: &Config) -> Result<(), String> {
-    Ok(())
+/// [`Service::settings`] of a service with no settings of its own.
+pub fn no_settings(env: &Env, config: &Config) -> Result<Section, ConfigError> {
+    section::<()>(env, config)
 }
 
 /// Runs `service` alone (`wolo-<name>`): reads the environment (the service's own settings
-/// too, [`Service::check`]), connects as the service's role, starts its jobs and consumers,
+/// too, [`Service::settings`]), connects as the service's role, starts its jobs and consumers,
 /// and serves its router on `WOLO_HTTP_ADDR` (default `127.0.0.1:<default_port>`) until
 /// SIGTERM or Ctrl-C. A refused setting is one line and exit status 2.
 pub async fn run(service: &Service) -> anyhow::Result<()> {
     let name = service.name;
     let default_port = service.default_port;
     telemetry::init(name);
-    let config = match Config::from_env(default_port) {
+    let env = Env::process();
+    let config = match Config::from_settings(default_port, &env) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{name}: {e}");
             std::process::exit(2);
         }
     };
-    if let Err(refused) = production::check(config.environment, &[name], |k| std::env::var(k).ok())
-    {
+    if let Err(refused) = production::check(config.environment, &[name], env.lookup()) {
         eprintln!("{}", refused.line(name));
         std::process::exit(2);
     }
-    if let Err(e) = (service.check)(&config) {
-        eprintln!("{name}: {e}");
-        std::process::exit(2);
-    }
+    let section = match (service.settings)(&env, &config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::exit(2);
+        }
+    };
     let db = db::connect(&config)?;
     let ctx = Context {
         db,
         config: Arc::new(config),
         clock: Clock::system(),
+        section,
     };
     // The service's own login role (wolo_svc_<name>); never a superuser or owner in production.
     let ctx = db::service_context(&ctx, name)?;

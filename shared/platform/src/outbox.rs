@@ -5,7 +5,8 @@
 //! ```no_run
 //! # async fn f(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
 //! // inside the transaction that marks a donation succeeded:
-//! platform::outbox::publish(tx, "donation.succeeded", &serde_json::json!({"donation_id": "…"}), "donations").await?;
+//! // (the payload types are declared in platform::events)
+//! platform::outbox::publish(tx, "user.deleted", &serde_json::json!({"user_id": uuid::Uuid::nil()}), "profiles").await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -34,6 +35,9 @@ use sqlx::{postgres::PgListener, Acquire, PgConnection, PgPool, Row};
 pub const CHANNEL: &str = "wolo_outbox";
 
 /// Appends an event in the caller's transaction. Works under any API role.
+///
+/// Services publish typed events with [`crate::events::publish`], which calls this; the raw
+/// form is for tests that need a payload breaking its contract.
 pub async fn publish(
     conn: &mut PgConnection,
     topic: &str,
@@ -55,6 +59,14 @@ pub struct Event {
     pub payload: Value,
     pub source: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl Event {
+    /// The event as its declared type ([`crate::events`]); a payload that breaks its
+    /// contract is an error naming the topic (the event is retried, then parked).
+    pub fn decode(&self) -> anyhow::Result<crate::events::Published> {
+        crate::events::Published::decode(&self.topic, &self.payload)
+    }
 }
 
 pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;

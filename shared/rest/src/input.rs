@@ -6,12 +6,10 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ApiResult};
 
-/// The request body as `T`; a malformed body is 400 `PGRST102` with serde's reason.
+/// The request body as `T`, with the errors of [`crate::extract::Json`] (handlers take that
+/// extractor; this is for a body read raw first, such as a signed webhook's).
 pub fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
-            .details(e.to_string())
-    })
+    crate::extract::parse(bytes)
 }
 
 /// A database error of a signed-in request, mapped as the REST layer maps it.

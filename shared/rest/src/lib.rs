@@ -19,6 +19,7 @@ pub mod api;
 pub mod cache;
 pub mod catalog;
 pub mod error;
+pub mod extract;
 pub mod input;
 pub mod openapi;
 pub mod paging;

@@ -178,6 +178,14 @@ impl TestDb {
         .expect("a service context")
     }
 
+    /// The context `service` runs on ([`TestDb::service_context`]) with its own settings read
+    /// as at start-up, from the test process's environment (development defaults where unset).
+    pub fn context_of(&self, service: &platform::Service) -> platform::Context {
+        self.service_context(service.name)
+            .with_settings(service, &platform::config::Env::process())
+            .unwrap_or_else(|e| panic!("{} settings: {e}", service.name))
+    }
+
     /// A pool logged in as service `name`'s role, for driving its jobs and consumers by hand.
     pub fn service_pool(&self, name: &str) -> PgPool {
         self.service_context(name).db
@@ -190,6 +198,7 @@ impl TestDb {
             db: self.pool.clone(),
             config: Arc::new(self.config()),
             clock: platform::Clock::system(),
+            section: platform::Section::default(),
         }
     }
 }

@@ -77,6 +77,7 @@ async fn ready_is_503_when_the_database_is_unreachable() {
         db: pool,
         config: Arc::new(config),
         clock: platform::Clock::system(),
+        section: platform::Section::default(),
     };
     let app = testkit::spawn(qr::router(ctx)).await;
     let res = app.get("/ready").await;

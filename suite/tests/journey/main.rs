@@ -20,14 +20,14 @@ async fn checkout_to_funded_pot_through_the_fake_wave() {
     let wave = fakewave::spawn(fakewave::FakeWaveConfig::default())
         .await
         .unwrap();
-    // The suite builds the donations router from the environment; without WOLO_WAVE_API_URL it
-    // takes the installed configuration, as `wolo serve` does with its in-process fake.
-    donations::config::install(donations::DonationsConfig::new(
-        &wave.url,
-        fakewave::DEV_API_KEY,
-        &[fakewave::DEV_WEBHOOK_SECRET],
-    ));
-    let app = testkit::spawn(suite::suite_router(db.context())).await;
+    // The services read their settings from this environment, pointed at the fake Wave as
+    // `wolo serve` points it at its in-process fake.
+    let env = platform::config::Env::process()
+        .with("WOLO_WAVE_API_URL", &wave.url)
+        .with("WOLO_WAVE_API_KEY", fakewave::DEV_API_KEY)
+        .with("WOLO_WAVE_WEBHOOK_SECRET", fakewave::DEV_WEBHOOK_SECRET);
+    let contexts = suite::service_contexts(&db.context(), &env).unwrap();
+    let app = testkit::spawn(suite::suite_router_of(&contexts)).await;
     wave.set_webhook_url(Some(app.url("/donations/webhooks/wave")));
     app.wait_ready("/pots/pots?limit=0").await;
 
