@@ -50,7 +50,7 @@ async fn ready_is_503_while_migrations_are_pending() {
         .execute(&db.pool)
         .await
         .unwrap();
-    let app = testkit::spawn(donations::router(db.service_context("donations"))).await;
+    let app = testkit::spawn(donations::router(db.context_of(&donations::SERVICE))).await;
     let res = app.get("/ready").await;
     assert_eq!(res.status(), 503);
     let body: Value = res.json().await.unwrap();
@@ -78,7 +78,9 @@ async fn ready_is_503_when_the_database_is_unreachable() {
         config: Arc::new(config),
         clock: platform::Clock::system(),
         section: platform::Section::default(),
-    };
+    }
+    .with_settings(&qr::SERVICE, &platform::config::Env::process())
+    .unwrap();
     let app = testkit::spawn(qr::router(ctx)).await;
     let res = app.get("/ready").await;
     assert_eq!(res.status(), 503);
