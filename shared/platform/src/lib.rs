@@ -4,6 +4,8 @@
 //! - [`telemetry`]: one tracing set-up (`RUST_LOG`, `RUST_LOG_FORMAT=json`);
 //! - [`db`]: the pool builder, with acquire and statement timeouts;
 //! - [`migrate`]: the embedded refinery migrations and their runner;
+//! - [`jobs`]: periodic jobs, each run in its span;
+//! - [`names`]: a profile's first name, as messages address people;
 //! - [`health`]: `GET /health` and `GET /ready`;
 //! - [`outbox`]: events published with a change, consumed at most once per consumer;
 //! - [`events`]: every outbox topic with its payload type;
@@ -50,7 +52,9 @@ pub mod config;
 pub mod db;
 pub mod events;
 pub mod health;
+pub mod jobs;
 pub mod migrate;
+pub mod names;
 pub mod outbox;
 pub mod production;
 pub mod request;
