@@ -5,7 +5,6 @@
 
 pub mod checkout;
 pub mod config;
-mod http;
 pub mod jobs;
 pub mod refunds;
 pub mod risk;
@@ -47,6 +46,12 @@ pub struct AppState {
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for auth::Jwt {
+    fn from_ref(state: &AppState) -> auth::Jwt {
+        state.jwt.clone()
     }
 }
 
