@@ -62,7 +62,7 @@ fn reason_and_category(req: RefundRequest, default_category: &str) -> ApiResult<
 /// `POST /{id}/refund` {reason, category?} (admin).
 #[tracing::instrument(skip_all, fields(donation_id = %id))]
 pub async fn post_refund(
-    Admin { caller, .. }: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -70,14 +70,14 @@ pub async fn post_refund(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id, "donation id")?;
     let (reason, category) = reason_and_category(req, "admin_action")?;
-    let refund = refund_one(&state, &caller, &headers, id, &reason, &category).await?;
+    let refund = refund_one(&state, &admin, &headers, id, &reason, &category).await?;
     Ok((StatusCode::OK, axum::Json(refund)).into_response())
 }
 
 /// `POST /pots/{pot_id}/refund` {reason} (admin): every succeeded donation of an expired pot.
 #[tracing::instrument(skip_all, fields(pot_id = %pot_id))]
 pub async fn post_pot_refund(
-    Admin { caller, .. }: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     Path(pot_id): Path<String>,
     headers: HeaderMap,
@@ -114,7 +114,7 @@ pub async fn post_pot_refund(
     let mut results = Vec::new();
     let mut failed = 0;
     for id in ids {
-        match refund_one(&state, &caller, &headers, id, &reason, "failed_pot").await {
+        match refund_one(&state, &admin, &headers, id, &reason, "failed_pot").await {
             Ok(r) => results.push(r),
             Err(e) => {
                 failed += 1;
@@ -138,13 +138,12 @@ pub async fn post_pot_refund(
 #[tracing::instrument(skip_all, fields(donation_id = %donation_id))]
 pub async fn refund_one(
     state: &AppState,
-    caller: &auth::Caller,
+    Admin { caller, id: admin }: &Admin,
     headers: &HeaderMap,
     donation_id: Uuid,
     reason: &str,
     category: &str,
 ) -> ApiResult<Value> {
-    let admin = rest::require_admin(caller)?;
     let path = format!("/donations/{donation_id}/refund");
     // (1) Claim. Written as the donations service (V108: admins read donations and refunds
     // but write them only through this endpoint); the admin's claims name them in the audit.
