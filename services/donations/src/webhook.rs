@@ -259,15 +259,20 @@ fn session_mismatch(d: &sqlx::postgres::PgRow, data: &Value) -> Option<String> {
     }
 }
 
+/// The outcome recorded for an event that names no known donation.
+fn unknown_donation() -> (Option<Uuid>, Outcome) {
+    (
+        None,
+        Outcome::Error("unknown donation (client_reference and session id match none)".into()),
+    )
+}
+
 async fn completed(
     conn: &mut PgConnection,
     data: &Value,
 ) -> Result<(Option<Uuid>, Outcome), sqlx::Error> {
     let Some(d) = find_donation(conn, data).await? else {
-        return Ok((
-            None,
-            Outcome::Error("unknown donation (client_reference and session id match none)".into()),
-        ));
+        return Ok(unknown_donation());
     };
     let id: Uuid = d.get("id");
     let status: Option<String> = d.get("status");
@@ -419,10 +424,7 @@ async fn payment_failed(
     data: &Value,
 ) -> Result<(Option<Uuid>, Outcome), sqlx::Error> {
     let Some(d) = find_donation(conn, data).await? else {
-        return Ok((
-            None,
-            Outcome::Error("unknown donation (client_reference and session id match none)".into()),
-        ));
+        return Ok(unknown_donation());
     };
     let id: Uuid = d.get("id");
     let status: Option<String> = d.get("status");
