@@ -463,7 +463,10 @@ async fn the_configured_webhook_secret_is_the_one_honoured() {
     .unwrap();
     let mut cfg = cfg;
     cfg.wave_api_url = wave.url.clone();
-    let app = testkit::spawn(donations::router_with(db.service_context("donations"), cfg)).await;
+    let app = testkit::spawn(donations::router(
+        db.service_context("donations").with_section(cfg),
+    ))
+    .await;
     wave.set_webhook_url(Some(app.url("/webhooks/wave")));
     let st = crate::Stack { db, app, wave };
     let pot = st.pot("open").await;
