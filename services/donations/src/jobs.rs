@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Duration as CDuration, NaiveDate, Utc};
 use chrono_tz::Africa::Dakar;
-use serde_json::json;
+use platform::events::{self, DonationFailed};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
@@ -45,13 +45,12 @@ pub async fn expire_pending_once(pool: &PgPool, now: DateTime<Utc>) -> Result<u6
         let id: Uuid = r.get(0);
         let pot: Uuid = r.get(1);
         let reason: Option<String> = r.get(2);
-        platform::outbox::publish(
-            &mut tx,
-            "donation.failed",
-            &json!({"donation_id": id, "pot_id": pot, "reason": reason}),
-            NAME,
-        )
-        .await?;
+        let failed = DonationFailed {
+            donation_id: id,
+            pot_id: pot,
+            reason,
+        };
+        events::publish(&mut tx, &failed, NAME).await?;
     }
     tx.commit().await?;
     Ok(rows.len() as u64)
@@ -147,26 +146,14 @@ pub const ANALYTICS_INTERVAL: Duration = Duration::from_secs(900);
 /// Starts the expiry job (every minute) and the analytics job (every 15 minutes).
 pub fn spawn_jobs(ctx: &platform::Context) {
     let db = ctx.db.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EXPIRY_INTERVAL);
-        loop {
-            tick.tick().await;
-            match expire_pending_once(&db, Utc::now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(failed = n, "donations: expired pending donations"),
-                Err(e) => tracing::warn!(error = %e, "donations: expiry job failed"),
-            }
-        }
+    platform::jobs::every(NAME, "expire_pending", EXPIRY_INTERVAL, move || {
+        let db = db.clone();
+        async move { Ok(expire_pending_once(&db, Utc::now()).await?) }
     });
     let db = ctx.db.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(ANALYTICS_INTERVAL);
-        loop {
-            tick.tick().await;
-            if let Err(e) = donation_analytics_once(&db, Utc::now()).await {
-                tracing::warn!(error = %e, "donations: analytics job failed");
-            }
-        }
+    platform::jobs::every(NAME, "analytics", ANALYTICS_INTERVAL, move || {
+        let db = db.clone();
+        async move { Ok(donation_analytics_once(&db, Utc::now()).await?) }
     });
 }
 

@@ -5,7 +5,6 @@
 
 pub mod checkout;
 pub mod config;
-mod http;
 pub mod jobs;
 pub mod refunds;
 pub mod risk;
@@ -50,6 +49,12 @@ impl FromRef<AppState> for PgPool {
     }
 }
 
+impl FromRef<AppState> for auth::Jwt {
+    fn from_ref(state: &AppState) -> auth::Jwt {
+        state.jwt.clone()
+    }
+}
+
 /// Custom endpoints beside the tables (listed in the OpenAPI document).
 pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
@@ -76,13 +81,9 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 
 /// The service's routes, with the settings read at start-up ([`DonationsConfig`]: Wave, and
 /// the web app's URL for Wave's return pages).
+/// Tests give explicit settings with `ctx.with_section(DonationsConfig::new(..))`.
 pub fn router(ctx: platform::Context) -> Router {
     let cfg = (*ctx.settings::<DonationsConfig>()).clone();
-    router_with(ctx, cfg)
-}
-
-/// [`router`] with an explicit configuration (tests, the fake Wave).
-pub fn router_with(ctx: platform::Context, cfg: DonationsConfig) -> Router {
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),

@@ -11,38 +11,40 @@
 //! counted donation of the pot is left (one publisher, so the event is never doubled).
 
 use axum::{
-    body::Bytes,
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    Json,
 };
+use platform::events::{self, DonationRefunded};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::Row;
 use uuid::Uuid;
 
-use rest::{ApiError, ApiResult};
-
-use crate::{
-    checkout::wave_error,
-    http::{body, db, validation},
-    AppState, NAME,
+use rest::{
+    extract::{Admin, Json},
+    input::{db, uuid as parse_id, validation},
+    ApiError, ApiResult,
 };
-use rest::input::uuid as parse_id;
+
+use crate::{checkout::wave_error, AppState, NAME};
 
 pub const REASONS: [&str; 4] = ["user_request", "fraud", "failed_pot", "admin_action"];
 
+/// The body of both refund endpoints.
 #[derive(Deserialize)]
-struct RefundRequest {
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
     /// Why (free text, required).
+    #[serde(default)]
     reason: Option<String>,
     /// `user_request`, `fraud`, `admin_action` (default) or `failed_pot`.
+    #[serde(default)]
     category: Option<String>,
 }
 
-fn parse(bytes: &Bytes, default_category: &str) -> ApiResult<(String, String)> {
-    let req: RefundRequest = body(bytes)?;
+/// The request's reason and category (`default_category` when none is given), checked.
+fn reason_and_category(req: RefundRequest, default_category: &str) -> ApiResult<(String, String)> {
     let reason = req
         .reason
         .map(|s| s.trim().to_string())
@@ -57,30 +59,32 @@ fn parse(bytes: &Bytes, default_category: &str) -> ApiResult<(String, String)> {
     Ok((reason, category))
 }
 
+/// `POST /{id}/refund` {reason, category?} (admin).
+#[tracing::instrument(skip_all, fields(donation_id = %id))]
 pub async fn post_refund(
+    admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    bytes: Bytes,
+    Json(req): Json<RefundRequest>,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    rest::require_admin(&caller)?;
     let id = parse_id(&id, "donation id")?;
-    let (reason, category) = parse(&bytes, "admin_action")?;
-    let refund = refund_one(&state, &caller, &headers, id, &reason, &category).await?;
-    Ok((StatusCode::OK, Json(refund)).into_response())
+    let (reason, category) = reason_and_category(req, "admin_action")?;
+    let refund = refund_one(&state, &admin, &headers, id, &reason, &category).await?;
+    Ok((StatusCode::OK, axum::Json(refund)).into_response())
 }
 
+/// `POST /pots/{pot_id}/refund` {reason} (admin): every succeeded donation of an expired pot.
+#[tracing::instrument(skip_all, fields(pot_id = %pot_id))]
 pub async fn post_pot_refund(
+    admin: Admin,
     State(state): State<AppState>,
     Path(pot_id): Path<String>,
     headers: HeaderMap,
-    bytes: Bytes,
+    Json(req): Json<RefundRequest>,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    rest::require_admin(&caller)?;
     let pot_id = parse_id(&pot_id, "pot id")?;
-    let (reason, _) = parse(&bytes, "failed_pot")?;
+    let (reason, _) = reason_and_category(req, "failed_pot")?;
     let status: Option<Option<String>> =
         sqlx::query_scalar("select status from pots.pots where id = $1")
             .bind(pot_id)
@@ -110,7 +114,7 @@ pub async fn post_pot_refund(
     let mut results = Vec::new();
     let mut failed = 0;
     for id in ids {
-        match refund_one(&state, &caller, &headers, id, &reason, "failed_pot").await {
+        match refund_one(&state, &admin, &headers, id, &reason, "failed_pot").await {
             Ok(r) => results.push(r),
             Err(e) => {
                 failed += 1;
@@ -125,21 +129,21 @@ pub async fn post_pot_refund(
     };
     Ok((
         status,
-        Json(json!({"pot_id": pot_id, "failed": failed, "refunds": results})),
+        axum::Json(json!({"pot_id": pot_id, "failed": failed, "refunds": results})),
     )
         .into_response())
 }
 
 /// Refunds one succeeded donation; returns the refund row as JSON.
+#[tracing::instrument(skip_all, fields(donation_id = %donation_id))]
 pub async fn refund_one(
     state: &AppState,
-    caller: &auth::Caller,
+    Admin { caller, id: admin }: &Admin,
     headers: &HeaderMap,
     donation_id: Uuid,
     reason: &str,
     category: &str,
 ) -> ApiResult<Value> {
-    let admin = rest::require_admin(caller)?;
     let path = format!("/donations/{donation_id}/refund");
     // (1) Claim. Written as the donations service (V108: admins read donations and refunds
     // but write them only through this endpoint); the admin's claims name them in the audit.
@@ -249,15 +253,16 @@ pub async fn refund_one(
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db)?;
-                platform::outbox::publish(
-                    &mut tx,
-                    "donation.refunded",
-                    &json!({"donation_id": donation_id, "pot_id": pot_id, "amount_cfa": amount,
-                            "donor_user_id": donor, "refund_id": refund_id}),
-                    NAME,
-                )
-                .await
-                .map_err(db)?;
+                let refunded = DonationRefunded {
+                    donation_id,
+                    pot_id,
+                    amount_cfa: i64::from(amount),
+                    donor_user_id: donor,
+                    refund_id,
+                };
+                events::publish(&mut tx, &refunded, NAME)
+                    .await
+                    .map_err(db)?;
                 sqlx::query(
                     "select wolo.audit('donation_refunded', 'donation', $1, $2, $3, $4, $5)",
                 )

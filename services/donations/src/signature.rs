@@ -32,7 +32,7 @@ impl SignatureError {
 
 /// Checks `header` for `body` at unix time `now` against every secret.
 pub fn verify(
-    secrets: &[String],
+    secrets: &[platform::config::Secret],
     header: Option<&str>,
     body: &[u8],
     now: i64,
@@ -65,7 +65,7 @@ pub fn verify(
     }
     for secret in secrets {
         for sig in &sigs {
-            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose().as_bytes())
                 .expect("hmac takes any key length");
             mac.update(t.as_bytes());
             mac.update(body);
@@ -84,8 +84,10 @@ mod tests {
     const BODY_B: &str = r#"{"id":"AE_test_0001","type":"checkout.session.completed","data":{"id":"cos-18qq25rgr100a","amount":"5000","checkout_status":"complete","client_reference":"don-42","currency":"XOF","error_url":"https://example.org/don/error","last_payment_error":null,"business_name":"Example NGO","payment_status":"succeeded","transaction_id":"TCN4Y4ZC3FM","success_url":"https://example.org/don/ok","wave_launch_url":"https://pay.wave.com/c/cos-18qq25rgr100a","when_completed":"2023-11-14T22:14:10Z","when_created":"2023-11-14T22:13:20Z","when_expires":"2023-11-14T22:43:20Z"}}"#;
     const T: i64 = 1_700_000_000;
 
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
+    fn s(v: &[&str]) -> Vec<platform::config::Secret> {
+        v.iter()
+            .map(|x| platform::config::Secret::new(*x))
+            .collect()
     }
 
     #[test]

@@ -102,7 +102,7 @@ impl Wave {
         let res = self
             .http
             .post(self.url("/v1/checkout/sessions"))
-            .bearer_auth(&self.cfg.wave_api_key)
+            .bearer_auth(self.cfg.wave_api_key.expose())
             .header("idempotency-key", donation_id.to_string())
             .json(&body)
             .send()
@@ -127,7 +127,7 @@ impl Wave {
             .http
             .get(self.url("/v1/checkout/sessions/search"))
             .query(&[("client_reference", client_reference)])
-            .bearer_auth(&self.cfg.wave_api_key)
+            .bearer_auth(self.cfg.wave_api_key.expose())
             .send()
             .await
             .map_err(map_err)?;
@@ -144,7 +144,7 @@ impl Wave {
         let res = self
             .http
             .post(self.url(&format!("/v1/checkout/sessions/{session_id}/refund")))
-            .bearer_auth(&self.cfg.wave_api_key)
+            .bearer_auth(self.cfg.wave_api_key.expose())
             .send()
             .await
             .map_err(map_err)?;

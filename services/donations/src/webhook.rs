@@ -22,6 +22,10 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
+use platform::{
+    events::{self, DonationSucceeded, NotificationRequested},
+    names::first_name,
+};
 use rest::ApiError;
 
 use crate::{signature, AppState, NAME};
@@ -35,6 +39,9 @@ fn unavailable(e: sqlx::Error) -> ApiError {
     )
 }
 
+/// `POST /webhooks/wave`: the raw body is read for its signature, then parsed
+/// (`rest::extract::parse`).
+#[tracing::instrument(skip_all)]
 pub async fn post_wave_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -50,7 +57,8 @@ pub async fn post_wave_webhook(
     ) {
         return Err(ApiError::unauthorized("invalid_signature", e.message()));
     }
-    let parsed: Option<Value> = serde_json::from_slice::<Value>(&bytes).ok().filter(|v| {
+    // Wave's events are stored as sent (`raw_payload`): read as a JSON value, then checked.
+    let parsed: Option<Value> = rest::extract::parse::<Value>(&bytes).ok().filter(|v| {
         v["id"]
             .as_str()
             .is_some_and(|s| !s.is_empty() && s.len() <= 100)
@@ -251,15 +259,20 @@ fn session_mismatch(d: &sqlx::postgres::PgRow, data: &Value) -> Option<String> {
     }
 }
 
+/// The outcome recorded for an event that names no known donation.
+fn unknown_donation() -> (Option<Uuid>, Outcome) {
+    (
+        None,
+        Outcome::Error("unknown donation (client_reference and session id match none)".into()),
+    )
+}
+
 async fn completed(
     conn: &mut PgConnection,
     data: &Value,
 ) -> Result<(Option<Uuid>, Outcome), sqlx::Error> {
     let Some(d) = find_donation(conn, data).await? else {
-        return Ok((
-            None,
-            Outcome::Error("unknown donation (client_reference and session id match none)".into()),
-        ));
+        return Ok(unknown_donation());
     };
     let id: Uuid = d.get("id");
     let status: Option<String> = d.get("status");
@@ -344,22 +357,17 @@ async fn completed(
     let donor_user_id: Option<Uuid> = d.get("donor_user_id");
     let donor_name: Option<String> = d.get("donor_name");
     let is_anonymous: bool = d.get("is_anonymous");
-    platform::outbox::publish(
-        conn,
-        "donation.succeeded",
-        &json!({
-            "donation_id": id,
-            "pot_id": pot_id,
-            "amount_cfa": amount,
-            "donor_user_id": donor_user_id,
-            "donor_phone": d.get::<Option<String>, _>("donor_phone"),
-            "donor_name": donor_name,
-            "is_anonymous": is_anonymous,
-            "confirmed_at": confirmed_at,
-        }),
-        NAME,
-    )
-    .await?;
+    let succeeded = DonationSucceeded {
+        donation_id: id,
+        pot_id,
+        amount_cfa: i64::from(amount),
+        donor_user_id,
+        donor_phone: d.get::<Option<String>, _>("donor_phone"),
+        donor_name: donor_name.clone(),
+        is_anonymous,
+        confirmed_at,
+    };
+    events::publish(conn, &succeeded, NAME).await?;
     notify_owner(
         conn,
         pot_id,
@@ -379,10 +387,9 @@ async fn notify_owner(
 ) -> Result<(), sqlx::Error> {
     let row = sqlx::query(
         "select p.owner_user_id, p.title, p.target_amount_cfa,
-                coalesce(nullif(split_part(pr.full_name, ' ', 1), ''), 'Bonjour') as first_name,
                 (select coalesce(sum(amount_cfa), 0)::bigint from donations.donations
                   where pot_id = p.id and status = 'succeeded') as raised
-         from pots.pots p left join profiles.profiles pr on pr.user_id = p.owner_user_id
+         from pots.pots p
          where p.id = $1",
     )
     .bind(pot_id)
@@ -390,24 +397,25 @@ async fn notify_owner(
     .await?;
     let Some(row) = row else { return Ok(()) };
     let owner: Uuid = row.get("owner_user_id");
-    platform::outbox::publish(
-        conn,
-        "notification.requested",
-        &json!({
-            "user_id": owner,
-            "message": "donation_received",
-            "data": {
-                "first_name": row.get::<String, _>("first_name"),
-                "donor_name": donor_name.unwrap_or_else(|| "Un proche".to_string()),
-                "amount_cfa": amount,
-                "pot_title": row.get::<String, _>("title"),
-                "raised_cfa": row.get::<i64, _>("raised"),
-                "target_amount_cfa": row.get::<i32, _>("target_amount_cfa"),
+    let name = first_name(conn, owner).await?;
+    let request = NotificationRequested::to_user(owner, "donation_received")
+        .var(
+            "first_name",
+            if name.is_empty() {
+                "Bonjour".to_string()
+            } else {
+                name
             },
-        }),
-        NAME,
-    )
-    .await?;
+        )
+        .var(
+            "donor_name",
+            donor_name.unwrap_or_else(|| "Un proche".to_string()),
+        )
+        .var("amount_cfa", amount)
+        .var("pot_title", row.get::<String, _>("title"))
+        .var("raised_cfa", row.get::<i64, _>("raised"))
+        .var("target_amount_cfa", row.get::<i32, _>("target_amount_cfa"));
+    events::publish(conn, &request, NAME).await?;
     Ok(())
 }
 
@@ -416,10 +424,7 @@ async fn payment_failed(
     data: &Value,
 ) -> Result<(Option<Uuid>, Outcome), sqlx::Error> {
     let Some(d) = find_donation(conn, data).await? else {
-        return Ok((
-            None,
-            Outcome::Error("unknown donation (client_reference and session id match none)".into()),
-        ));
+        return Ok(unknown_donation());
     };
     let id: Uuid = d.get("id");
     let status: Option<String> = d.get("status");

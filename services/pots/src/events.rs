@@ -13,10 +13,15 @@
 //! - `qr.issued`: the QR issuance closes the pot (reason `qr_issued`) unless it is closed.
 
 use chrono::Utc;
-use platform::outbox::{Consumer, Event, Handler, HandlerFuture};
-use serde::Deserialize;
-use serde_json::json;
+use platform::{
+    events::{
+        self, DonationRefunded, DonationSucceeded, PotCredited, PotRefunded, Published, QrIssued,
+        Topic,
+    },
+    outbox::{Consumer, Event, Handler, HandlerFuture},
+};
 use sqlx::PgConnection;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::lifecycle::{close_pot, mark_funded_if_reached, SOURCE};
@@ -25,67 +30,53 @@ use crate::lifecycle::{close_pot, mark_funded_if_reached, SOURCE};
 pub const CONSUMER: &str = "pots.donations";
 /// The topics it applies.
 pub const TOPICS: &[&str] = &[
-    "donation.succeeded",
-    "donation.refunded",
-    "pot.credited",
-    "qr.issued",
+    DonationSucceeded::TOPIC,
+    DonationRefunded::TOPIC,
+    PotCredited::TOPIC,
+    QrIssued::TOPIC,
 ];
-
-#[derive(Deserialize)]
-struct Succeeded {
-    donation_id: Uuid,
-    pot_id: Uuid,
-    amount_cfa: i32,
-}
-
-#[derive(Deserialize)]
-struct Refunded {
-    donation_id: Uuid,
-    pot_id: Uuid,
-    amount_cfa: i32,
-}
-
-#[derive(Deserialize)]
-struct Credited {
-    pot_id: Uuid,
-}
-
-#[derive(Deserialize)]
-struct QrIssued {
-    pot_id: Uuid,
-}
-
-fn payload<T: serde::de::DeserializeOwned>(event: &Event) -> anyhow::Result<T> {
-    serde_json::from_value(event.payload.clone())
-        .map_err(|e| anyhow::anyhow!("{} payload does not match the contract: {e}", event.topic))
-}
 
 struct Donations;
 
 impl Handler for Donations {
     fn handle<'a>(&'a self, conn: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
         Box::pin(async move {
-            match event.topic.as_str() {
-                "donation.succeeded" => succeeded(conn, payload(event)?).await,
-                "donation.refunded" => refunded(conn, payload(event)?).await,
-                "pot.credited" => {
-                    let c: Credited = payload(event)?;
-                    mark_funded_if_reached(conn, c.pot_id).await?;
-                    Ok(())
+            let span = tracing::info_span!("event", consumer = CONSUMER, event_id = event.id, topic = %event.topic);
+            let event = event.decode()?;
+            async move {
+                match event {
+                    Published::DonationSucceeded(d) => succeeded(conn, d).await,
+                    Published::DonationRefunded(d) => refunded(conn, d).await,
+                    Published::PotCredited(c) => {
+                        mark_funded_if_reached(conn, c.pot_id)
+                            .instrument(tracing::info_span!("credited", pot_id = %c.pot_id))
+                            .await?;
+                        Ok(())
+                    }
+                    Published::QrIssued(q) => {
+                        // Not found or closed already: nothing to do.
+                        let _ = close_pot(conn, q.pot_id, "qr_issued", Utc::now())
+                            .instrument(tracing::info_span!("qr_issued", pot_id = %q.pot_id))
+                            .await?;
+                        Ok(())
+                    }
+                    _ => Ok(()),
                 }
-                "qr.issued" => {
-                    let q: QrIssued = payload(event)?;
-                    // Not found or closed already: nothing to do.
-                    let _ = close_pot(conn, q.pot_id, "qr_issued", Utc::now()).await?;
-                    Ok(())
-                }
-                _ => Ok(()),
             }
+            .instrument(span)
+            .await
         })
     }
 }
 
-async fn succeeded(conn: &mut PgConnection, d: Succeeded) -> anyhow::Result<()> {
+/// A payload's amount as the `int` columns hold it.
+fn amount(donation: Uuid, amount_cfa: i64) -> anyhow::Result<i32> {
+    i32::try_from(amount_cfa)
+        .map_err(|_| anyhow::anyhow!("donation {donation} has an out-of-range amount {amount_cfa}"))
+}
+
+#[tracing::instrument(skip_all, fields(donation_id = %d.donation_id, pot_id = %d.pot_id))]
+async fn succeeded(conn: &mut PgConnection, d: DonationSucceeded) -> anyhow::Result<()> {
     if d.amount_cfa <= 0 {
         anyhow::bail!(
             "donation {} has a non-positive amount {}",
@@ -93,6 +84,7 @@ async fn succeeded(conn: &mut PgConnection, d: Succeeded) -> anyhow::Result<()> 
             d.amount_cfa
         );
     }
+    let amount_cfa = amount(d.donation_id, d.amount_cfa)?;
     // Lock the pot first: the ledger row and the totals change together.
     let status: Option<Option<String>> =
         sqlx::query_scalar("select status from pots.pots where id = $1 for update")
@@ -109,7 +101,7 @@ async fn succeeded(conn: &mut PgConnection, d: Succeeded) -> anyhow::Result<()> 
     )
     .bind(d.donation_id)
     .bind(d.pot_id)
-    .bind(d.amount_cfa)
+    .bind(amount_cfa)
     .bind(status.as_deref())
     .execute(&mut *conn)
     .await?
@@ -121,7 +113,7 @@ async fn succeeded(conn: &mut PgConnection, d: Succeeded) -> anyhow::Result<()> 
              where id = $1",
         )
         .bind(d.pot_id)
-        .bind(d.amount_cfa)
+        .bind(amount_cfa)
         .execute(&mut *conn)
         .await?;
     }
@@ -129,7 +121,8 @@ async fn succeeded(conn: &mut PgConnection, d: Succeeded) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn refunded(conn: &mut PgConnection, d: Refunded) -> anyhow::Result<()> {
+#[tracing::instrument(skip_all, fields(donation_id = %d.donation_id, pot_id = %d.pot_id))]
+async fn refunded(conn: &mut PgConnection, d: DonationRefunded) -> anyhow::Result<()> {
     let owner: Option<Uuid> =
         sqlx::query_scalar("select owner_user_id from pots.pots where id = $1 for update")
             .bind(d.pot_id)
@@ -160,7 +153,7 @@ async fn refunded(conn: &mut PgConnection, d: Refunded) -> anyhow::Result<()> {
         )
         .bind(d.donation_id)
         .bind(d.pot_id)
-        .bind(d.amount_cfa.max(1))
+        .bind(amount(d.donation_id, d.amount_cfa.max(1))?)
         .execute(&mut *conn)
         .await?;
         return Ok(());
@@ -183,10 +176,12 @@ async fn refunded(conn: &mut PgConnection, d: Refunded) -> anyhow::Result<()> {
     .fetch_one(&mut *conn)
     .await?;
     if !left {
-        platform::outbox::publish(
+        events::publish(
             conn,
-            "pot.refunded",
-            &json!({"pot_id": d.pot_id, "owner_user_id": owner}),
+            &PotRefunded {
+                pot_id: d.pot_id,
+                owner_user_id: owner,
+            },
             SOURCE,
         )
         .await?;

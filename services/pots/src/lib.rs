@@ -6,13 +6,20 @@
 //! - [`lifecycle`]: the job opening, funding and expiring pots ([`lifecycle::lifecycle_once`]).
 //! - [`events`]: the outbox consumer `pots.donations` (raised total, donor count, funded).
 //! - [`analytics`]: the daily `pot_analytics` snapshot ([`analytics::snapshot_once`]).
+//! - The custom endpoints, one module per family: [`close`], [`invitations`] (and their
+//!   tracking), [`counters`] (view, share), [`public`] (the pot page); what they share (the
+//!   request transaction, the owner check) is in `access`.
 //!
 //! See docs/pots.md.
 
+mod access;
 pub mod analytics;
+pub mod close;
+pub mod counters;
 pub mod events;
-pub mod http;
+pub mod invitations;
 pub mod lifecycle;
+pub mod public;
 
 use std::time::Duration;
 
@@ -23,6 +30,8 @@ use axum::{
 };
 use chrono::Utc;
 use sqlx::PgPool;
+
+use crate::{close::post_close, counters::*, invitations::*, public::get_public};
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
 pub const NAME: &str = "pots";
@@ -51,6 +60,12 @@ pub struct AppState {
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for auth::Jwt {
+    fn from_ref(state: &AppState) -> auth::Jwt {
+        state.jwt.clone()
     }
 }
 
@@ -110,19 +125,19 @@ pub fn router(ctx: platform::Context) -> Router {
     };
     Router::new()
         .merge(platform::health::router(NAME))
-        .route("/pots/{id}/close", post(http::post_close))
-        .route("/pots/{id}/invitations", post(http::post_invitation))
+        .route("/pots/{id}/close", post(post_close))
+        .route("/pots/{id}/invitations", post(post_invitation))
         .route(
             "/pots/invitations/{id}/opened",
-            post(http::post_invitation_opened),
+            post(post_invitation_opened),
         )
         .route(
             "/pots/invitations/{id}/clicked",
-            post(http::post_invitation_clicked),
+            post(post_invitation_clicked),
         )
-        .route("/pots/{id}/view", post(http::post_view))
-        .route("/pots/{id}/share", post(http::post_share))
-        .route("/pots/{id}/public", get(http::get_public))
+        .route("/pots/{id}/view", post(post_view))
+        .route("/pots/{id}/share", post(post_share))
+        .route("/pots/{id}/public", get(get_public))
         .with_state(state)
         .merge(rest::router(api.clone()))
         // Ended sessions are refused on every route (rest::sessions, V104).
@@ -141,32 +156,14 @@ pub const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(3600);
 pub fn spawn_jobs(ctx: &platform::Context) {
     let db = ctx.db.clone();
     let web = ctx.config.public_web_url.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(LIFECYCLE_INTERVAL);
-        loop {
-            tick.tick().await;
-            match lifecycle::lifecycle_once(&db, Utc::now(), &web).await {
-                Ok(c) if c != lifecycle::LifecycleCounts::default() => tracing::info!(
-                    opened = c.opened,
-                    funded = c.funded,
-                    expired = c.expired,
-                    "pots lifecycle"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "pots lifecycle failed"),
-            }
-        }
+    platform::jobs::every(NAME, "lifecycle", LIFECYCLE_INTERVAL, move || {
+        let (db, web) = (db.clone(), web.clone());
+        async move { lifecycle::lifecycle_once(&db, Utc::now(), &web).await }
     });
     let db = ctx.db.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SNAPSHOT_INTERVAL);
-        loop {
-            tick.tick().await;
-            match analytics::snapshot_once(&db, Utc::now()).await {
-                Ok(n) => tracing::info!(rows = n, "pots analytics snapshot"),
-                Err(e) => tracing::warn!(error = %e, "pots analytics snapshot failed"),
-            }
-        }
+    platform::jobs::every(NAME, "analytics_snapshot", SNAPSHOT_INTERVAL, move || {
+        let db = db.clone();
+        async move { Ok(analytics::snapshot_once(&db, Utc::now()).await?) }
     });
     events::donations_consumer()
         .spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());

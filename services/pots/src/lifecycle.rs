@@ -18,7 +18,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Africa::Dakar;
-use serde_json::json;
+use platform::{
+    events::{self, NotificationRequested, PotClosed, PotExpired, PotFunded, PotOpened},
+    names::first_name,
+};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -99,13 +102,12 @@ async fn open_due(pool: &PgPool, now: DateTime<Utc>, web: &str) -> anyhow::Resul
     .fetch_all(&mut *tx)
     .await?;
     for (pot_id, owner, birthday) in &rows {
-        platform::outbox::publish(
-            &mut tx,
-            "pot.opened",
-            &json!({"pot_id": pot_id, "owner_user_id": owner, "birthday_date": birthday}),
-            SOURCE,
-        )
-        .await?;
+        let opened = PotOpened {
+            pot_id: *pot_id,
+            owner_user_id: *owner,
+            birthday_date: *birthday,
+        };
+        events::publish(&mut tx, &opened, SOURCE).await?;
         notify_opened(&mut tx, *pot_id, now, web).await?;
     }
     tx.commit().await?;
@@ -150,13 +152,12 @@ async fn expire_past(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<u64> {
     .fetch_all(&mut *tx)
     .await?;
     for (pot_id, owner, raised) in &rows {
-        platform::outbox::publish(
-            &mut tx,
-            "pot.expired",
-            &json!({"pot_id": pot_id, "owner_user_id": owner, "raised_amount_cfa": raised}),
-            SOURCE,
-        )
-        .await?;
+        let expired = PotExpired {
+            pot_id: *pot_id,
+            owner_user_id: *owner,
+            raised_amount_cfa: i64::from(*raised),
+        };
+        events::publish(&mut tx, &expired, SOURCE).await?;
     }
     tx.commit().await?;
     Ok(rows.len() as u64)
@@ -177,27 +178,28 @@ pub async fn mark_funded_if_reached(conn: &mut PgConnection, pot_id: Uuid) -> an
     let Some((owner, raised, target, pack, birthday)) = row else {
         return Ok(false);
     };
-    platform::outbox::publish(
-        conn,
-        "pot.funded",
-        &json!({
-            "pot_id": pot_id,
-            "owner_user_id": owner,
-            "raised_amount_cfa": raised,
-            "target_amount_cfa": target,
-            "preferred_pack_id": pack,
-            "birthday_date": birthday,
-        }),
-        SOURCE,
-    )
-    .await?;
+    let funded = PotFunded {
+        pot_id,
+        owner_user_id: owner,
+        raised_amount_cfa: i64::from(raised),
+        target_amount_cfa: i64::from(target),
+        preferred_pack_id: pack,
+        birthday_date: birthday,
+    };
+    events::publish(conn, &funded, SOURCE).await?;
     notify_funded(conn, pot_id).await?;
     Ok(true)
 }
 
 /// The owner's first name for messages (`Bonjour` when the profile has none).
-const FIRST_NAME: &str = "coalesce(nullif(split_part((select pr.full_name from profiles.profiles pr
-                                 where pr.user_id = p.owner_user_id), ' ', 1), ''), 'Bonjour')";
+async fn greeting(conn: &mut PgConnection, owner: Uuid) -> Result<String, sqlx::Error> {
+    let name = first_name(conn, owner).await?;
+    Ok(if name.is_empty() {
+        "Bonjour".to_string()
+    } else {
+        name
+    })
+}
 
 /// `pot_opened` to the owner, with the pot's link.
 async fn notify_opened(
@@ -206,63 +208,47 @@ async fn notify_opened(
     now: DateTime<Utc>,
     web: &str,
 ) -> anyhow::Result<()> {
-    let (owner, first_name, title, birthday, target): (Uuid, String, String, NaiveDate, i32) =
-        sqlx::query_as(&format!(
-            "select p.owner_user_id, {FIRST_NAME}, p.title, p.birthday_date, p.target_amount_cfa
-             from pots.pots p where p.id = $1"
-        ))
-        .bind(pot_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let today = now.with_timezone(&Dakar).date_naive();
-    platform::outbox::publish(
-        conn,
-        "notification.requested",
-        &json!({
-            "user_id": owner,
-            "message": "pot_opened",
-            "data": {
-                "first_name": first_name,
-                "pot_title": title,
-                "birthday_date": birthday,
-                "days_left": (birthday - today).num_days().max(0),
-                "target_amount_cfa": target,
-                "pot_url": format!("{}/p/{pot_id}", web.trim_end_matches('/')),
-            },
-        }),
-        SOURCE,
+    let (owner, title, birthday, target): (Uuid, String, NaiveDate, i32) = sqlx::query_as(
+        "select owner_user_id, title, birthday_date, target_amount_cfa
+         from pots.pots where id = $1",
     )
+    .bind(pot_id)
+    .fetch_one(&mut *conn)
     .await?;
+    let today = now.with_timezone(&Dakar).date_naive();
+    let request = NotificationRequested::to_user(owner, "pot_opened")
+        .var("first_name", greeting(conn, owner).await?)
+        .var("pot_title", title)
+        .var("birthday_date", birthday)
+        .var("days_left", (birthday - today).num_days().max(0))
+        .var("target_amount_cfa", target)
+        .var(
+            "pot_url",
+            format!("{}/p/{pot_id}", web.trim_end_matches('/')),
+        );
+    events::publish(conn, &request, SOURCE).await?;
     Ok(())
 }
 
 /// `pot_funded` to the owner.
 async fn notify_funded(conn: &mut PgConnection, pot_id: Uuid) -> anyhow::Result<()> {
-    let (owner, first_name, title, raised, pack): (Uuid, String, String, i32, Option<String>) =
-        sqlx::query_as(&format!(
-            "select p.owner_user_id, {FIRST_NAME}, p.title, p.raised_amount_cfa,
-                    (select k.name from packs.packs k where k.id = p.preferred_pack_id)
-             from pots.pots p where p.id = $1"
-        ))
-        .bind(pot_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    platform::outbox::publish(
-        conn,
-        "notification.requested",
-        &json!({
-            "user_id": owner,
-            "message": "pot_funded",
-            "data": {
-                "first_name": first_name,
-                "pot_title": title,
-                "raised_cfa": raised,
-                "pack_name": pack.unwrap_or_else(|| "Cadeau WOLO".to_string()),
-            },
-        }),
-        SOURCE,
+    let (owner, title, raised, pack): (Uuid, String, i32, Option<String>) = sqlx::query_as(
+        "select p.owner_user_id, p.title, p.raised_amount_cfa,
+                (select k.name from packs.packs k where k.id = p.preferred_pack_id)
+         from pots.pots p where p.id = $1",
     )
+    .bind(pot_id)
+    .fetch_one(&mut *conn)
     .await?;
+    let request = NotificationRequested::to_user(owner, "pot_funded")
+        .var("first_name", greeting(conn, owner).await?)
+        .var("pot_title", title)
+        .var("raised_cfa", raised)
+        .var(
+            "pack_name",
+            pack.unwrap_or_else(|| "Cadeau WOLO".to_string()),
+        );
+    events::publish(conn, &request, SOURCE).await?;
     Ok(())
 }
 
@@ -302,19 +288,14 @@ pub async fn close_pot(
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    platform::outbox::publish(
-        conn,
-        "pot.closed",
-        &json!({
-            "pot_id": pot_id,
-            "owner_user_id": owner,
-            "reason": reason,
-            "raised_amount_cfa": raised,
-            "preferred_pack_id": pack,
-            "birthday_date": birthday,
-        }),
-        SOURCE,
-    )
-    .await?;
+    let closed = PotClosed {
+        pot_id,
+        owner_user_id: owner,
+        reason: reason.to_string(),
+        raised_amount_cfa: i64::from(raised),
+        preferred_pack_id: pack,
+        birthday_date: birthday,
+    };
+    events::publish(conn, &closed, SOURCE).await?;
     Ok(Ok(()))
 }

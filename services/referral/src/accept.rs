@@ -1,45 +1,51 @@
 //! `POST /accept`: the invited person, signed in, accepts with the code.
 
 use axum::{
-    body::Bytes,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
-    Json,
 };
 use chrono::{DateTime, Utc};
+use platform::{
+    events::{self, NotificationRequested, ReferralAccepted},
+    names::first_name,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
-use rest::{ApiError, ApiResult};
+use rest::{
+    extract::{Json, User},
+    input::{db, validation},
+    ApiError, ApiResult,
+};
 
 use crate::points::{earn, Earn};
-use crate::util::{body, config_number, db, first_name, notify_user, validation};
+use crate::system_config::config_number;
 use crate::AppState;
 
 #[derive(Deserialize)]
-struct AcceptRequest {
+#[serde(deny_unknown_fields)]
+pub struct AcceptRequest {
+    #[serde(default)]
     code: Option<String>,
 }
 
+/// `POST /accept` {code}: the signed-in invited user accepts (see [`accept`]).
 pub async fn post_accept(
+    User { id: user, .. }: User,
     State(state): State<AppState>,
-    headers: HeaderMap,
     client: platform::Client,
-    bytes: Bytes,
+    Json(req): Json<AcceptRequest>,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let user = rest::require_user(&caller)?;
-    let req: AcceptRequest = body(&bytes)?;
     let code = req
         .code
         .map(|c| c.trim().to_uppercase())
         .filter(|c| !c.is_empty())
         .ok_or_else(|| validation("Code de parrainage requis (code is required)"))?;
     let out = accept(&state.db, user, &code, &client, Utc::now()).await?;
-    Ok(Json(out).into_response())
+    Ok(axum::Json(out).into_response())
 }
 
 fn refused(status: StatusCode, code: &str, message: &str) -> ApiError {
@@ -47,6 +53,7 @@ fn refused(status: StatusCode, code: &str, message: &str) -> ApiError {
 }
 
 /// Accepts the invitation `code` for `user` at `now`. See docs/referral.md for the rules.
+#[tracing::instrument(skip_all, fields(user_id = %user))]
 pub async fn accept(
     pool: &PgPool,
     user: Uuid,
@@ -272,14 +279,14 @@ pub async fn accept(
     .await
     .map_err(db)?;
 
-    platform::outbox::publish(
-        &mut tx,
-        "referral.accepted",
-        &json!({"referral_id": referral_id, "sponsor_user_id": sponsor, "sponsored_user_id": user}),
-        crate::NAME,
-    )
-    .await
-    .map_err(db)?;
+    let accepted = ReferralAccepted {
+        referral_id,
+        sponsor_user_id: sponsor,
+        sponsored_user_id: user,
+    };
+    events::publish(&mut tx, &accepted, crate::NAME)
+        .await
+        .map_err(db)?;
     if fraud.is_none() {
         if let Some((_, points)) = earned {
             let delay = config_number(&mut tx, "points.maturation_delay_days", 14.0)
@@ -292,19 +299,17 @@ pub async fn accept(
                     .await
                     .map_err(db)?;
             let sponsor_first = first_name(&mut tx, sponsor).await.map_err(db)?;
-            notify_user(
-                &mut tx,
-                sponsor,
-                "referral_accepted",
-                json!({
-                    "sponsor_first_name": sponsor_first,
-                    "invitee_name": invitee.unwrap_or_else(|| "Votre filleul".into()),
-                    "points": points,
-                    "maturation_days": delay,
-                }),
-            )
-            .await
-            .map_err(db)?;
+            let request = NotificationRequested::to_user(sponsor, "referral_accepted")
+                .var("sponsor_first_name", sponsor_first)
+                .var(
+                    "invitee_name",
+                    invitee.unwrap_or_else(|| "Votre filleul".into()),
+                )
+                .var("points", points)
+                .var("maturation_days", delay);
+            events::publish(&mut tx, &request, crate::NAME)
+                .await
+                .map_err(db)?;
         }
     }
     tx.commit().await.map_err(db)?;

@@ -3,22 +3,28 @@
 use std::collections::HashSet;
 
 use axum::{
-    body::Bytes,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
-    Json,
 };
 use chrono::{DateTime, Utc};
+use platform::{
+    events::{self, NotificationRequested, Recipient},
+    names::first_name,
+};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
-use rest::{ApiError, ApiResult};
+use rest::{
+    extract::{Json, User},
+    input::{db, validation},
+    ApiError, ApiResult,
+};
 
-use crate::util::{body, config_number, db, validation};
+use crate::system_config::config_number;
 use crate::AppState;
 
 pub use rest::input::{normalise_email, normalise_phone};
@@ -74,7 +80,7 @@ pub async fn sponsor_code(conn: &mut PgConnection, sponsor: Uuid) -> ApiResult<S
         if let Some(code) = existing {
             return Ok(code);
         }
-        let name = crate::util::first_name(conn, sponsor).await.map_err(db)?;
+        let name = first_name(conn, sponsor).await.map_err(db)?;
         let code = format!("{}{}", name_prefix(&name), random_chars(4));
         // Conflicts on the sponsor (a concurrent first use) or on the code (taken): read again.
         sqlx::query(
@@ -92,6 +98,7 @@ pub async fn sponsor_code(conn: &mut PgConnection, sponsor: Uuid) -> ApiResult<S
 
 /// A contact as the app sends it.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Contact {
     #[serde(default)]
     pub contact_id: Option<String>,
@@ -154,21 +161,20 @@ use platform::calendar::dakar_day;
 // ---------------------------------------------------------------- batches
 
 #[derive(Deserialize)]
-struct BatchRequest {
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
     contacts: Vec<Contact>,
 }
 
 /// `POST /contact-batches`: the next window of at most 50 contacts of the day.
+#[tracing::instrument(skip_all, fields(sponsor_id = %sponsor))]
 pub async fn post_batch(
+    User { id: sponsor, .. }: User,
     State(state): State<AppState>,
-    headers: HeaderMap,
-    bytes: Bytes,
+    Json(req): Json<BatchRequest>,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let sponsor = rest::require_user(&caller)?;
-    let req: BatchRequest = body(&bytes)?;
     let batch = create_batch(&state.db, sponsor, req.contacts, Utc::now()).await?;
-    Ok((StatusCode::CREATED, Json(batch)).into_response())
+    Ok((StatusCode::CREATED, axum::Json(batch)).into_response())
 }
 
 /// Creates a contact batch for `sponsor` on the Africa/Dakar day of `now`.
@@ -226,6 +232,7 @@ pub async fn create_batch(
 
 /// `POST /invitations` body.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InviteRequest {
     #[serde(default)]
     pub contacts: Option<Vec<Contact>>,
@@ -238,16 +245,15 @@ pub struct InviteRequest {
     pub message: Option<String>,
 }
 
+/// `POST /invitations`: see [`invite`].
+#[tracing::instrument(skip_all, fields(sponsor_id = %sponsor))]
 pub async fn post_invitations(
+    User { id: sponsor, .. }: User,
     State(state): State<AppState>,
-    headers: HeaderMap,
-    bytes: Bytes,
+    Json(req): Json<InviteRequest>,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let sponsor = rest::require_user(&caller)?;
-    let req: InviteRequest = body(&bytes)?;
     let out = invite(&state.db, sponsor, req, Utc::now(), &state.invite_url_base).await?;
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    Ok((StatusCode::CREATED, axum::Json(out)).into_response())
 }
 
 fn limit_error(e: sqlx::Error) -> ApiError {
@@ -424,24 +430,19 @@ pub async fn invite(
         let (id, referral_code) =
             inserted.ok_or_else(|| ApiError::internal("could not allocate a referral code"))?;
         let invite_url = format!("{invite_url_base}{referral_code}");
-        platform::outbox::publish(
-            &mut tx,
-            "notification.requested",
-            &json!({
-                "recipient": {"phone": c.phone, "email": c.email},
-                "message": "referral_invitation",
-                "data": {
-                    "sponsor_name": sponsor_name,
-                    "invited_name": c.name.clone().unwrap_or_default(),
-                    "referral_code": referral_code,
-                    "invite_url": invite_url,
-                    "validity_days": validity,
-                },
-            }),
-            crate::NAME,
-        )
-        .await
-        .map_err(db)?;
+        let recipient = Recipient {
+            phone: c.phone.clone(),
+            email: c.email.clone(),
+        };
+        let request = NotificationRequested::to_recipient(recipient, "referral_invitation")
+            .var("sponsor_name", &sponsor_name)
+            .var("invited_name", c.name.clone().unwrap_or_default())
+            .var("referral_code", &referral_code)
+            .var("invite_url", &invite_url)
+            .var("validity_days", validity);
+        events::publish(&mut tx, &request, crate::NAME)
+            .await
+            .map_err(db)?;
         out.push(json!({
             "id": id,
             "referral_code": referral_code,
@@ -507,12 +508,11 @@ pub async fn expire_invitations_once(
 }
 
 /// `GET /me`: sponsor code, today's counter, points.
+#[tracing::instrument(skip_all, fields(user_id = %me))]
 pub async fn get_me(
+    User { id: me, .. }: User,
     State(state): State<AppState>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let me = rest::require_user(&caller)?;
     let mut tx = state.db.begin().await.map_err(db)?;
     let code = sponsor_code(&mut tx, me).await?;
     let limit = config_number(&mut tx, "referral.daily_invitation_limit", 50.0)
@@ -530,7 +530,7 @@ pub async fn get_me(
     let balances = crate::points::balances(&mut tx, me).await.map_err(db)?;
     tx.commit().await.map_err(db)?;
     let sent = sent.unwrap_or(0) as i64;
-    Ok(Json(json!({
+    Ok(axum::Json(json!({
         "sponsor_code": code,
         "invitations_today": sent,
         "remaining_today": (limit - sent).max(0),

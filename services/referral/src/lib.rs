@@ -2,11 +2,16 @@
 //!
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/referral`.
 //! `docs/referral.md` describes the flows, the limits and the points rules.
+//!
+//! One module per flow: [`invitations`] (sponsor codes, contact batches, invitations, their
+//! expiry, `GET /me`), [`accept`], [`points`] (ledger, consumer, maturation, conversion);
+//! [`settings`] (read once at start-up) and [`system_config`] (the admins' tunables).
 
 pub mod accept;
 pub mod invitations;
 pub mod points;
-pub mod util;
+pub mod settings;
+pub mod system_config;
 
 use std::time::Duration;
 
@@ -17,6 +22,8 @@ use axum::{
 };
 use chrono::Utc;
 use sqlx::PgPool;
+
+pub use settings::ReferralSettings;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
 pub const NAME: &str = "referral";
@@ -29,20 +36,26 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: spawn_jobs,
-    settings: platform::no_settings,
+    settings: platform::section::<ReferralSettings>,
 };
 /// What the service's handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
     pub jwt: auth::Jwt,
-    /// Base of the sign-up link sent in invitations.
+    /// Base of the sign-up link sent in invitations ([`ReferralSettings::invite_url_base`]).
     pub invite_url_base: String,
 }
 
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for auth::Jwt {
+    fn from_ref(state: &AppState) -> auth::Jwt {
+        state.jwt.clone()
     }
 }
 
@@ -75,7 +88,8 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     },
 ];
 
-/// The service's routes: probes, custom endpoints and its schema's tables PostgREST-style.
+/// The service's routes: probes, custom endpoints and its schema's tables PostgREST-style,
+/// with the settings read at start-up ([`ReferralSettings`]).
 pub fn router(ctx: platform::Context) -> Router {
     let api = rest::Api::new(
         NAME,
@@ -87,10 +101,7 @@ pub fn router(ctx: platform::Context) -> Router {
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
-        invite_url_base: std::env::var("WOLO_INVITE_URL_BASE")
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| format!("{}/invitation/", ctx.config.public_web_url)),
+        invite_url_base: ctx.settings::<ReferralSettings>().invite_url_base.clone(),
     };
     Router::new()
         .merge(platform::health::router(NAME))
@@ -113,20 +124,14 @@ pub const JOB_INTERVAL: Duration = Duration::from_secs(300);
 /// (`pot.opened`, `donation.succeeded`, `donation.refunded`).
 pub fn spawn_jobs(ctx: &platform::Context) {
     let db = ctx.db.clone();
-    tokio::spawn(async move {
-        loop {
-            match invitations::expire_invitations_once(&db, Utc::now()).await {
-                Ok(n) if n > 0 => tracing::info!(expired = n, "referral invitations expired"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "referral expiry failed"),
-            }
-            match points::mature_points_once(&db, Utc::now()).await {
-                Ok(n) if n > 0 => tracing::info!(matured = n, "referral points matured"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "referral maturation failed"),
-            }
-            tokio::time::sleep(JOB_INTERVAL).await;
-        }
+    platform::jobs::every(NAME, "expire_invitations", JOB_INTERVAL, move || {
+        let db = db.clone();
+        async move { Ok(invitations::expire_invitations_once(&db, Utc::now()).await?) }
+    });
+    let db = ctx.db.clone();
+    platform::jobs::every(NAME, "mature_points", JOB_INTERVAL, move || {
+        let db = db.clone();
+        async move { Ok(points::mature_points_once(&db, Utc::now()).await?) }
     });
     points::points_consumer().spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
 }

@@ -3,22 +3,32 @@
 use std::collections::BTreeMap;
 
 use axum::{
-    body::Bytes,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
-    Json,
 };
 use chrono::{DateTime, Utc};
-use platform::outbox::{Consumer, Event, Handler, HandlerFuture};
+use platform::{
+    events::{
+        self, DonationRefunded, DonationSucceeded, NotificationRequested, PotCredited, PotOpened,
+        Published, Topic,
+    },
+    names::first_name,
+    outbox::{Consumer, Event, Handler, HandlerFuture},
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool, Row};
 use uuid::Uuid;
 
-use rest::{ApiError, ApiResult};
+use rest::{
+    extract::{Json, User},
+    input::{db, validation},
+    ApiError, ApiResult,
+};
+use tracing::Instrument;
 
-use crate::util::{body, config_number, db, first_name, notify_user, validation};
+use crate::system_config::config_number;
 use crate::AppState;
 
 /// One fact that earns points.
@@ -134,110 +144,121 @@ pub async fn balances(conn: &mut PgConnection, sponsor: Uuid) -> Result<Value, s
 
 struct PointsEvents;
 
-fn uuid_at(v: &Value, key: &str) -> Option<Uuid> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .and_then(|s| Uuid::parse_str(s).ok())
-}
+/// The consumer's name (its cursor in `wolo.outbox_cursors`).
+pub const CONSUMER: &str = "referral.points";
+/// The topics it applies.
+pub const TOPICS: &[&str] = &[
+    PotOpened::TOPIC,
+    DonationSucceeded::TOPIC,
+    DonationRefunded::TOPIC,
+];
 
 impl Handler for PointsEvents {
     fn handle<'a>(&'a self, conn: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
         Box::pin(async move {
-            apply_event(conn, &event.topic, &event.payload, Utc::now()).await?;
-            Ok(())
+            let span = tracing::info_span!("event", consumer = CONSUMER, event_id = event.id, topic = %event.topic);
+            let published = event.decode()?;
+            apply_event(conn, &published, Utc::now())
+                .instrument(span)
+                .await
         })
     }
 }
 
-/// The consumer `referral.points` of `pot.opened`, `donation.succeeded`, `donation.refunded`.
+/// The consumer `referral.points` of [`TOPICS`].
 pub fn points_consumer() -> Consumer {
-    Consumer::new(
-        "referral.points",
-        &["pot.opened", "donation.succeeded", "donation.refunded"],
-        PointsEvents,
+    Consumer::new(CONSUMER, TOPICS, PointsEvents)
+}
+
+/// The referral whose pot `pot_id` is (accepted): (referral, sponsor, fraud reason).
+async fn referral_of_pot(
+    conn: &mut PgConnection,
+    pot_id: Uuid,
+) -> Result<Option<(Uuid, Uuid, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "select r.id, r.sponsor_user_id, r.fraud_reason
+         from pots.pots p join referral.referrals r on r.id = p.created_from_referral_id
+         where p.id = $1 and r.status = 'accepted'",
     )
+    .bind(pot_id)
+    .fetch_optional(&mut *conn)
+    .await
 }
 
 /// What one event does to the ledger.
 pub async fn apply_event(
     conn: &mut PgConnection,
-    topic: &str,
-    payload: &Value,
+    event: &Published,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    match topic {
-        "pot.opened" | "donation.succeeded" => {
-            let Some(pot_id) = uuid_at(payload, "pot_id") else {
+    match event {
+        Published::PotOpened(e) => {
+            let pot_id = e.pot_id;
+            let Some((referral_id, sponsor, fraud)) = referral_of_pot(conn, pot_id).await? else {
                 return Ok(());
             };
-            let row = sqlx::query(
-                "select r.id, r.sponsor_user_id, r.fraud_reason
-                 from pots.pots p join referral.referrals r on r.id = p.created_from_referral_id
-                 where p.id = $1 and r.status = 'accepted'",
+            let base = config_number(conn, "points.pot_opened", 50.0).await? as i32;
+            earn(
+                conn,
+                Earn {
+                    sponsor,
+                    referral_id: Some(referral_id),
+                    event_type: "pot_opened",
+                    key: format!("pot_opened:{pot_id}"),
+                    base_points: base,
+                    now,
+                    pot_id: Some(pot_id),
+                    donation_id: None,
+                    revoked_reason: fraud.as_deref(),
+                },
             )
-            .bind(pot_id)
-            .fetch_optional(&mut *conn)
+            .instrument(tracing::info_span!("pot_opened", pot_id = %pot_id))
             .await?;
-            let Some(row) = row else { return Ok(()) };
-            let referral_id: Uuid = row.get("id");
-            let sponsor: Uuid = row.get("sponsor_user_id");
-            let fraud: Option<String> = row.get("fraud_reason");
-            if topic == "pot.opened" {
-                let base = config_number(conn, "points.pot_opened", 50.0).await? as i32;
-                earn(
-                    conn,
-                    Earn {
-                        sponsor,
-                        referral_id: Some(referral_id),
-                        event_type: "pot_opened",
-                        key: format!("pot_opened:{pot_id}"),
-                        base_points: base,
-                        now,
-                        pot_id: Some(pot_id),
-                        donation_id: None,
-                        revoked_reason: fraud.as_deref(),
-                    },
-                )
-                .await?;
-            } else {
-                let donation = uuid_at(payload, "donation_id");
-                let donor = uuid_at(payload, "donor_user_id");
-                // The sponsor paying into the pot to earn points does not count.
-                let reason = fraud.as_deref().or(if donor == Some(sponsor) {
-                    Some("self_donation")
-                } else {
-                    None
-                });
-                let base = config_number(conn, "points.first_donation", 25.0).await? as i32;
-                earn(
-                    conn,
-                    Earn {
-                        sponsor,
-                        referral_id: Some(referral_id),
-                        event_type: "first_donation",
-                        key: format!("first_donation:{referral_id}"),
-                        base_points: base,
-                        now,
-                        pot_id: Some(pot_id),
-                        donation_id: donation,
-                        revoked_reason: reason,
-                    },
-                )
-                .await?;
-            }
         }
-        "donation.refunded" => {
-            if let Some(donation) = uuid_at(payload, "donation_id") {
-                sqlx::query(
-                    "update referral.points_ledger
-                     set status = 'revoked', revoked_at = $2, revoked_reason = 'refunded_donation'
-                     where donation_id = $1 and status = 'pending'",
-                )
-                .bind(donation)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-            }
+        Published::DonationSucceeded(e) => {
+            let pot_id = e.pot_id;
+            let Some((referral_id, sponsor, fraud)) = referral_of_pot(conn, pot_id).await? else {
+                return Ok(());
+            };
+            // The sponsor paying into the pot to earn points does not count.
+            let reason = fraud.as_deref().or(if e.donor_user_id == Some(sponsor) {
+                Some("self_donation")
+            } else {
+                None
+            });
+            let base = config_number(conn, "points.first_donation", 25.0).await? as i32;
+            earn(
+                conn,
+                Earn {
+                    sponsor,
+                    referral_id: Some(referral_id),
+                    event_type: "first_donation",
+                    key: format!("first_donation:{referral_id}"),
+                    base_points: base,
+                    now,
+                    pot_id: Some(pot_id),
+                    donation_id: Some(e.donation_id),
+                    revoked_reason: reason,
+                },
+            )
+            .instrument(tracing::info_span!(
+                "first_donation",
+                pot_id = %pot_id,
+                donation_id = %e.donation_id
+            ))
+            .await?;
+        }
+        Published::DonationRefunded(e) => {
+            sqlx::query(
+                "update referral.points_ledger
+                 set status = 'revoked', revoked_at = $2, revoked_reason = 'refunded_donation'
+                 where donation_id = $1 and status = 'pending'",
+            )
+            .bind(e.donation_id)
+            .bind(now)
+            .execute(&mut *conn)
+            .instrument(tracing::info_span!("refunded", donation_id = %e.donation_id))
+            .await?;
         }
         _ => {}
     }
@@ -299,19 +320,12 @@ pub async fn mature_points_once(pool: &PgPool, now: DateTime<Utc>) -> Result<u64
             .bind(sponsor)
             .fetch_one(&mut *tx)
             .await?;
-        let name = first_name(&mut tx, sponsor).await?;
-        notify_user(
-            &mut tx,
-            sponsor,
-            "points_matured",
-            json!({
-                "first_name": name,
-                "points": points,
-                "balance_points": balance,
-                "balance_cfa": (balance as f64 * rate).floor() as i64,
-            }),
-        )
-        .await?;
+        let request = NotificationRequested::to_user(sponsor, "points_matured")
+            .var("first_name", first_name(&mut tx, sponsor).await?)
+            .var("points", points)
+            .var("balance_points", balance)
+            .var("balance_cfa", (balance as f64 * rate).floor() as i64);
+        events::publish(&mut tx, &request, crate::NAME).await?;
     }
     tx.commit().await?;
     Ok(rows.len() as u64)
@@ -320,19 +334,21 @@ pub async fn mature_points_once(pool: &PgPool, now: DateTime<Utc>) -> Result<u64
 // ---------------------------------------------------------------- conversion
 
 #[derive(Deserialize)]
-struct ConvertRequest {
+#[serde(deny_unknown_fields)]
+pub struct ConvertRequest {
+    #[serde(default)]
     points: Option<i64>,
+    #[serde(default)]
     pot_id: Option<Uuid>,
 }
 
+/// `POST /points/convert` {points, pot_id}: see [`convert`].
+#[tracing::instrument(skip_all, fields(sponsor_id = %sponsor))]
 pub async fn post_convert(
+    User { id: sponsor, .. }: User,
     State(state): State<AppState>,
-    headers: HeaderMap,
-    bytes: Bytes,
+    Json(req): Json<ConvertRequest>,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let sponsor = rest::require_user(&caller)?;
-    let req: ConvertRequest = body(&bytes)?;
     let points = req
         .points
         .ok_or_else(|| validation("points est requis (points is required)"))?;
@@ -340,11 +356,12 @@ pub async fn post_convert(
         .pot_id
         .ok_or_else(|| validation("pot_id est requis (pot_id is required)"))?;
     let out = convert(&state.db, sponsor, points, pot, Utc::now()).await?;
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    Ok((StatusCode::CREATED, axum::Json(out)).into_response())
 }
 
 /// Converts `points` matured points of `sponsor` into CFA credit on `pot`, in one
 /// transaction under the sponsor's lock (concurrent conversions cannot overdraw).
+#[tracing::instrument(skip_all, fields(sponsor_id = %sponsor, pot_id = %pot))]
 pub async fn convert(
     pool: &PgPool,
     sponsor: Uuid,
@@ -457,24 +474,27 @@ pub async fn convert(
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    platform::outbox::publish(
-        &mut tx,
-        "pot.credited",
-        &json!({"pot_id": pot, "amount_cfa": credit, "conversion_id": conversion}),
-        crate::NAME,
-    )
-    .await
-    .map_err(db)?;
+    let credited = PotCredited {
+        pot_id: pot,
+        amount_cfa: credit,
+        conversion_id: conversion,
+    };
+    events::publish(&mut tx, &credited, crate::NAME)
+        .await
+        .map_err(db)?;
     let left = balance - points;
-    let name = first_name(&mut tx, sponsor).await.map_err(db)?;
-    notify_user(
-        &mut tx,
-        sponsor,
-        "points_converted",
-        json!({"first_name": name, "points": points, "credit_cfa": credit, "pot_title": title, "balance_points": left}),
-    )
-    .await
-    .map_err(db)?;
+    let request = NotificationRequested::to_user(sponsor, "points_converted")
+        .var(
+            "first_name",
+            first_name(&mut tx, sponsor).await.map_err(db)?,
+        )
+        .var("points", points)
+        .var("credit_cfa", credit)
+        .var("pot_title", title)
+        .var("balance_points", left);
+    events::publish(&mut tx, &request, crate::NAME)
+        .await
+        .map_err(db)?;
     tx.commit().await.map_err(db)?;
     Ok(json!({
         "conversion_id": conversion,

@@ -32,7 +32,7 @@ async fn every_service_answers_health_and_ready_under_its_prefix() {
 #[tokio::test]
 async fn a_service_alone_serves_its_probes_at_the_root_with_a_request_id() {
     let db = TestDb::new().await;
-    let app = testkit::spawn(pots::router(db.service_context("pots"))).await;
+    let app = testkit::spawn(pots::router(db.context_of(&pots::SERVICE))).await;
     let res = app.get("/health").await;
     assert_eq!(res.status(), 200);
     assert!(

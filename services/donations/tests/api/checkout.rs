@@ -530,3 +530,34 @@ async fn an_idempotency_key_answers_only_the_same_request_of_the_same_caller() {
     assert_eq!(ids.len(), 1, "{ids:?}");
     assert!(refused == 4 || refused == 19, "{refused}");
 }
+
+#[tokio::test]
+async fn a_misspelt_or_mistyped_field_is_named_and_creates_no_donation() {
+    let st = stack().await;
+    let pot = st.pot("open").await;
+    // `donation_message` for `message`: refused by name, never dropped silently; a wrong
+    // type is named too.
+    for (body, field) in [
+        (
+            json!({"pot_id": pot, "amount_cfa": 5000, "donation_message": "Joyeux anniversaire !"}),
+            "donation_message",
+        ),
+        (
+            json!({"pot_id": pot, "amount_cfa": 5000, "is_anonymous": "oui"}),
+            "is_anonymous",
+        ),
+    ] {
+        let e = expect(st.checkout(body, None).await, 400).await;
+        assert_eq!(e["code"], "PGRST102", "{e}");
+        assert!(e["message"].as_str().unwrap().contains(field), "{e}");
+        if field == "donation_message" {
+            assert!(e["hint"].as_str().unwrap().contains("message"), "{e}");
+        }
+    }
+    let n: i64 = sqlx::query_scalar("select count(*) from donations.donations")
+        .fetch_one(&st.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "no donation for a refused body");
+    assert_eq!(st.wave.created_count(), 0);
+}

@@ -38,7 +38,10 @@ pub async fn stack_with(service_secrets: &[&str], fake_secrets: &[&str]) -> Stac
     let mut cfg = donations::DonationsConfig::new(&wave.url, KEY, service_secrets);
     cfg.wave_timeout = Duration::from_secs(2);
     cfg.public_web_url = "https://wolo.example.sn".to_string();
-    let app = testkit::spawn(donations::router_with(db.service_context("donations"), cfg)).await;
+    let app = testkit::spawn(donations::router(
+        db.service_context("donations").with_section(cfg),
+    ))
+    .await;
     wave.set_webhook_url(Some(app.url("/webhooks/wave")));
     Stack { db, app, wave }
 }

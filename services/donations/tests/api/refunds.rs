@@ -255,3 +255,45 @@ async fn concurrent_refunds_of_one_donation_refund_it_once() {
     assert_eq!(st.status(id).await, "refunded");
     assert_eq!(st.outbox_count("donation.refunded", id).await, 1);
 }
+
+#[tokio::test]
+async fn refund_bodies_are_checked_by_name_after_the_caller() {
+    let st = stack().await;
+    let pot = st.pot("open").await;
+    let (id, _) = succeeded(&st, pot, 5000).await;
+    let (_, admin) = st.admin().await;
+    let e = expect(
+        refund(
+            &st,
+            id,
+            Some(&admin),
+            json!({"reason": "erreur", "motif": "x"}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(e["code"], "PGRST102", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("motif"), "{e}");
+    let e = expect(
+        refund(&st, id, Some(&admin), json!({"reason": 12})).await,
+        400,
+    )
+    .await;
+    assert!(e["message"].as_str().unwrap().contains("reason"), "{e}");
+    // Not an admin: 401/403 before the body is read.
+    expect(refund(&st, id, None, json!({"motif": "x"})).await, 401).await;
+    let user = st.user("+221770009911").await;
+    let token = testkit::token(auth::Role::User, user);
+    expect(
+        refund(&st, id, Some(&token), json!({"motif": "x"})).await,
+        403,
+    )
+    .await;
+    assert_eq!(st.status(id).await, "succeeded");
+    let n: i64 = sqlx::query_scalar("select count(*) from donations.refunds")
+        .fetch_one(&st.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}

@@ -433,15 +433,23 @@ async fn the_configured_webhook_secret_is_the_one_honoured() {
     };
     // No Wave URL (development: the fake Wave), but a secret is configured: that secret, never
     // the fake's dev one, is what the service accepts and what the fake signs with.
-    let cfg = donations::DonationsConfig::from_lookup(env).unwrap();
-    assert_eq!(cfg.webhook_secrets, vec![CONFIGURED.to_string()]);
+    let settings = platform::config::Env::from_pairs(&[("WOLO_WAVE_WEBHOOK_SECRET", CONFIGURED)]);
+    let development = platform::config::Environment::Development;
+    let cfg = donations::DonationsConfig::from_env(&settings, development).unwrap();
+    assert_eq!(
+        cfg.webhook_secrets,
+        vec![platform::config::Secret::new(CONFIGURED)]
+    );
     let (key, secrets) = donations::config::fake_wave_credentials(env);
     assert_eq!(key, donations::config::DEV_API_KEY);
     assert_eq!(secrets, vec![CONFIGURED.to_string()]);
-    let dev = donations::DonationsConfig::from_lookup(|_| None).unwrap();
+    let none = platform::config::Env::from_pairs::<&str, &str>(&[]);
+    let dev = donations::DonationsConfig::from_env(&none, development).unwrap();
     assert_eq!(
         dev.webhook_secrets,
-        vec![donations::config::DEV_WEBHOOK_SECRET.to_string()]
+        vec![platform::config::Secret::new(
+            donations::config::DEV_WEBHOOK_SECRET
+        )]
     );
 
     // The service configured from that environment, the fake started as `wolo serve` does.
@@ -455,7 +463,10 @@ async fn the_configured_webhook_secret_is_the_one_honoured() {
     .unwrap();
     let mut cfg = cfg;
     cfg.wave_api_url = wave.url.clone();
-    let app = testkit::spawn(donations::router_with(db.service_context("donations"), cfg)).await;
+    let app = testkit::spawn(donations::router(
+        db.service_context("donations").with_section(cfg),
+    ))
+    .await;
     wave.set_webhook_url(Some(app.url("/webhooks/wave")));
     let st = crate::Stack { db, app, wave };
     let pot = st.pot("open").await;

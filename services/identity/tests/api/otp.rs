@@ -81,7 +81,7 @@ async fn the_sms_journey_signs_a_new_user_in_and_the_token_works_elsewhere() {
     let access = s(&session, "access_token");
     let me = expect(st.user(&access).await, 200).await;
     assert_eq!(me["id"], user["id"]);
-    let pots = testkit::spawn(pots::router(st.db.service_context("pots"))).await;
+    let pots = testkit::spawn(pots::router(st.db.context_of(&pots::SERVICE))).await;
     for _ in 0..100 {
         let res = pots
             .request(Method::GET, "/pots?limit=1")

@@ -214,7 +214,7 @@ async fn pots_get(pots: &testkit::TestApp, token: &str) -> (u16, Value) {
 async fn nbf_is_honoured_and_sub_must_be_a_canonical_uuid_everywhere() {
     let st = stack().await;
     let session = st.sign_in(PHONE).await;
-    let pots = testkit::spawn(pots::router(st.db.service_context("pots"))).await;
+    let pots = testkit::spawn(pots::router(st.db.context_of(&pots::SERVICE))).await;
     let user = s(&session["user"], "id");
 
     // The token itself, and a copy with nbf in the past or now: accepted.
@@ -321,6 +321,6 @@ async fn issue_with_tokens_are_accepted_by_identity_and_rest() {
         extra,
     );
     expect(st.user(&token).await, 200).await;
-    let pots = testkit::spawn(pots::router(st.db.service_context("pots"))).await;
+    let pots = testkit::spawn(pots::router(st.db.context_of(&pots::SERVICE))).await;
     assert_eq!(pots_get(&pots, &token).await.0, 200);
 }

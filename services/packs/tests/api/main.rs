@@ -17,7 +17,7 @@ struct Stack {
 
 async fn stack() -> Stack {
     let db = TestDb::new().await;
-    let app = testkit::spawn(packs::router(db.service_context("packs"))).await;
+    let app = testkit::spawn(packs::router(db.context_of(&packs::SERVICE))).await;
     for _ in 0..200 {
         if app.get("/packs?limit=0").await.status() != 503 {
             break;
@@ -328,6 +328,35 @@ async fn owner_picks_an_available_preferred_pack() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+
+    // Bodies: an unknown field, a wrong type and a missing pack_id are a 400 PGRST102
+    // naming the field, and the pot keeps its pack.
+    for (body, field) in [
+        (json!({"pack_id": off, "pack": pk}), "pack"),
+        (json!({"packId": off}), "packId"),
+        (json!({"pack_id": 12}), "pack_id"),
+        (json!({}), "pack_id"),
+    ] {
+        let b = expect(post(owner, Role::User, body).await.unwrap(), 400).await;
+        assert_eq!(b["code"], "PGRST102", "{b}");
+        assert!(b["message"].as_str().unwrap().contains(field), "{b}");
+    }
+    let chosen: Option<Uuid> =
+        sqlx::query_scalar("select preferred_pack_id from pots.pots where id = $1")
+            .bind(pot)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(chosen, Some(pk));
+    // `null` still clears it.
+    let b = expect(
+        post(owner, Role::User, json!({"pack_id": null}))
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(b["preferred_pack_id"], Value::Null);
 }
 
 async fn campaign(

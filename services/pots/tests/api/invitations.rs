@@ -330,3 +330,97 @@ async fn one_hundred_concurrent_views_and_shares_count_exactly() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn bodies_with_an_unknown_field_or_a_wrong_type_are_refused_by_name() {
+    let s = stack().await;
+    let owner = user(s.pool(), None).await;
+    let p = open_pot(&s, owner).await;
+    let tok = user_token(owner);
+    let path = format!("/pots/{p}/invitations");
+    // An unknown (misspelt) field is named, with the accepted ones; nothing is written.
+    let err = expect(
+        s.send(
+            Method::POST,
+            &path,
+            Some(&tok),
+            Some(json!({"method": "sms", "recipient": "+221771234567", "mesage": "Viens !"})),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(err["code"], "PGRST102");
+    assert!(err["message"].as_str().unwrap().contains("mesage"), "{err}");
+    assert!(err["hint"].as_str().unwrap().contains("recipient"), "{err}");
+    // A wrong type names the field.
+    let err = expect(
+        s.send(
+            Method::POST,
+            &path,
+            Some(&tok),
+            Some(json!({"method": "sms", "recipient": 221771234567_i64})),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(err["code"], "PGRST102");
+    assert!(
+        err["message"].as_str().unwrap().contains("recipient"),
+        "{err}"
+    );
+    // A missing one too.
+    let err = expect(
+        s.send(
+            Method::POST,
+            &path,
+            Some(&tok),
+            Some(json!({"method": "sms"})),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert!(
+        err["message"].as_str().unwrap().contains("recipient"),
+        "{err}"
+    );
+    let n: i64 = sqlx::query_scalar("select count(*) from pots.pot_invitations")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(counters(s.pool(), p).await.1, 0);
+
+    // Close: an unknown field is refused and the pot stays open; the caller is checked first.
+    let close = format!("/pots/{p}/close");
+    let err = expect(
+        s.send(
+            Method::POST,
+            &close,
+            Some(&tok),
+            Some(json!({"raison": "fini"})),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(err["code"], "PGRST102");
+    assert!(err["message"].as_str().unwrap().contains("raison"), "{err}");
+    let err = expect(
+        s.send(Method::POST, &close, Some(&tok), Some(json!({"reason": 7})))
+            .await,
+        400,
+    )
+    .await;
+    assert!(err["message"].as_str().unwrap().contains("reason"), "{err}");
+    expect(
+        s.send(Method::POST, &close, None, Some(json!({"raison": "fini"})))
+            .await,
+        401,
+    )
+    .await;
+    assert_eq!(status(s.pool(), p).await, "open");
+    assert!(events(s.pool(), "pot.closed", p).await.is_empty());
+}

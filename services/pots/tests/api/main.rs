@@ -29,7 +29,7 @@ pub struct Stack {
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
     let app = testkit::spawn(pots::router({
-        let mut ctx = db.service_context("pots");
+        let mut ctx = db.context_of(&pots::SERVICE);
         Arc::make_mut(&mut ctx.config).public_web_url = WEB.to_string();
         ctx
     }))

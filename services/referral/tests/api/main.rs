@@ -3,6 +3,7 @@
 //! revocation, campaign boosts, conversions.
 
 mod accept;
+mod bodies;
 mod invitations;
 mod points;
 
@@ -20,7 +21,7 @@ pub struct Stack {
 
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
-    let app = testkit::spawn(referral::router(db.service_context("referral"))).await;
+    let app = testkit::spawn(referral::router(db.context_of(&referral::SERVICE))).await;
     app.wait_ready("/referrals?limit=0").await;
     Stack { db, app }
 }

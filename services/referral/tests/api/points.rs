@@ -27,9 +27,10 @@ async fn accepted_referral(st: &Stack, n: u32) -> (Uuid, Uuid, Uuid) {
     )
 }
 
-async fn publish(st: &Stack, topic: &str, payload: serde_json::Value) {
+/// Publishes `event` as its producer does (the payload of its contract, platform::events).
+async fn publish<T: platform::events::Topic>(st: &Stack, event: &T) {
     let mut conn = st.pool().acquire().await.unwrap();
-    platform::outbox::publish(&mut conn, topic, &payload, "test")
+    platform::events::publish(&mut conn, event, "test")
         .await
         .unwrap();
 }
@@ -45,7 +46,7 @@ async fn balance(st: &Stack, sponsor: Uuid) -> i64 {
 #[tokio::test]
 async fn points_mature_after_the_delay_and_refunds_revoke_them() {
     let st = stack().await;
-    let (sponsor, _invited, pot) = accepted_referral(&st, 1).await;
+    let (sponsor, invited, pot) = accepted_referral(&st, 1).await;
     let now = Utc::now();
     assert_eq!(
         referral::points::mature_points_once(
@@ -59,7 +60,12 @@ async fn points_mature_after_the_delay_and_refunds_revoke_them() {
     assert_eq!(balance(&st, sponsor).await, 0);
 
     // The pot opens, then receives its first donation (and a second one).
-    publish(&st, "pot.opened", json!({"pot_id": pot})).await;
+    let opened = platform::events::PotOpened {
+        pot_id: pot,
+        owner_user_id: invited,
+        birthday_date: now.date_naive(),
+    };
+    publish(&st, &opened).await;
     st.consume_until(
         "select exists (select 1 from referral.points_ledger where event_type = 'pot_opened')",
     )
@@ -75,12 +81,17 @@ async fn points_mature_after_the_delay_and_refunds_revoke_them() {
         .await
         .unwrap();
         donations.push(id);
-        publish(
-            &st,
-            "donation.succeeded",
-            json!({"donation_id": id, "pot_id": pot, "amount_cfa": amount}),
-        )
-        .await;
+        let succeeded = platform::events::DonationSucceeded {
+            donation_id: id,
+            pot_id: pot,
+            amount_cfa: i64::from(amount),
+            donor_user_id: None,
+            donor_phone: Some("+221779999999".into()),
+            donor_name: None,
+            is_anonymous: false,
+            confirmed_at: now,
+        };
+        publish(&st, &succeeded).await;
     }
     st.consume_until(
         "select exists (select 1 from wolo.outbox_cursors c where c.consumer = 'referral.points'
@@ -100,12 +111,14 @@ async fn points_mature_after_the_delay_and_refunds_revoke_them() {
     assert_eq!((first.1, first.2), (25, Some(donations[0])));
 
     // The first donation is refunded before maturation: its points are revoked.
-    publish(
-        &st,
-        "donation.refunded",
-        json!({"donation_id": donations[0], "pot_id": pot}),
-    )
-    .await;
+    let refunded = platform::events::DonationRefunded {
+        donation_id: donations[0],
+        pot_id: pot,
+        amount_cfa: 5000,
+        donor_user_id: None,
+        refund_id: Uuid::new_v4(),
+    };
+    publish(&st, &refunded).await;
     st.consume_until("select exists (select 1 from referral.points_ledger where status = 'revoked' and revoked_reason = 'refunded_donation')").await;
 
     let matured = referral::points::mature_points_once(
