@@ -1,10 +1,14 @@
 //! The schema cache: tables, columns (with types, defaults, comments and which API roles
 //! may read them), keys and foreign keys of every user schema. Identifiers in SQL come only
 //! from here. Loaded at start-up and reloaded on `NOTIFY pgrst, 'reload schema'`.
+//!
+//! The cache is an explicit value, not a process registry: [`crate::Api::new`] creates one
+//! ([`SharedCache::watching`]) and everything serving that API shares it by cloning the
+//! `Arc<Api>` (its REST routes, `GET /`, the session layer).
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, OnceLock, RwLock},
+    sync::{Arc, RwLock},
     time::Duration,
 };
 
@@ -94,8 +98,9 @@ impl Table {
             .is_some_and(|c| c.readable_by.iter().any(|r| r == role))
     }
 
+    /// `"schema"."table"` ([`crate::ident::qualified`]).
     pub fn qualified(&self) -> String {
-        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+        crate::ident::qualified(&self.schema, &self.name)
     }
 }
 
@@ -287,45 +292,17 @@ impl SchemaCache {
     }
 }
 
-/// `"name"` with inner quotes doubled.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `url` without its user and password: the server and database it names.
-fn database_key(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    format!("{scheme}://{host}{tail}")
-}
-
 /// The cache as the handlers share it: `None` until the first successful load.
 #[derive(Clone, Default)]
 pub struct SharedCache(Arc<RwLock<Option<Arc<SchemaCache>>>>);
 
 impl SharedCache {
-    /// The process's cache of the database at `url`: created, loaded and watched on first
-    /// use, then shared, so ten services in one process hold one listener and load once.
-    pub fn for_database(url: &str, pool: PgPool) -> SharedCache {
-        static CACHES: OnceLock<Mutex<HashMap<String, SharedCache>>> = OnceLock::new();
-        let mut caches = CACHES
-            .get_or_init(Default::default)
-            .lock()
-            .expect("cache registry");
-        // One cache per database, whoever logs in: the services of one process log in as
-        // different roles (wolo_svc_*), and what the cache holds does not depend on it.
-        caches
-            .entry(database_key(url))
-            .or_insert_with(|| {
-                let cache = SharedCache::default();
-                cache.watch(url.to_string(), pool);
-                cache
-            })
-            .clone()
+    /// A cache of the database at `url` (read through `pool`), loaded now in the background
+    /// and kept current ([`SharedCache::watch`]). Clone the value to share it.
+    pub fn watching(url: &str, pool: PgPool) -> SharedCache {
+        let cache = SharedCache::default();
+        cache.watch(url.to_string(), pool);
+        cache
     }
 
     pub fn get(&self) -> Option<Arc<SchemaCache>> {
