@@ -19,7 +19,7 @@ use sqlx::PgPool;
 use auth::{Caller, Jwt};
 
 use crate::{
-    cache::{SchemaCache, SharedCache},
+    cache::{SchemaCache, SharedCache, FIRST_LOAD_WAIT},
     error::{ApiError, ApiResult},
     execute, openapi, plan, respond,
 };
@@ -65,8 +65,10 @@ impl Api {
         })
     }
 
-    pub(crate) fn schema_cache(&self) -> ApiResult<Arc<SchemaCache>> {
-        self.cache.get().ok_or_else(|| {
+    /// The schema cache; before its first load (the service is starting), waits for it up to
+    /// [`FIRST_LOAD_WAIT`], then answers 503 `PGRST002`.
+    pub(crate) async fn schema_cache(&self) -> ApiResult<Arc<SchemaCache>> {
+        self.cache.loaded(FIRST_LOAD_WAIT).await.ok_or_else(|| {
             ApiError::unavailable("Could not query the database for the schema cache. Retrying.")
         })
     }
@@ -107,9 +109,9 @@ pub fn authenticate(jwt: &Jwt, headers: &HeaderMap) -> ApiResult<Caller> {
 }
 
 async fn root(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
-    let result = (|| -> ApiResult<Response> {
+    let result = async {
         plan::check_profile(&api, &headers, false)?;
-        let cache = api.schema_cache()?;
+        let cache = api.schema_cache().await?;
         let caller = authenticate(&api.jwt, &headers)?;
         let doc = openapi::document(&api, &cache, caller.role.as_str());
         let mut res = (StatusCode::OK, doc.to_string()).into_response();
@@ -117,8 +119,9 @@ async fn root(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/openapi+json; charset=utf-8"),
         );
-        Ok(res)
-    })();
+        Ok::<Response, ApiError>(res)
+    }
+    .await;
     result.unwrap_or_else(IntoResponse::into_response)
 }
 

@@ -6,13 +6,10 @@
 //! ([`SharedCache::watching`]) and everything serving that API shares it by cloning the
 //! `Arc<Api>` (its REST routes, `GET /`, the session layer).
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, RwLock},
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use sqlx::{postgres::PgListener, PgPool, Row};
+use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -292,9 +289,19 @@ impl SchemaCache {
     }
 }
 
-/// The cache as the handlers share it: `None` until the first successful load.
-#[derive(Clone, Default)]
-pub struct SharedCache(Arc<RwLock<Option<Arc<SchemaCache>>>>);
+/// The cache as the handlers share it: `None` until the first successful load. A request
+/// that comes before it waits for it ([`SharedCache::loaded`], at most [`FIRST_LOAD_WAIT`]).
+/// How long a request that comes before the first load waits for it (then 503 `PGRST002`).
+pub const FIRST_LOAD_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct SharedCache(Arc<watch::Sender<Option<Arc<SchemaCache>>>>);
+
+impl Default for SharedCache {
+    fn default() -> SharedCache {
+        SharedCache(Arc::new(watch::channel(None).0))
+    }
+}
 
 impl SharedCache {
     /// A cache of the database at `url` (read through `pool`), loaded now in the background
@@ -305,12 +312,29 @@ impl SharedCache {
         cache
     }
 
+    /// The cache as last loaded, `None` before the first load.
     pub fn get(&self) -> Option<Arc<SchemaCache>> {
-        self.0.read().expect("schema cache lock").clone()
+        self.0.borrow().clone()
+    }
+
+    /// The cache, waiting up to `wait` for the first load when it has not happened yet
+    /// (a request that comes while the service starts); `None` if it is still not loaded.
+    pub async fn loaded(&self, wait: Duration) -> Option<Arc<SchemaCache>> {
+        if let Some(cache) = self.get() {
+            return Some(cache);
+        }
+        let mut rx = self.0.subscribe();
+        let first = tokio::time::timeout(wait, async {
+            rx.wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|c| c.clone())
+        });
+        first.await.ok().flatten()
     }
 
     pub fn set(&self, cache: SchemaCache) {
-        *self.0.write().expect("schema cache lock") = Some(Arc::new(cache));
+        self.0.send_replace(Some(Arc::new(cache)));
     }
 
     /// Loads now; on failure keeps the previous cache and says so.
@@ -376,5 +400,26 @@ impl SharedCache {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_before_the_first_load_waits_for_it_or_gives_up() {
+        let cache = SharedCache::default();
+        assert!(cache.get().is_none());
+        assert!(cache.loaded(Duration::from_millis(20)).await.is_none());
+
+        let loader = cache.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            loader.set(SchemaCache::default());
+        });
+        assert!(cache.loaded(Duration::from_secs(5)).await.is_some());
+        // Clones share the one value.
+        assert!(cache.clone().get().is_some());
     }
 }

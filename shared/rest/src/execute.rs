@@ -100,7 +100,7 @@ pub(crate) async fn table_request(
 ) -> ApiResult<Outcome> {
     let write = !matches!(*method, Method::GET | Method::HEAD);
     plan::check_profile(api, headers, write)?;
-    let cache = api.schema_cache()?;
+    let cache = api.schema_cache().await?;
     let table = plan::table(&cache, &api.schema, table_name)?;
     let caller = authenticate(&api.jwt, headers)?;
     let prefs = Preferences::parse(
