@@ -46,8 +46,8 @@ pub struct Api {
 
 impl Api {
     /// Builds the API over the database at `url` (through `pool`), with a schema cache of its
-    /// own: loaded in the background now (requests answer 503 `PGRST002` until it is), then
-    /// reloaded on `NOTIFY pgrst` and SIGHUP (`rest::cache`).
+    /// own: loaded in the background now (a request that comes first waits for it, at most
+    /// [`FIRST_LOAD_WAIT`]), then reloaded on `NOTIFY pgrst` and SIGHUP (`rest::cache`).
     pub fn new(
         schema: &str,
         url: &str,
