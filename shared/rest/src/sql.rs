@@ -23,17 +23,19 @@ pub use crate::plan::column_missing;
 
 pub type Qb<'a> = QueryBuilder<'a, Postgres>;
 
-/// What building one statement needs.
-pub struct Planner<'c> {
+/// What writing one statement needs: the schema cache (columns, casts, relationships), the
+/// caller's role (what `*` stands for) and the request (each embed's modifiers), and the
+/// next table alias (`t1`, `t2`, ...).
+pub struct Builder<'c> {
     pub cache: &'c SchemaCache,
     pub role: &'c str,
     pub params: &'c QueryParams,
     next_alias: usize,
 }
 
-impl<'c> Planner<'c> {
+impl<'c> Builder<'c> {
     pub fn new(cache: &'c SchemaCache, role: &'c str, params: &'c QueryParams) -> Self {
-        Planner {
+        Builder {
             cache,
             role,
             params,
@@ -523,14 +525,14 @@ pub(crate) fn select(call: &Call<'_>, offset: i64, limit: Option<i64>) -> ApiRes
         ..
     } = *call;
     let top = params.at(&[]);
-    let mut planner = Planner::new(cache, role, params);
+    let mut builder = Builder::new(cache, role, params);
     let mut qb: Qb<'static> = QueryBuilder::new(
         "select coalesce(json_agg(\"pgrst_t\"), '[]'::json)::text, count(*) from (select ",
     );
-    planner.push_select_list(&mut qb, table, "t0", &params.select, &[])?;
+    builder.push_select_list(&mut qb, table, "t0", &params.select, &[])?;
     qb.push(format!(" from {} as \"t0\"", table.qualified()));
-    planner.push_where(&mut qb, table, "t0", &top)?;
-    planner.push_order(&mut qb, table, "t0", &top.order)?;
+    builder.push_where(&mut qb, table, "t0", &top)?;
+    builder.push_order(&mut qb, table, "t0", &top.order)?;
     push_limit_offset(&mut qb, limit, Some(offset));
     qb.push(") as \"pgrst_t\"");
     Ok(qb)
@@ -547,10 +549,10 @@ pub(crate) fn count(call: &Call<'_>, prefix: &str) -> ApiResult<Qb<'static>> {
         ..
     } = *call;
     let top = params.at(&[]);
-    let mut planner = Planner::new(cache, role, params);
+    let mut builder = Builder::new(cache, role, params);
     let mut qb: Qb<'static> = QueryBuilder::new(prefix.to_string());
     qb.push(format!(" from {} as \"t0\"", table.qualified()));
-    planner.push_where(&mut qb, table, "t0", &top)?;
+    builder.push_where(&mut qb, table, "t0", &top)?;
     Ok(qb)
 }
 
@@ -587,7 +589,7 @@ pub(crate) fn insert(call: &Call<'_>, plan: &InsertPlan) -> ApiResult<Qb<'static
         tracks_inserts,
         conflict,
     } = plan;
-    let mut planner = Planner::new(cache, role, params);
+    let mut builder = Builder::new(cache, role, params);
     let inserted_expr = if *tracks_inserts {
         "(\"t0\".xmax = 0)"
     } else {
@@ -658,7 +660,7 @@ pub(crate) fn insert(call: &Call<'_>, plan: &InsertPlan) -> ApiResult<Qb<'static
             returned.list()
         ));
     }
-    finish_mutation(qb, &mut planner, table, params, returned, true)
+    finish_mutation(qb, &mut builder, table, params, returned, true)
 }
 
 /// The `PATCH`: `update ... set <col> = <the body's value>` over the filtered rows.
@@ -676,7 +678,7 @@ pub(crate) fn update(call: &Call<'_>, plan: &UpdatePlan) -> ApiResult<Qb<'static
         returned,
     } = plan;
     let top = params.at(&[]);
-    let mut planner = Planner::new(cache, role, params);
+    let mut builder = Builder::new(cache, role, params);
     let mut qb: Qb<'static> = QueryBuilder::new("with \"pgrst_mut\" as (");
     if columns.is_empty() {
         qb.push(format!(
@@ -697,10 +699,10 @@ pub(crate) fn update(call: &Call<'_>, plan: &UpdatePlan) -> ApiResult<Qb<'static
         ));
         qb.push_bind(payload.to_string());
         qb.push("::json) as \"pgrst_r\"");
-        planner.push_where(&mut qb, table, "t0", &top)?;
+        builder.push_where(&mut qb, table, "t0", &top)?;
         qb.push(format!(" returning {}", returned.list()));
     }
-    finish_mutation(qb, &mut planner, table, params, returned, false)
+    finish_mutation(qb, &mut builder, table, params, returned, false)
 }
 
 /// The `DELETE` of the filtered rows.
@@ -714,12 +716,12 @@ pub(crate) fn delete(call: &Call<'_>, plan: &DeletePlan) -> ApiResult<Qb<'static
     } = *call;
     let returned = &plan.returned;
     let top = params.at(&[]);
-    let mut planner = Planner::new(cache, role, params);
+    let mut builder = Builder::new(cache, role, params);
     let mut qb: Qb<'static> = QueryBuilder::new("with \"pgrst_mut\" as (");
     qb.push(format!("delete from {} as \"t0\"", table.qualified()));
-    planner.push_where(&mut qb, table, "t0", &top)?;
+    builder.push_where(&mut qb, table, "t0", &top)?;
     qb.push(format!(" returning {}", returned.list()));
-    finish_mutation(qb, &mut planner, table, params, returned, false)
+    finish_mutation(qb, &mut builder, table, params, returned, false)
 }
 
 /// Wraps a mutation (`... returning <what the answer needs>`) so its rows come back shaped
@@ -727,7 +729,7 @@ pub(crate) fn delete(call: &Call<'_>, plan: &DeletePlan) -> ApiResult<Qb<'static
 /// return `pgrst_inserted`, how many rows were new.
 fn finish_mutation(
     mut qb: Qb<'static>,
-    planner: &mut Planner<'_>,
+    builder: &mut Builder<'_>,
     table: &Table,
     params: &QueryParams,
     returned: &Returned,
@@ -748,7 +750,7 @@ fn finish_mutation(
             qb.push(list.join(", "));
         }
         Returned::Select(_) => {
-            planner.push_select_list(&mut qb, table, "t0", &params.select, &[])?
+            builder.push_select_list(&mut qb, table, "t0", &params.select, &[])?
         }
     }
     if !matches!(returned, Returned::Nothing) {
