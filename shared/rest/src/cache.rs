@@ -1,14 +1,15 @@
 //! The schema cache: tables, columns (with types, defaults, comments and which API roles
 //! may read them), keys and foreign keys of every user schema. Identifiers in SQL come only
 //! from here. Loaded at start-up and reloaded on `NOTIFY pgrst, 'reload schema'`.
+//!
+//! The cache is an explicit value, not a process registry: [`crate::Api::new`] creates one
+//! ([`SharedCache::watching`]) and everything serving that API shares it by cloning the
+//! `Arc<Api>` (its REST routes, `GET /`, the session layer).
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, OnceLock, RwLock},
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use sqlx::{postgres::PgListener, PgPool, Row};
+use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -94,8 +95,9 @@ impl Table {
             .is_some_and(|c| c.readable_by.iter().any(|r| r == role))
     }
 
+    /// `"schema"."table"` ([`crate::ident::qualified`]).
     pub fn qualified(&self) -> String {
-        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+        crate::ident::qualified(&self.schema, &self.name)
     }
 }
 
@@ -287,53 +289,52 @@ impl SchemaCache {
     }
 }
 
-/// `"name"` with inner quotes doubled.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+/// The cache as the handlers share it: `None` until the first successful load. A request
+/// that comes before it waits for it ([`SharedCache::loaded`], at most [`FIRST_LOAD_WAIT`]).
+/// How long a request that comes before the first load waits for it (then 503 `PGRST002`).
+pub const FIRST_LOAD_WAIT: Duration = Duration::from_secs(5);
 
-/// `url` without its user and password: the server and database it names.
-fn database_key(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    format!("{scheme}://{host}{tail}")
-}
+#[derive(Clone)]
+pub struct SharedCache(Arc<watch::Sender<Option<Arc<SchemaCache>>>>);
 
-/// The cache as the handlers share it: `None` until the first successful load.
-#[derive(Clone, Default)]
-pub struct SharedCache(Arc<RwLock<Option<Arc<SchemaCache>>>>);
+impl Default for SharedCache {
+    fn default() -> SharedCache {
+        SharedCache(Arc::new(watch::channel(None).0))
+    }
+}
 
 impl SharedCache {
-    /// The process's cache of the database at `url`: created, loaded and watched on first
-    /// use, then shared, so ten services in one process hold one listener and load once.
-    pub fn for_database(url: &str, pool: PgPool) -> SharedCache {
-        static CACHES: OnceLock<Mutex<HashMap<String, SharedCache>>> = OnceLock::new();
-        let mut caches = CACHES
-            .get_or_init(Default::default)
-            .lock()
-            .expect("cache registry");
-        // One cache per database, whoever logs in: the services of one process log in as
-        // different roles (wolo_svc_*), and what the cache holds does not depend on it.
-        caches
-            .entry(database_key(url))
-            .or_insert_with(|| {
-                let cache = SharedCache::default();
-                cache.watch(url.to_string(), pool);
-                cache
-            })
-            .clone()
+    /// A cache of the database at `url` (read through `pool`), loaded now in the background
+    /// and kept current ([`SharedCache::watch`]). Clone the value to share it.
+    pub fn watching(url: &str, pool: PgPool) -> SharedCache {
+        let cache = SharedCache::default();
+        cache.watch(url.to_string(), pool);
+        cache
     }
 
+    /// The cache as last loaded, `None` before the first load.
     pub fn get(&self) -> Option<Arc<SchemaCache>> {
-        self.0.read().expect("schema cache lock").clone()
+        self.0.borrow().clone()
+    }
+
+    /// The cache, waiting up to `wait` for the first load when it has not happened yet
+    /// (a request that comes while the service starts); `None` if it is still not loaded.
+    pub async fn loaded(&self, wait: Duration) -> Option<Arc<SchemaCache>> {
+        if let Some(cache) = self.get() {
+            return Some(cache);
+        }
+        let mut rx = self.0.subscribe();
+        let first = tokio::time::timeout(wait, async {
+            rx.wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|c| c.clone())
+        });
+        first.await.ok().flatten()
     }
 
     pub fn set(&self, cache: SchemaCache) {
-        *self.0.write().expect("schema cache lock") = Some(Arc::new(cache));
+        self.0.send_replace(Some(Arc::new(cache)));
     }
 
     /// Loads now; on failure keeps the previous cache and says so.
@@ -399,5 +400,26 @@ impl SharedCache {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_before_the_first_load_waits_for_it_or_gives_up() {
+        let cache = SharedCache::default();
+        assert!(cache.get().is_none());
+        assert!(cache.loaded(Duration::from_millis(20)).await.is_none());
+
+        let loader = cache.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            loader.set(SchemaCache::default());
+        });
+        assert!(cache.loaded(Duration::from_secs(5)).await.is_some());
+        // Clones share the one value.
+        assert!(cache.clone().get().is_some());
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use sqlx::{PgPool, Row};
 
-use crate::cache::quote_ident;
+use crate::ident::qualified;
 
 /// A type as a cast writes it: `"pg_catalog"."int4"`, and its array type when it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +75,8 @@ impl Names {
             let formatted: String = r.get(2);
             let array: Option<String> = r.get(3);
             let ty = TypeName {
-                base: format!("{}.{}", quote_ident(&schema), quote_ident(&typname)),
-                array: array.map(|a| format!("{}.{}", quote_ident(&schema), quote_ident(&a))),
+                base: qualified(&schema, &typname),
+                array: array.map(|a| qualified(&schema, &a)),
             };
             let mut spellings = vec![format!("{schema}.{typname}").to_lowercase()];
             if schema == "pg_catalog" {
@@ -106,12 +106,9 @@ impl Names {
         for r in configs {
             let schema: String = r.get(0);
             let name: String = r.get(1);
-            let qualified = format!("{}.{}", quote_ident(&schema), quote_ident(&name));
+            let full = qualified(&schema, &name);
             for s in [format!("{schema}.{name}"), name] {
-                names
-                    .ts_configs
-                    .entry(s)
-                    .or_insert_with(|| qualified.clone());
+                names.ts_configs.entry(s).or_insert_with(|| full.clone());
             }
         }
         Ok(names)

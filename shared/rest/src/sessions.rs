@@ -42,6 +42,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use auth::{Jwt, Role};
+use platform::config::ConfigError;
 
 use crate::{api::Api, error::ApiError};
 
@@ -223,20 +224,39 @@ pub fn ended(shape: Shape) -> ApiError {
 
 /// Default length of an admin session, hours.
 pub const ADMIN_SESSION_HOURS: i32 = 8;
+/// The setting that changes it (1..720 hours).
+pub const ADMIN_SESSION_HOURS_SETTING: &str = "WOLO_ADMIN_SESSION_HOURS";
 
-/// `WOLO_ADMIN_SESSION_HOURS` (1..720, default [`ADMIN_SESSION_HOURS`]): how long an admin
-/// session lasts from sign-in. Identity opens admin sessions with it; the admin service
-/// reports it.
-pub fn admin_session_hours_from_env() -> Result<i32, String> {
-    match std::env::var("WOLO_ADMIN_SESSION_HOURS") {
-        Ok(v) if !v.trim().is_empty() => v
+/// `WOLO_ADMIN_SESSION_HOURS` in `env` (1..720, default [`ADMIN_SESSION_HOURS`]): how long an
+/// admin session lasts from sign-in. Identity opens admin sessions with it and the admin
+/// service reports it; each reads it once, in its own settings (`platform::Settings::read`),
+/// and keeps the value. The session check itself ([`layer`]) needs no length: the database
+/// keeps each admin session's expiry (`wolo.session_active`).
+pub fn admin_session_hours(env: &platform::config::Env) -> Result<i32, ConfigError> {
+    match env.raw(ADMIN_SESSION_HOURS_SETTING) {
+        Some(v) if !v.trim().is_empty() => v
             .trim()
             .parse::<i32>()
             .ok()
             .filter(|h| (1..=720).contains(h))
-            .ok_or_else(|| format!("WOLO_ADMIN_SESSION_HOURS must be 1..720 hours, got {v:?}")),
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    ADMIN_SESSION_HOURS_SETTING,
+                    format!("must be 1..720 hours, got {v:?}"),
+                )
+            }),
         _ => Ok(ADMIN_SESSION_HOURS),
     }
+}
+
+/// [`admin_session_hours`] of the process environment as it is now, the error as one line.
+/// For the callers that do not read it in their settings yet (identity's and admin's
+/// routers); they should call [`admin_session_hours`] from their `Settings::read` instead.
+pub fn admin_session_hours_from_env() -> Result<i32, String> {
+    admin_session_hours(&platform::config::Env::process()).map_err(|e| match e {
+        ConfigError::Invalid { name, why } => format!("{name} {why}"),
+        other => other.to_string(),
+    })
 }
 
 /// What the layer needs: the pool to ask, the key to verify tokens with, the error shape.
@@ -419,5 +439,30 @@ mod tests {
         );
         assert_eq!(ended(Shape::GoTrue).status, 401);
         assert_eq!(ended(Shape::PostgRest).code, "PGRST303");
+    }
+
+    #[test]
+    fn the_admin_session_length_is_read_from_the_settings_given() {
+        use platform::config::Env;
+        let hours =
+            |v: &str| admin_session_hours(&Env::from_pairs(&[("WOLO_ADMIN_SESSION_HOURS", v)]));
+        assert_eq!(
+            admin_session_hours(&Env::from_pairs::<&str, &str>(&[])),
+            Ok(8)
+        );
+        assert_eq!(hours("  "), Ok(ADMIN_SESSION_HOURS));
+        assert_eq!(hours(" 24 "), Ok(24));
+        assert_eq!(hours("1"), Ok(1));
+        assert_eq!(hours("720"), Ok(720));
+        for bad in ["0", "721", "-3", "eight", "8h"] {
+            let e = hours(bad).unwrap_err();
+            assert_eq!(
+                e,
+                ConfigError::invalid(
+                    "WOLO_ADMIN_SESSION_HOURS",
+                    format!("must be 1..720 hours, got {bad:?}")
+                )
+            );
+        }
     }
 }

@@ -1,48 +1,41 @@
-//! From parsed requests to SQL. Values are always bound parameters; identifiers come only
-//! from the schema cache and are quoted; casts of bound values use the catalog's type names.
+//! SQL building, the third stage: every statement the engine runs is written here, from a
+//! plan ([`crate::plan`]): the read (`select` with embeds, filters, order, paging), its count,
+//! and the writes (`insert`, upsert, `update`, `delete`, each wrapped so that it hands back
+//! what the answer needs). Values are always bound parameters; identifiers come only from
+//! the schema cache and are quoted by [`crate::ident`]; casts of bound values use the
+//! catalog's type names.
 
-use axum::http::StatusCode;
 use sqlx::{Postgres, QueryBuilder};
 
 use crate::{
-    cache::{quote_ident, ForeignKey, SchemaCache, Table},
+    cache::{SchemaCache, Table},
     error::{ApiError, ApiResult},
+    ident::quote_ident,
+    plan::{self, Call, DeletePlan, InsertPlan, Link, Returned, UpdatePlan},
+    prefer::Resolution,
     query::{
         Condition, Embed, Field, Filter, IsValue, JsonKey, Modifiers, Op, OrderTerm, Quantifier,
         QueryParams, SelectItem, Value,
     },
 };
 
+pub use crate::plan::column_missing;
+
 pub type Qb<'a> = QueryBuilder<'a, Postgres>;
 
-/// What building one statement needs.
-pub struct Planner<'c> {
+/// What writing one statement needs: the schema cache (columns, casts, relationships), the
+/// caller's role (what `*` stands for) and the request (each embed's modifiers), and the
+/// next table alias (`t1`, `t2`, ...).
+pub struct Builder<'c> {
     pub cache: &'c SchemaCache,
     pub role: &'c str,
     pub params: &'c QueryParams,
     next_alias: usize,
 }
 
-/// How an embedded resource is linked to its parent.
-struct Link<'c> {
-    target: &'c Table,
-    fk: &'c ForeignKey,
-    /// The parent holds the foreign key (many-to-one).
-    parent_refers: bool,
-    to_one: bool,
-}
-
-pub fn column_missing(table: &Table, column: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "42703",
-        format!("column {}.{} does not exist", table.name, column),
-    )
-}
-
-impl<'c> Planner<'c> {
+impl<'c> Builder<'c> {
     pub fn new(cache: &'c SchemaCache, role: &'c str, params: &'c QueryParams) -> Self {
-        Planner {
+        Builder {
             cache,
             role,
             params,
@@ -155,68 +148,6 @@ impl<'c> Planner<'c> {
         Ok(())
     }
 
-    fn resolve(&self, parent: &Table, embed: &Embed) -> ApiResult<Link<'c>> {
-        let cache = self.cache;
-        let mut found: Vec<Link<'c>> = vec![];
-        for fk in &cache.foreign_keys {
-            let hint_ok = |cols: &[String]| match &embed.hint {
-                None => true,
-                Some(h) => &fk.name == h || cols.iter().any(|c| c == h),
-            };
-            // many-to-one: parent holds the key.
-            if fk.schema == parent.schema && fk.table == parent.name {
-                let by_table = fk.ref_table == embed.relation;
-                let by_column = fk.columns.len() == 1 && fk.columns[0] == embed.relation;
-                let by_name = fk.name == embed.relation;
-                if (by_table || by_column || by_name) && hint_ok(&fk.columns) {
-                    if let Some(target) = cache.table(&fk.ref_schema, &fk.ref_table) {
-                        found.push(Link {
-                            target,
-                            fk,
-                            parent_refers: true,
-                            to_one: true,
-                        });
-                    }
-                }
-            }
-            // one-to-many (or one-to-one): the target holds the key.
-            if fk.ref_schema == parent.schema
-                && fk.ref_table == parent.name
-                && fk.table == embed.relation
-                && hint_ok(&fk.columns)
-            {
-                if let Some(target) = cache.table(&fk.schema, &fk.table) {
-                    let to_one = target.is_unique(&fk.columns);
-                    found.push(Link {
-                        target,
-                        fk,
-                        parent_refers: false,
-                        to_one,
-                    });
-                }
-            }
-        }
-        // The same table in several schemas: keep the parent's own schema when it has one.
-        if found.len() > 1 && found.iter().any(|l| l.target.schema == parent.schema) {
-            found.retain(|l| l.target.schema == parent.schema);
-        }
-        match found.len() {
-            0 => Err(ApiError::bad_request(
-                "PGRST200",
-                format!("Could not find a relationship between '{}' and '{}' in the schema cache", parent.name, embed.relation),
-            )
-            .hint("Check the spelling of the relation, or add a foreign key between the two tables.")),
-            1 => Ok(found.pop().unwrap()),
-            _ => Err(ApiError::new(
-                StatusCode::MULTIPLE_CHOICES,
-                "PGRST201",
-                format!("Could not embed because more than one relationship was found for '{}' and '{}'", parent.name, embed.relation),
-            )
-            .details(found.iter().map(|l| l.fk.name.clone()).collect::<Vec<_>>().join(", "))
-            .hint(format!("Try changing '{}' to one of the relationship names, e.g. '{}!{}'", embed.relation, embed.relation, found[0].fk.name))),
-        }
-    }
-
     fn push_join(&self, qb: &mut Qb<'_>, link: &Link<'_>, parent_alias: &str, child_alias: &str) {
         for (i, (fcol, rcol)) in link.fk.columns.iter().zip(&link.fk.ref_columns).enumerate() {
             if i > 0 {
@@ -245,7 +176,7 @@ impl<'c> Planner<'c> {
         embed: &Embed,
         path: &[String],
     ) -> ApiResult<()> {
-        let link = self.resolve(parent, embed)?;
+        let link = plan::resolve(self.cache, parent, embed)?;
         let child = self.alias();
         let row = self.alias();
         let m = self.params.at(path);
@@ -294,7 +225,7 @@ impl<'c> Planner<'c> {
                 if !embed.inner {
                     continue;
                 }
-                let link = self.resolve(table, embed)?;
+                let link = plan::resolve(self.cache, table, embed)?;
                 let child = self.alias();
                 let mut sub = path.to_vec();
                 sub.push(embed.output_name().to_string());
@@ -581,4 +512,255 @@ pub fn push_limit_offset(qb: &mut Qb<'_>, limit: Option<i64>, offset: Option<i64
             qb.push_bind(o);
         }
     }
+}
+
+/// The read: `select` of the rows `call` asks for, as one JSON array (`text`), and their
+/// number.
+pub(crate) fn select(call: &Call<'_>, offset: i64, limit: Option<i64>) -> ApiResult<Qb<'static>> {
+    let Call {
+        cache,
+        table,
+        role,
+        params,
+        ..
+    } = *call;
+    let top = params.at(&[]);
+    let mut builder = Builder::new(cache, role, params);
+    let mut qb: Qb<'static> = QueryBuilder::new(
+        "select coalesce(json_agg(\"pgrst_t\"), '[]'::json)::text, count(*) from (select ",
+    );
+    builder.push_select_list(&mut qb, table, "t0", &params.select, &[])?;
+    qb.push(format!(" from {} as \"t0\"", table.qualified()));
+    builder.push_where(&mut qb, table, "t0", &top)?;
+    builder.push_order(&mut qb, table, "t0", &top.order)?;
+    push_limit_offset(&mut qb, limit, Some(offset));
+    qb.push(") as \"pgrst_t\"");
+    Ok(qb)
+}
+
+/// `<prefix> from <table> where <the read's filters>`: `prefix` is `select count(*)` (an
+/// exact count) or `explain (format json) select 1` (the planner's estimate).
+pub(crate) fn count(call: &Call<'_>, prefix: &str) -> ApiResult<Qb<'static>> {
+    let Call {
+        cache,
+        table,
+        role,
+        params,
+        ..
+    } = *call;
+    let top = params.at(&[]);
+    let mut builder = Builder::new(cache, role, params);
+    let mut qb: Qb<'static> = QueryBuilder::new(prefix.to_string());
+    qb.push(format!(" from {} as \"t0\"", table.qualified()));
+    builder.push_where(&mut qb, table, "t0", &top)?;
+    Ok(qb)
+}
+
+impl Returned {
+    /// `"t0"."a", "t0"."b"` (or a constant when no column is needed), for `RETURNING` and
+    /// for the empty results of the right shape.
+    fn list(&self) -> String {
+        let cols = self.columns();
+        if cols.is_empty() {
+            return "1 as \"pgrst_one\"".into();
+        }
+        cols.iter()
+            .map(|c| format!("\"t0\".{}", quote_ident(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The `POST`: `insert ... select` from the body's objects (`json_populate_record`, in
+/// their order), `on conflict` for an upsert, `default values` for one empty object.
+pub(crate) fn insert(call: &Call<'_>, plan: &InsertPlan) -> ApiResult<Qb<'static>> {
+    let Call {
+        cache,
+        table,
+        role,
+        params,
+        prefs,
+        ..
+    } = *call;
+    let InsertPlan {
+        objects,
+        columns,
+        returned,
+        tracks_inserts,
+        conflict,
+    } = plan;
+    let mut builder = Builder::new(cache, role, params);
+    let inserted_expr = if *tracks_inserts {
+        "(\"t0\".xmax = 0)"
+    } else {
+        "true"
+    };
+    let mut qb: Qb<'static> = QueryBuilder::new("with \"pgrst_mut\" as (");
+    if objects.is_empty() {
+        // Nothing to insert: an empty result of the right shape.
+        qb.push(format!(
+            "select {}, true as \"pgrst_inserted\" from {} as \"t0\" where false",
+            returned.list(),
+            table.qualified()
+        ));
+    } else if columns.is_empty() {
+        qb.push(format!(
+            "insert into {} as \"t0\" default values",
+            table.qualified()
+        ));
+    } else {
+        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+        qb.push(format!(
+            "insert into {} as \"t0\" ({}) select ",
+            table.qualified(),
+            cols.join(", ")
+        ));
+        for (i, c) in columns.iter().enumerate() {
+            if i > 0 {
+                qb.push(", ");
+            }
+            let col = table.column(c).unwrap();
+            if prefs.missing_default || params.columns.is_some() {
+                qb.push("case when (\"pgrst_b\".\"obj\"::jsonb) ? ");
+                qb.push_bind(c.clone());
+                qb.push(format!(" then \"pgrst_r\".{} else ", quote_ident(c)));
+                match (&col.default, prefs.missing_default) {
+                    (Some(d), true) => qb.push(format!("({d})")),
+                    _ => qb.push("null"),
+                };
+                qb.push(" end");
+            } else {
+                qb.push(format!("\"pgrst_r\".{}", quote_ident(c)));
+            }
+        }
+        qb.push(" from json_array_elements(");
+        qb.push_bind(serde_json::Value::Array(objects.clone()).to_string());
+        qb.push(format!(
+            "::json) with ordinality as \"pgrst_b\"(\"obj\", \"n\") cross join lateral json_populate_record(null::{}, \"pgrst_b\".\"obj\") as \"pgrst_r\" order by \"pgrst_b\".\"n\"",
+            table.qualified()
+        ));
+        if let Some((res, target)) = conflict {
+            let tq: Vec<String> = target.iter().map(|c| quote_ident(c)).collect();
+            qb.push(format!(" on conflict ({}) ", tq.join(", ")));
+            let updates: Vec<String> = columns
+                .iter()
+                .map(|c| format!("{0} = excluded.{0}", quote_ident(c)))
+                .collect();
+            if *res == Resolution::IgnoreDuplicates || updates.is_empty() {
+                qb.push("do nothing");
+            } else {
+                qb.push(format!("do update set {}", updates.join(", ")));
+            }
+        }
+    }
+    if !objects.is_empty() {
+        // xmax = 0 on a row this statement inserted; an upsert's updated rows have it set.
+        qb.push(format!(
+            " returning {}, {inserted_expr} as \"pgrst_inserted\"",
+            returned.list()
+        ));
+    }
+    finish_mutation(qb, &mut builder, table, params, returned, true)
+}
+
+/// The `PATCH`: `update ... set <col> = <the body's value>` over the filtered rows.
+pub(crate) fn update(call: &Call<'_>, plan: &UpdatePlan) -> ApiResult<Qb<'static>> {
+    let Call {
+        cache,
+        table,
+        role,
+        params,
+        ..
+    } = *call;
+    let UpdatePlan {
+        payload,
+        columns,
+        returned,
+    } = plan;
+    let top = params.at(&[]);
+    let mut builder = Builder::new(cache, role, params);
+    let mut qb: Qb<'static> = QueryBuilder::new("with \"pgrst_mut\" as (");
+    if columns.is_empty() {
+        qb.push(format!(
+            "select {} from {} as \"t0\" where false",
+            returned.list(),
+            table.qualified()
+        ));
+    } else {
+        let sets: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{0} = \"pgrst_r\".{0}", quote_ident(c)))
+            .collect();
+        qb.push(format!(
+            "update {} as \"t0\" set {} from json_populate_record(null::{}, ",
+            table.qualified(),
+            sets.join(", "),
+            table.qualified()
+        ));
+        qb.push_bind(payload.to_string());
+        qb.push("::json) as \"pgrst_r\"");
+        builder.push_where(&mut qb, table, "t0", &top)?;
+        qb.push(format!(" returning {}", returned.list()));
+    }
+    finish_mutation(qb, &mut builder, table, params, returned, false)
+}
+
+/// The `DELETE` of the filtered rows.
+pub(crate) fn delete(call: &Call<'_>, plan: &DeletePlan) -> ApiResult<Qb<'static>> {
+    let Call {
+        cache,
+        table,
+        role,
+        params,
+        ..
+    } = *call;
+    let returned = &plan.returned;
+    let top = params.at(&[]);
+    let mut builder = Builder::new(cache, role, params);
+    let mut qb: Qb<'static> = QueryBuilder::new("with \"pgrst_mut\" as (");
+    qb.push(format!("delete from {} as \"t0\"", table.qualified()));
+    builder.push_where(&mut qb, table, "t0", &top)?;
+    qb.push(format!(" returning {}", returned.list()));
+    finish_mutation(qb, &mut builder, table, params, returned, false)
+}
+
+/// Wraps a mutation (`... returning <what the answer needs>`) so its rows come back shaped
+/// by `select=` (or as their key, or not at all), with their count and, for inserts that
+/// return `pgrst_inserted`, how many rows were new.
+fn finish_mutation(
+    mut qb: Qb<'static>,
+    builder: &mut Builder<'_>,
+    table: &Table,
+    params: &QueryParams,
+    returned: &Returned,
+    tracks_inserts: bool,
+) -> ApiResult<Qb<'static>> {
+    qb.push(") select ");
+    match returned {
+        Returned::Nothing => qb.push("'[]'::text"),
+        _ => qb.push("coalesce((select json_agg(\"pgrst_t\") from (select "),
+    };
+    match returned {
+        Returned::Nothing => {}
+        Returned::Key(cols) => {
+            let list: Vec<String> = cols
+                .iter()
+                .map(|c| format!("\"t0\".{}", quote_ident(c)))
+                .collect();
+            qb.push(list.join(", "));
+        }
+        Returned::Select(_) => {
+            builder.push_select_list(&mut qb, table, "t0", &params.select, &[])?
+        }
+    }
+    if !matches!(returned, Returned::Nothing) {
+        qb.push(" from \"pgrst_mut\" as \"t0\") as \"pgrst_t\"), '[]'::json)::text");
+    }
+    qb.push(", (select count(*) from \"pgrst_mut\"), ");
+    if tracks_inserts {
+        qb.push("(select count(*) from \"pgrst_mut\" where \"pgrst_inserted\")");
+    } else {
+        qb.push("(select count(*) from \"pgrst_mut\")");
+    }
+    Ok(qb)
 }
