@@ -243,6 +243,7 @@ impl Lookup<'_> {
 /// Services read their own typed section from it ([`crate::Settings`]); nothing reads
 /// `std::env` after start-up.
 #[derive(Clone)]
+#[allow(clippy::type_complexity)]
 pub struct Env(Arc<dyn Fn(&str) -> Option<String> + Send + Sync>);
 
 impl fmt::Debug for Env {
