@@ -38,6 +38,12 @@ impl FromRef<AppState> for PgPool {
     }
 }
 
+impl FromRef<AppState> for auth::Jwt {
+    fn from_ref(state: &AppState) -> auth::Jwt {
+        state.jwt.clone()
+    }
+}
+
 /// Custom endpoints beside the tables (listed in the OpenAPI document).
 pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
@@ -83,13 +89,8 @@ pub const JOB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 
 pub fn spawn_jobs(ctx: &platform::Context) {
     domain::consumer().spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
     let pool = ctx.db.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(JOB_INTERVAL);
-        loop {
-            tick.tick().await;
-            if let Err(e) = jobs::run_all_once(&pool, chrono::Utc::now()).await {
-                tracing::error!(error = %e, "analytics jobs failed");
-            }
-        }
+    platform::jobs::every(NAME, "run_all", JOB_INTERVAL, move || {
+        let pool = pool.clone();
+        async move { jobs::run_all_once(&pool, chrono::Utc::now()).await }
     });
 }
