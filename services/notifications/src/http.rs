@@ -9,11 +9,16 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use rest::ApiError;
+use rest::{
+    extract::{self, Admin},
+    ApiError,
+};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
+use uuid::Uuid;
 
-use crate::{request::request_message_at, AppState, MessageRequest};
+use crate::{render::Channel, request::request_message_at, AppState, MessageRequest, Recipient};
 
 /// Header carrying `t=<unix seconds>,v1=<hex>`: hex = HMAC-SHA256 keyed with
 /// `WOLO_NOTIFY_RECEIPT_SECRET` over [`signed_payload`] (the timestamp, the provider path
@@ -34,32 +39,65 @@ pub const MAX_ERROR_CHARS: usize = 500;
 /// Values of `notifications.provider` that receipts may name.
 pub const RECEIPT_PROVIDERS: [&str; 4] = ["sms", "whatsapp", "smtp", "dev"];
 
-/// POST /messages — body: a [`MessageRequest`]; 201 `{"ids": [...]}`.
-pub async fn post_message(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&st.jwt, &headers)?;
-    match caller.role {
-        auth::Role::Admin => {}
-        auth::Role::Anon => {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "42501",
-                "permission denied: requesting a message needs an admin token",
-            ))
-        }
-        _ => {
-            return Err(ApiError::forbidden(
-                "permission denied: requesting a message needs an admin token",
-            ))
+/// The body of `POST /messages`: the fields of a [`MessageRequest`], and no other (the
+/// event payload itself is read leniently, an HTTP body strictly).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    #[serde(default)]
+    pub user_id: Option<Uuid>,
+    #[serde(default)]
+    pub recipient: Option<RecipientBody>,
+    pub message: String,
+    #[serde(default)]
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub channels: Option<Vec<Channel>>,
+    #[serde(default)]
+    pub data: Value,
+    #[serde(default)]
+    pub scheduled_at: Option<DateTime<Utc>>,
+}
+
+/// The `recipient` of a [`MessageBody`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientBody {
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+impl From<MessageBody> for MessageRequest {
+    fn from(b: MessageBody) -> MessageRequest {
+        let recipient = b
+            .recipient
+            .map(|r| Recipient {
+                phone: r.phone,
+                email: r.email,
+            })
+            .unwrap_or_default();
+        MessageRequest {
+            user_id: b.user_id,
+            recipient,
+            message: b.message,
+            locale: b.locale,
+            channels: b.channels,
+            data: b.data,
+            scheduled_at: b.scheduled_at,
         }
     }
-    let req: MessageRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("PGRST102", "Invalid body for a message request")
-            .details(e.to_string())
-    })?;
+}
+
+/// POST /messages — body: a [`MessageBody`] (admins); 201 `{"ids": [...]}`.
+#[tracing::instrument(skip_all, fields(admin_id = %admin.id, message = %body.message))]
+pub async fn post_message(
+    State(st): State<AppState>,
+    admin: Admin,
+    extract::Json(body): extract::Json<MessageBody>,
+) -> Result<Response, ApiError> {
+    let req = MessageRequest::from(body);
     let mut conn = st
         .db
         .acquire()
@@ -287,7 +325,10 @@ pub fn sign(secret: &[u8], t: i64, path: &str, body: &[u8]) -> String {
 }
 
 /// POST /receipts/{provider} — signed delivery receipts; 200 `{"updated": n, "unknown":
-/// [...], "replayed": bool}`. One transaction: all receipts apply, or none.
+/// [...], "replayed": bool}`. One transaction: all receipts apply, or none. The signature is
+/// checked over the raw bytes, which are then parsed ([`rest::extract::parse`]); providers'
+/// own formats (WhatsApp's webhook, arrays, objects) are read field by field.
+#[tracing::instrument(skip_all, fields(provider = %provider))]
 pub async fn post_receipts(
     State(st): State<AppState>,
     Path(provider): Path<String>,
@@ -322,9 +363,7 @@ pub async fn post_receipts(
                 .hint("one of sms, whatsapp, smtp, dev"),
         );
     }
-    let v: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("PGRST102", "Empty or invalid json").details(e.to_string())
-    })?;
+    let v: Value = extract::parse(&body)?;
     let receipts = parse_receipts(&v, now)?;
     if receipts.len() > MAX_RECEIPTS {
         return Err(ApiError::bad_request(
