@@ -2,10 +2,17 @@
 //!
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/profiles`.
 //! `docs/profiles.md` describes the rules (minors, identity documents, export, deletion).
+//!
+//! One file per flow: [`profile`] (`GET|PUT /me`), [`guardians`] (a minor's guardian asked
+//! and confirming), [`documents`] (identity documents), [`privacy`] (export, deletion);
+//! [`crypto`] holds the document keys and [`settings`] reads them.
 
 pub mod crypto;
-pub mod http;
+pub mod documents;
+pub mod guardians;
 pub mod privacy;
+pub mod profile;
+pub mod settings;
 
 use std::{sync::Arc, time::Duration};
 
@@ -17,6 +24,7 @@ use axum::{
 use sqlx::PgPool;
 
 pub use crypto::IdKeys;
+pub use settings::ProfilesSettings;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
 pub const NAME: &str = "profiles";
@@ -29,18 +37,8 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: spawn_jobs,
-    settings: check_settings,
+    settings: platform::section::<ProfilesSettings>,
 };
-
-/// The service's own settings, read as its router reads them (start-up stops on an error).
-fn check_settings(
-    _: &platform::config::Env,
-    config: &platform::Config,
-) -> Result<platform::Section, platform::config::ConfigError> {
-    let production = config.environment == platform::config::Environment::Production;
-    IdKeys::from_env(production).map_err(platform::config::ConfigError::Line)?;
-    Ok(platform::Section::default())
-}
 
 /// What the service's handlers share.
 #[derive(Clone)]
@@ -55,6 +53,12 @@ pub struct AppState {
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for auth::Jwt {
+    fn from_ref(state: &AppState) -> auth::Jwt {
+        state.jwt.clone()
     }
 }
 
@@ -97,16 +101,10 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     },
 ];
 
-/// The service's routes, with identity document keys from the environment
-/// (`WOLO_ID_HASH_KEY`, `WOLO_ID_ENCRYPTION_KEYS`; required in production).
+/// The service's routes, with the identity document keys read at start-up
+/// ([`ProfilesSettings`]: `WOLO_ID_HASH_KEY`, `WOLO_ID_ENCRYPTION_KEYS`; required in
+/// production).
 pub fn router(ctx: platform::Context) -> Router {
-    let production = ctx.config.environment == platform::config::Environment::Production;
-    let keys = IdKeys::from_env(production).unwrap_or_else(|e| panic!("profiles: {e}"));
-    router_with_keys(ctx, keys)
-}
-
-/// [`router`] with explicit keys (tests).
-pub fn router_with_keys(ctx: platform::Context, keys: IdKeys) -> Router {
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -117,26 +115,29 @@ pub fn router_with_keys(ctx: platform::Context, keys: IdKeys) -> Router {
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
-        keys: Arc::new(keys),
+        keys: Arc::new(ctx.settings::<ProfilesSettings>().keys.clone()),
         clock: ctx.clock,
     };
     Router::new()
         .merge(platform::health::router(NAME))
         .route(
             "/me",
-            get(http::get_me)
-                .put(http::put_me)
+            get(profile::get_me)
+                .put(profile::put_me)
                 .delete(privacy::delete_me),
         )
         .route("/me/export", get(privacy::get_export))
-        .route("/me/identity-document", post(http::post_identity_document))
+        .route(
+            "/me/identity-document",
+            post(documents::post_identity_document),
+        )
         .route(
             "/guardianship/{minor_id}/confirm",
-            post(http::post_confirm_guardianship),
+            post(guardians::post_confirm_guardianship),
         )
         .route(
             "/{user_id}/identity-document/verify",
-            post(http::post_verify_document),
+            post(documents::post_verify_document),
         )
         .with_state(state)
         .merge(rest::router(api.clone()))
@@ -148,30 +149,21 @@ pub fn router_with_keys(ctx: platform::Context, keys: IdKeys) -> Router {
 pub const REENCRYPT_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Starts the service's background jobs (`wolo serve` calls it once): re-encryption of
-/// identity documents still under an old key, every hour, 500 rows at a time.
+/// identity documents still under an old key, every hour, 500 rows at a time until none is
+/// left.
 pub fn spawn_jobs(ctx: &platform::Context) {
-    let production = ctx.config.environment == platform::config::Environment::Production;
-    let keys = match IdKeys::from_env(production) {
-        Ok(k) => k,
-        Err(e) => {
-            tracing::error!(error = %e, "profiles: no identity document keys, re-encryption job not started");
-            return;
-        }
-    };
+    let keys = ctx.settings::<ProfilesSettings>();
     let db = ctx.db.clone();
-    tokio::spawn(async move {
-        loop {
+    platform::jobs::every(NAME, "reencrypt_documents", REENCRYPT_INTERVAL, move || {
+        let (db, keys) = (db.clone(), keys.clone());
+        async move {
+            let mut rows = 0;
             loop {
-                match crypto::reencrypt_documents_once(&db, &keys, 500).await {
-                    Ok(0) => break,
-                    Ok(n) => tracing::info!(rows = n, "identity documents re-encrypted"),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "identity document re-encryption failed");
-                        break;
-                    }
+                match crypto::reencrypt_documents_once(&db, &keys.keys, 500).await? {
+                    0 => return Ok::<u64, anyhow::Error>(rows),
+                    n => rows += n,
                 }
             }
-            tokio::time::sleep(REENCRYPT_INTERVAL).await;
         }
     });
 }

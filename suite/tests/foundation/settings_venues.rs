@@ -71,6 +71,9 @@ fn serve_with(service: Option<&str>, setting: &str, value: &str) -> (Option<i32>
 const CASES: &[(&str, &str, &str)] = &[
     // 31 bytes: one short of the minimum.
     ("WOLO_QR_SECRET", "0123456789abcdef0123456789abcde", "qr"),
+    ("WOLO_NOTIFY_RETRY_BASE_SECONDS", "thirty", "notifications"),
+    // A key of 5 bytes, not 32.
+    ("WOLO_ID_ENCRYPTION_KEYS", "k1:c2hvcnQ=", "profiles"),
 ];
 
 #[test]
@@ -90,6 +93,10 @@ fn a_malformed_setting_of_qr_notifications_analytics_or_profiles_is_one_line_and
                 !stderr.contains("panicked") && !stderr.contains("backtrace"),
                 "{stderr}"
             );
+            // A secret's value is never printed.
+            if setting != "WOLO_NOTIFY_RETRY_BASE_SECONDS" {
+                assert!(!stderr.contains(value), "{stderr}");
+            }
         }
     }
 }
