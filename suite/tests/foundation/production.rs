@@ -96,14 +96,14 @@ pub(crate) fn wolo(args: &[&str], env: &BTreeMap<&str, String>) -> Command {
     cmd
 }
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Outcome {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// Runs `wolo serve [service]` to its end (a refusal ends it at once).
-fn refused_run(service: Option<&str>, env: &BTreeMap<&str, String>) -> Outcome {
+pub(crate) fn refused_run(service: Option<&str>, env: &BTreeMap<&str, String>) -> Outcome {
     let mut env = env.clone();
     // Nothing may reach a database or a port: a refusal comes first.
     env.insert("DATABASE_URL", "postgres://wolo@127.0.0.1:1/wolo".into());
