@@ -10,11 +10,12 @@
 pub mod crypto;
 pub mod documents;
 pub mod guardians;
+pub mod jobs;
 pub mod privacy;
 pub mod profile;
 pub mod settings;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use axum::{
     extract::FromRef,
@@ -24,6 +25,7 @@ use axum::{
 use sqlx::PgPool;
 
 pub use crypto::IdKeys;
+pub use jobs::{spawn_jobs, REENCRYPT_INTERVAL};
 pub use settings::ProfilesSettings;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
@@ -143,27 +145,4 @@ pub fn router(ctx: platform::Context) -> Router {
         .merge(rest::router(api.clone()))
         // Ended sessions are refused on every route (rest::sessions, V104).
         .layer(rest::sessions::layer(&api))
-}
-
-/// How often identity documents under an old key are re-encrypted.
-pub const REENCRYPT_INTERVAL: Duration = Duration::from_secs(3600);
-
-/// Starts the service's background jobs (`wolo serve` calls it once): re-encryption of
-/// identity documents still under an old key, every hour, 500 rows at a time until none is
-/// left.
-pub fn spawn_jobs(ctx: &platform::Context) {
-    let keys = ctx.settings::<ProfilesSettings>();
-    let db = ctx.db.clone();
-    platform::jobs::every(NAME, "reencrypt_documents", REENCRYPT_INTERVAL, move || {
-        let (db, keys) = (db.clone(), keys.clone());
-        async move {
-            let mut rows = 0;
-            loop {
-                match crypto::reencrypt_documents_once(&db, &keys.keys, 500).await? {
-                    0 => return Ok::<u64, anyhow::Error>(rows),
-                    n => rows += n,
-                }
-            }
-        }
-    });
 }

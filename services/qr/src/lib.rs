@@ -16,8 +16,6 @@ pub mod scan;
 pub mod settings;
 pub mod settle;
 
-use std::time::Duration;
-
 use axum::{
     extract::FromRef,
     routing::{get, post},
@@ -27,6 +25,7 @@ pub(crate) use rest::input::db;
 use sqlx::PgPool;
 
 pub use code::QrSecret;
+pub use jobs::spawn_jobs;
 pub use settings::QrSettings;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
@@ -132,28 +131,4 @@ pub fn router(ctx: platform::Context) -> Router {
         .merge(rest::router(api.clone()))
         // Ended sessions are refused on every route (rest::sessions, V104).
         .layer(rest::sessions::layer(&api))
-}
-
-/// Starts the service's background jobs and outbox consumers (`wolo serve` calls it once):
-/// the consumer `qr.pots`, and every 5 minutes the expiry of codes and the partner
-/// settlements.
-pub fn spawn_jobs(ctx: &platform::Context) {
-    let cfg = ctx.settings::<QrSettings>();
-    issue::consumer(cfg.secret.clone(), cfg.public_web_url.clone())
-        .spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
-    let pool = ctx.db.clone();
-    platform::jobs::every(NAME, "expire_codes", Duration::from_secs(300), move || {
-        let pool = pool.clone();
-        async move { jobs::expire_codes_once(&pool, chrono::Utc::now()).await }
-    });
-    let pool = ctx.db.clone();
-    platform::jobs::every(
-        NAME,
-        "build_settlements",
-        Duration::from_secs(300),
-        move || {
-            let pool = pool.clone();
-            async move { jobs::build_settlements_once(&pool, chrono::Utc::now()).await }
-        },
-    );
 }
