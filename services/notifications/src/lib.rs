@@ -14,9 +14,10 @@ pub mod config;
 pub mod dispatch;
 pub mod error;
 pub mod events;
-pub mod http;
 pub mod jobs;
+pub mod messages;
 pub mod providers;
+pub mod receipts;
 pub mod render;
 pub mod request;
 
@@ -97,8 +98,8 @@ pub fn router(ctx: platform::Context) -> Router {
     };
     Router::new()
         .merge(platform::health::router(NAME))
-        .route("/messages", post(http::post_message))
-        .route("/receipts/{provider}", post(http::post_receipts))
+        .route("/messages", post(messages::post_message))
+        .route("/receipts/{provider}", post(receipts::post_receipts))
         .with_state(state)
         .merge(rest::router(api.clone()))
         // Ended sessions are refused on every route (rest::sessions, V104).

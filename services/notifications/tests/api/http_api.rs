@@ -1,7 +1,7 @@
 //! The HTTP endpoints: POST /messages (admins only) and signed POST /receipts/{provider}.
 
 use auth::Role;
-use notifications::{config::NotifyConfig, dispatch::dispatch_once, http::sign as sign_at};
+use notifications::{config::NotifyConfig, dispatch::dispatch_once, receipts::sign as sign_at};
 use platform::config::Secret;
 use serde_json::{json, Value};
 use testkit::TestDb;
