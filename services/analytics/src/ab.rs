@@ -10,9 +10,8 @@
 //! changes.
 
 use axum::{
-    body::Bytes,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
@@ -23,6 +22,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use rest::extract::{self, Anyone};
 use rest::ApiError;
 
 use crate::AppState;
@@ -53,7 +53,8 @@ pub fn pick_variant(
 }
 
 #[derive(Deserialize)]
-struct AssignRequest {
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
     test: Option<String>,
     user_id: Option<String>,
     anonymous_id: Option<String>,
@@ -63,22 +64,20 @@ fn bad(code: &str, msg: &str) -> ApiError {
     ApiError::bad_request(code, msg)
 }
 
+#[tracing::instrument(skip_all, fields(test = tracing::field::Empty))]
 pub async fn post_assign(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Anyone(caller): Anyone,
     client: platform::Client,
-    bytes: Bytes,
+    extract::Json(req): extract::Json<AssignRequest>,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let req: AssignRequest = serde_json::from_slice(&bytes).map_err(|e| {
-        bad("PGRST102", "Corps JSON invalide (invalid JSON body)").details(e.to_string())
-    })?;
     let test = req.test.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
         bad(
             "missing_test",
             "test est obligatoire (test name or id required)",
         )
     })?;
+    tracing::Span::current().record("test", test.as_str());
     // A signed-in caller is assigned as themselves; user_id may only repeat it.
     let signed_in = (caller.role != auth::Role::Anon)
         .then_some(caller.user_id)

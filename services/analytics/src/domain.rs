@@ -2,45 +2,55 @@
 //! becomes one `analytics_events` row (platform `api`), exactly once (the consumer's
 //! cursor transaction, and `source_event_id` unique as a second guard).
 
+use chrono::{DateTime, Utc};
+use platform::events::{
+    DonationFailed, DonationRefunded, DonationSucceeded, PotClosed, PotCreated, PotCredited,
+    PotExpired, PotFunded, PotOpened, PotRefunded, Published, QrIssued, QrRedeemed,
+    ReferralAccepted, Topic,
+};
 use platform::outbox::{Consumer, Event, Handler, HandlerFuture};
 use sqlx::PgConnection;
+use tracing::Instrument;
+use uuid::Uuid;
 
-/// Topic → (event name, category, payload key of the acting user).
-pub const TOPICS: &[(&str, &str, &str, &str)] = &[
-    ("pot.created", "pot_created", "pot", "owner_user_id"),
-    ("pot.opened", "pot_opened", "pot", "owner_user_id"),
-    ("pot.funded", "pot_funded", "pot", "owner_user_id"),
-    ("pot.closed", "pot_closed", "pot", "owner_user_id"),
-    ("pot.expired", "pot_expired", "pot", "owner_user_id"),
-    ("pot.refunded", "pot_refunded", "pot", "owner_user_id"),
-    ("pot.credited", "pot_credited", "pot", "owner_user_id"),
-    (
-        "donation.succeeded",
-        "donation_made",
-        "donation",
-        "donor_user_id",
-    ),
-    (
-        "donation.failed",
-        "donation_failed",
-        "donation",
-        "donor_user_id",
-    ),
-    (
-        "donation.refunded",
-        "donation_refunded",
-        "donation",
-        "donor_user_id",
-    ),
-    (
-        "referral.accepted",
-        "referral_accepted",
-        "referral",
-        "sponsored_user_id",
-    ),
-    ("qr.issued", "qr_issued", "qr", "owner_user_id"),
-    ("qr.redeemed", "qr_redeemed", "qr", "owner_user_id"),
+/// Topic → (event name, category).
+pub const TOPICS: &[(&str, &str, &str)] = &[
+    (PotCreated::TOPIC, "pot_created", "pot"),
+    (PotOpened::TOPIC, "pot_opened", "pot"),
+    (PotFunded::TOPIC, "pot_funded", "pot"),
+    (PotClosed::TOPIC, "pot_closed", "pot"),
+    (PotExpired::TOPIC, "pot_expired", "pot"),
+    (PotRefunded::TOPIC, "pot_refunded", "pot"),
+    (PotCredited::TOPIC, "pot_credited", "pot"),
+    (DonationSucceeded::TOPIC, "donation_made", "donation"),
+    (DonationFailed::TOPIC, "donation_failed", "donation"),
+    (DonationRefunded::TOPIC, "donation_refunded", "donation"),
+    (ReferralAccepted::TOPIC, "referral_accepted", "referral"),
+    (QrIssued::TOPIC, "qr_issued", "qr"),
+    (QrRedeemed::TOPIC, "qr_redeemed", "qr"),
 ];
+
+/// The acting user of a domain event (the pot's owner, the donor, the sponsored contact),
+/// when its payload names one, and when it happened if the payload says so.
+fn actor(event: &Published) -> (Option<Uuid>, Option<DateTime<Utc>>) {
+    match event {
+        Published::PotCreated(e) => (Some(e.owner_user_id), None),
+        Published::PotOpened(e) => (Some(e.owner_user_id), None),
+        Published::PotFunded(e) => (Some(e.owner_user_id), None),
+        Published::PotClosed(e) => (Some(e.owner_user_id), None),
+        Published::PotExpired(e) => (Some(e.owner_user_id), None),
+        Published::PotRefunded(e) => (Some(e.owner_user_id), None),
+        Published::DonationSucceeded(e) => (e.donor_user_id, Some(e.confirmed_at)),
+        Published::DonationRefunded(e) => (e.donor_user_id, None),
+        Published::ReferralAccepted(e) => (Some(e.sponsored_user_id), None),
+        Published::QrIssued(e) => (Some(e.owner_user_id), None),
+        Published::PotCredited(_)
+        | Published::DonationFailed(_)
+        | Published::QrRedeemed(_)
+        | Published::UserDeleted(_)
+        | Published::NotificationRequested(_) => (None, None),
+    }
+}
 
 /// The consumer's name.
 pub const CONSUMER: &str = "analytics.domain";
@@ -49,30 +59,27 @@ struct Domain;
 
 impl Handler for Domain {
     fn handle<'a>(&'a self, conn: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
-        Box::pin(async move {
-            record(conn, event).await?;
-            Ok(())
-        })
+        let span =
+            tracing::info_span!("analytics.domain", event_id = event.id, topic = %event.topic);
+        Box::pin(
+            async move {
+                record(conn, event).await?;
+                Ok(())
+            }
+            .instrument(span),
+        )
     }
 }
 
-/// Writes the analytics row of one domain event; false when it was already there.
+/// Writes the analytics row of one domain event (its payload, as published, is kept as the
+/// row's properties); false when it was already there or is not a domain event. A payload
+/// that breaks its topic's contract is an error (the event is retried, then parked).
 pub async fn record(conn: &mut PgConnection, event: &Event) -> anyhow::Result<bool> {
-    let Some(&(_, name, category, user_key)) = TOPICS.iter().find(|t| t.0 == event.topic) else {
+    let Some(&(_, name, category)) = TOPICS.iter().find(|t| t.0 == event.topic) else {
         return Ok(false);
     };
-    let user = event
-        .payload
-        .get(user_key)
-        .and_then(|v| v.as_str())
-        .and_then(|s| uuid::Uuid::parse_str(s).ok());
-    let at = event
-        .payload
-        .get("confirmed_at")
-        .and_then(|v| v.as_str())
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .unwrap_or(event.created_at);
+    let (user, at) = actor(&event.decode()?);
+    let at = at.unwrap_or(event.created_at);
     let mut properties = event.payload.clone();
     if let Some(o) = properties.as_object_mut() {
         o.insert("topic".into(), event.topic.clone().into());

@@ -3,7 +3,6 @@
 //! headers), the valid ones inserted in one statement; rejected ones reported by index.
 
 use axum::{
-    body::Bytes,
     extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -12,6 +11,7 @@ use axum::{
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
+use rest::extract::{self, Anyone};
 use rest::ApiError;
 
 use crate::AppState;
@@ -340,20 +340,27 @@ pub async fn insert_rows(
     Ok(r.rows_affected())
 }
 
+#[tracing::instrument(skip_all, fields(user_id = ?caller.user_id))]
 pub async fn post_events(
     State(state): State<AppState>,
+    Anyone(caller): Anyone,
     headers: HeaderMap,
     client: platform::Client,
-    bytes: Bytes,
+    extract::Json(body): extract::Json<Value>,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let body: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
-            .details(e.to_string())
-    })?;
     let events = match body {
         Value::Array(a) => a,
         Value::Object(mut o) => match o.remove("events") {
+            // `{events: [...]}` and nothing else: another field is named, as the JSON
+            // extractor names an unknown field.
+            Some(Value::Array(_)) if !o.is_empty() => {
+                let field = o.keys().next().cloned().unwrap_or_default();
+                return Err(ApiError::bad_request(
+                    "PGRST102",
+                    format!("Champ inconnu « {field} » (unknown field {field})"),
+                )
+                .hint("Champs acceptés : events (accepted fields: events)"));
+            }
             Some(Value::Array(a)) => a,
             _ => return Err(ApiError::bad_request(
                 "invalid_batch",

@@ -303,6 +303,20 @@ pub async fn partitions_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Resul
     Ok(run)
 }
 
+/// How often the analytics jobs run.
+pub const JOB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Starts the outbox consumer `analytics.domain` and the jobs loop (metrics, funnels,
+/// A/B results, archive partitions) every 15 minutes.
+pub fn spawn_jobs(ctx: &platform::Context) {
+    crate::domain::consumer().spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
+    let pool = ctx.db.clone();
+    platform::jobs::every(crate::NAME, "run_all", JOB_INTERVAL, move || {
+        let pool = pool.clone();
+        async move { run_all_once(&pool, chrono::Utc::now()).await }
+    });
+}
+
 /// Runs the daily jobs at `now`: metrics of yesterday and today (so far), funnels of the
 /// last 30 days and of the current month, A/B results, archive maintenance.
 pub async fn run_all_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<()> {

@@ -8,6 +8,8 @@ pub mod domain;
 pub mod ingest;
 pub mod jobs;
 
+pub use jobs::{spawn_jobs, JOB_INTERVAL};
+
 use axum::{extract::FromRef, routing::post, Router};
 use sqlx::PgPool;
 
@@ -35,6 +37,12 @@ pub struct AppState {
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for auth::Jwt {
+    fn from_ref(state: &AppState) -> auth::Jwt {
+        state.jwt.clone()
     }
 }
 
@@ -73,23 +81,4 @@ pub fn router(ctx: platform::Context) -> Router {
         .merge(rest::router(api.clone()))
         // Ended sessions are refused on every route (rest::sessions, V104).
         .layer(rest::sessions::layer(&api))
-}
-
-/// How often the analytics jobs run.
-pub const JOB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-
-/// Starts the outbox consumer `analytics.domain` and the jobs loop (metrics, funnels,
-/// A/B results, archive partitions) every 15 minutes.
-pub fn spawn_jobs(ctx: &platform::Context) {
-    domain::consumer().spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
-    let pool = ctx.db.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(JOB_INTERVAL);
-        loop {
-            tick.tick().await;
-            if let Err(e) = jobs::run_all_once(&pool, chrono::Utc::now()).await {
-                tracing::error!(error = %e, "analytics jobs failed");
-            }
-        }
-    });
 }

@@ -1,4 +1,5 @@
-//! The service's own settings, read from the environment.
+//! The service's own settings ([`NotifyConfig`]), read once at start-up
+//! ([`platform::Settings`]); a malformed one stops start-up with one line naming it (exit 2).
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
@@ -12,7 +13,7 @@
 
 use std::time::Duration;
 
-use platform::config::{ConfigError, Secret};
+use platform::config::{ConfigError, Env, Secret};
 
 #[derive(Clone, Debug)]
 pub struct SmtpConfig {
@@ -38,11 +39,13 @@ pub struct NotifyConfig {
 
 pub const DEFAULT_RETRY_BASE: Duration = Duration::from_secs(30);
 
-impl NotifyConfig {
-    pub fn from_env() -> Result<NotifyConfig, ConfigError> {
-        NotifyConfig::from_lookup(|k| std::env::var(k).ok())
+impl platform::Settings for NotifyConfig {
+    fn read(env: &Env, _: &platform::Config) -> Result<Self, ConfigError> {
+        NotifyConfig::from_lookup(env.lookup())
     }
+}
 
+impl NotifyConfig {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<NotifyConfig, ConfigError> {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let smtp = match get("WOLO_SMTP_URL") {
@@ -122,6 +125,57 @@ mod tests {
         let c = cfg(&[]).unwrap();
         assert!(c.smtp.is_none() && c.sms.is_none() && c.whatsapp.is_none());
         assert_eq!(c.retry_base(), DEFAULT_RETRY_BASE);
+    }
+
+    #[test]
+    fn a_malformed_retry_base_and_a_whatsapp_url_without_key_are_named() {
+        use platform::Settings;
+        let config = platform::Config::from_settings(
+            8088,
+            &Env::from_pairs(&[
+                ("DATABASE_URL", "postgres://x/y"),
+                ("WOLO_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ]),
+        )
+        .unwrap();
+        let read = |pairs: &[(&str, &str)]| NotifyConfig::read(&Env::from_pairs(pairs), &config);
+        let e = read(&[("WOLO_NOTIFY_RETRY_BASE_SECONDS", "thirty")]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Invalid {
+                    name: "WOLO_NOTIFY_RETRY_BASE_SECONDS",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(matches!(
+            read(&[("WOLO_WHATSAPP_API_URL", "https://graph.example/messages")]),
+            Err(ConfigError::Missing("WOLO_WHATSAPP_API_KEY"))
+        ));
+        assert!(matches!(
+            read(&[
+                ("WOLO_SMS_API_URL", "sms.example/send"),
+                ("WOLO_SMS_API_KEY", "k")
+            ]),
+            Err(ConfigError::Invalid {
+                name: "WOLO_SMS_API_URL",
+                ..
+            })
+        ));
+        let c = read(&[
+            ("WOLO_NOTIFY_RECEIPT_SECRET", "receipt-secret"),
+            ("WOLO_SMTP_URL", "smtps://u:pw@smtp.example.sn:465"),
+            ("WOLO_NOTIFY_RETRY_BASE_SECONDS", " 5 "),
+        ])
+        .unwrap();
+        assert_eq!(c.retry_base(), Duration::from_secs(5));
+        let dbg = format!("{c:?}");
+        assert!(
+            !dbg.contains("receipt-secret") && !dbg.contains("pw@"),
+            "{dbg}"
+        );
     }
 
     #[test]

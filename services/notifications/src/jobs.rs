@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Africa::Dakar;
 use serde_json::json;
 use sqlx::PgPool;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{
@@ -168,73 +169,12 @@ pub async fn rollup_analytics(pool: &PgPool, day: NaiveDate) -> sqlx::Result<u64
     Ok(r.rows_affected())
 }
 
-/// Runs the three jobs until the task is dropped: the dispatcher every second (at once
-/// again while batches come back full), digests every minute, the analytics rollup of
-/// today and yesterday every five minutes. Every replica may run them.
-pub async fn run_jobs(db: PgPool, cfg: NotifyConfig) {
-    let providers = match Providers::from_config(&cfg) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(error = %e, "notifications: providers not configured; jobs not started");
-            return;
-        }
-    };
-    let retry_base = cfg.retry_base();
-    let d = {
-        let db = db.clone();
-        tokio::spawn(async move {
-            loop {
-                match dispatch_once(&db, &providers, retry_base, Utc::now(), BATCH).await {
-                    Ok(s) if s.claimed as i64 == BATCH => continue,
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "notifications dispatcher"),
-                }
-                tokio::time::sleep(DISPATCH_INTERVAL).await;
-            }
-        })
-    };
-    let g = {
-        let db = db.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = run_digest(&db, Utc::now()).await {
-                    tracing::warn!(error = %e, "notifications digest");
-                }
-                tokio::time::sleep(DIGEST_INTERVAL).await;
-            }
-        })
-    };
-    let r = tokio::spawn(async move {
-        loop {
-            let today = Utc::now().with_timezone(&Dakar).date_naive();
-            for day in [today.pred_opt().unwrap_or(today), today] {
-                if let Err(e) = rollup_analytics(&db, day).await {
-                    tracing::warn!(error = %e, "notifications analytics rollup");
-                }
-            }
-            tokio::time::sleep(ROLLUP_INTERVAL).await;
-        }
-    });
-    // Dropping this future (task abort) ends the three loops with it.
-    struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
-    impl Drop for AbortOnDrop {
-        fn drop(&mut self) {
-            for h in &self.0 {
-                h.abort();
-            }
-        }
-    }
-    let _guard = AbortOnDrop(vec![d, g, r]);
-    std::future::pending::<()>().await;
-}
-
-/// Starts [`run_jobs`] with the environment's configuration on the current runtime, and the
-/// outbox consumer of `notification.requested`.
-pub fn spawn_jobs(ctx: &platform::Context) -> tokio::task::JoinHandle<()> {
-    let cfg = crate::config::NotifyConfig::from_env().unwrap_or_else(|e| {
-        eprintln!("notifications: {e}");
-        std::process::exit(2);
-    });
+/// Starts the outbox consumer of `notification.requested` and the three jobs, with the
+/// settings read at start-up: the dispatcher every second (at once again while batches come
+/// back full), digests every minute, the analytics rollup of today and yesterday every five
+/// minutes. Every replica may run them.
+pub fn spawn_jobs(ctx: &platform::Context) {
+    let cfg = ctx.settings::<NotifyConfig>();
     if ctx.config.environment == platform::config::Environment::Production {
         let channels = [
             ("email", cfg.smtp.is_none()),
@@ -249,5 +189,53 @@ pub fn spawn_jobs(ctx: &platform::Context) -> tokio::task::JoinHandle<()> {
     }
     crate::events::requested_consumer()
         .spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
-    tokio::spawn(run_jobs(ctx.db.clone(), cfg))
+    let providers = match Providers::from_config(&cfg) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "notifications: providers not configured; jobs not started");
+            return;
+        }
+    };
+    let retry_base = cfg.retry_base();
+    // The dispatcher is no fixed-period job: a full batch is followed by the next at once.
+    let db = ctx.db.clone();
+    tokio::spawn(
+        async move {
+            loop {
+                match dispatch_once(&db, &providers, retry_base, Utc::now(), BATCH).await {
+                    Ok(s) if s.claimed as i64 == BATCH => continue,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "notifications dispatcher"),
+                }
+                tokio::time::sleep(DISPATCH_INTERVAL).await;
+            }
+        }
+        .instrument(tracing::info_span!(
+            "job",
+            service = crate::NAME,
+            job = "dispatch"
+        )),
+    );
+    let db = ctx.db.clone();
+    platform::jobs::every(crate::NAME, "digest", DIGEST_INTERVAL, move || {
+        let db = db.clone();
+        async move { run_digest(&db, Utc::now()).await }
+    });
+    let db = ctx.db.clone();
+    platform::jobs::every(
+        crate::NAME,
+        "rollup_analytics",
+        ROLLUP_INTERVAL,
+        move || {
+            let db = db.clone();
+            async move {
+                let today = Utc::now().with_timezone(&Dakar).date_naive();
+                let mut rows = 0;
+                for day in [today.pred_opt().unwrap_or(today), today] {
+                    rows += rollup_analytics(&db, day).await?;
+                }
+                Ok(rows)
+            }
+        },
+    );
 }

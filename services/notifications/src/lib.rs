@@ -6,7 +6,7 @@
 //!   `notification.requested`): checks variables, applies preferences and quiet hours,
 //!   renders and queues;
 //! - [`dispatch::dispatch_once`], [`jobs::run_digest`], [`jobs::rollup_analytics`]: the jobs,
-//!   each taking `now`; [`jobs::run_jobs`] / [`jobs::spawn_jobs`] run them in a loop;
+//!   each taking `now`; [`jobs::spawn_jobs`] runs them in a loop;
 //! - [`router`] serves the service at `/` (`wolo serve` mounts it under `/notifications`):
 //!   the tables PostgREST-style, `POST /messages`, `POST /receipts/{provider}`.
 
@@ -14,9 +14,10 @@ pub mod config;
 pub mod dispatch;
 pub mod error;
 pub mod events;
-pub mod http;
 pub mod jobs;
+pub mod messages;
 pub mod providers;
+pub mod receipts;
 pub mod render;
 pub mod request;
 
@@ -27,7 +28,8 @@ use sqlx::PgPool;
 
 pub use config::NotifyConfig;
 pub use error::NotifyError;
-pub use jobs::{run_jobs, spawn_jobs};
+pub use jobs::spawn_jobs;
+pub use platform::events::NotificationRequested;
 pub use render::Channel;
 pub use request::{request_message, request_message_at, MessageRequest, Recipient};
 
@@ -41,13 +43,9 @@ pub const SERVICE: platform::Service = platform::Service {
     name: NAME,
     default_port: DEFAULT_PORT,
     router,
-    jobs: start_jobs,
-    settings: platform::no_settings,
+    jobs: spawn_jobs,
+    settings: platform::section::<NotifyConfig>,
 };
-
-fn start_jobs(ctx: &platform::Context) {
-    spawn_jobs(ctx);
-}
 
 /// What the service's handlers share.
 #[derive(Clone)]
@@ -60,6 +58,12 @@ pub struct AppState {
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for auth::Jwt {
+    fn from_ref(state: &AppState) -> auth::Jwt {
+        state.jwt.clone()
     }
 }
 
@@ -77,17 +81,9 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     },
 ];
 
-/// The service's routes with the environment's settings (see [`config`]).
+/// The service's routes: probes, the custom endpoints, and its schema's tables PostgREST-style,
+/// with the settings read at start-up ([`NotifyConfig`]).
 pub fn router(ctx: platform::Context) -> Router {
-    let cfg = NotifyConfig::from_env().unwrap_or_else(|e| {
-        eprintln!("{NAME}: {e}");
-        std::process::exit(2);
-    });
-    router_with(ctx, cfg)
-}
-
-/// The service's routes: probes, the custom endpoints, and its schema's tables PostgREST-style.
-pub fn router_with(ctx: platform::Context, cfg: NotifyConfig) -> Router {
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -98,12 +94,12 @@ pub fn router_with(ctx: platform::Context, cfg: NotifyConfig) -> Router {
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
-        config: Arc::new(cfg),
+        config: ctx.settings::<NotifyConfig>(),
     };
     Router::new()
         .merge(platform::health::router(NAME))
-        .route("/messages", post(http::post_message))
-        .route("/receipts/{provider}", post(http::post_receipts))
+        .route("/messages", post(messages::post_message))
+        .route("/receipts/{provider}", post(receipts::post_receipts))
         .with_state(state)
         .merge(rest::router(api.clone()))
         // Ended sessions are refused on every route (rest::sessions, V104).

@@ -8,7 +8,6 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Africa::Dakar;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::NotifyError;
@@ -19,35 +18,8 @@ pub const THOUSANDS_SEPARATOR: char = ' ';
 pub const LOCALES: [&str; 3] = ["fr-SN", "wo-SN", "en"];
 pub const DEFAULT_LOCALE: &str = "fr-SN";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Email,
-    Sms,
-    Whatsapp,
-}
-
-impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Email, Channel::Sms, Channel::Whatsapp];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-            Channel::Whatsapp => "whatsapp",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Channel> {
-        Channel::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for Channel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The channels of a message: the very type of `notification.requested`'s `channels`.
+pub use platform::events::Channel;
 
 /// `fr`, `fr_SN`, `FR-sn`... → `fr-SN`; `wo*` → `wo-SN`; `en*` → `en`; anything else → None.
 pub fn normalise_locale(s: &str) -> Option<&'static str> {

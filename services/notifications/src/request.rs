@@ -3,8 +3,6 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Africa::Dakar;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -13,39 +11,12 @@ use crate::{
     render::{normalise_locale, Channel, Template, DEFAULT_LOCALE},
 };
 
-/// Where a message goes, per channel: `phone` for SMS and WhatsApp (E.164, `+221...`),
-/// `email` for e-mail. Missing ones are taken from `identity.users` when `user_id` is set.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Recipient {
-    #[serde(default)]
-    pub phone: Option<String>,
-    #[serde(default)]
-    pub email: Option<String>,
-}
-
-/// A request for one message; also the payload of the outbox event `notification.requested`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct MessageRequest {
-    #[serde(default)]
-    pub user_id: Option<Uuid>,
-    #[serde(default)]
-    pub recipient: Recipient,
-    /// The message: a template key without its locale (`otp`, `donation_received`).
-    pub message: String,
-    /// `fr-SN`, `wo-SN` or `en` (also `fr`, `wo_SN`...); default: the user's profile locale,
-    /// else fr-SN. A locale without a template falls back to fr-SN.
-    #[serde(default)]
-    pub locale: Option<String>,
-    /// Default: every channel of the template that the user allows and has an address for.
-    #[serde(default)]
-    pub channels: Option<Vec<Channel>>,
-    /// The template's variables.
-    #[serde(default)]
-    pub data: Value,
-    /// Not before this time (default now); quiet hours may move it later.
-    #[serde(default)]
-    pub scheduled_at: Option<DateTime<Utc>>,
-}
+/// A request for one message: exactly the payload of the outbox event
+/// `notification.requested` that producers build ([`platform::events::NotificationRequested`],
+/// with its one builder), under the name this service has always given it.
+pub use platform::events::NotificationRequested as MessageRequest;
+/// Where a message goes, per channel ([`platform::events::Recipient`]).
+pub use platform::events::Recipient;
 
 /// What preferences may do with a kind of message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,6 +15,7 @@ use aes_gcm::{
 };
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use hmac::{Hmac, Mac};
+use platform::config::ConfigError;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
@@ -46,15 +47,18 @@ fn dev_enc_key() -> [u8; 32] {
 }
 
 impl IdKeys {
-    /// Parses the two settings (`None` = unset: development defaults, refused in production).
+    /// Parses the two settings (`None` = unset: development defaults, refused in production);
+    /// an error names the setting (and never shows a key).
     pub fn from_values(
         hash_key: Option<&str>,
         enc_keys: Option<&str>,
         production: bool,
-    ) -> Result<IdKeys, String> {
+    ) -> Result<IdKeys, ConfigError> {
+        const ENC: &str = "WOLO_ID_ENCRYPTION_KEYS";
+        let bad = |why: String| ConfigError::invalid(ENC, why);
         let hash_key = match hash_key.map(str::trim).filter(|s| !s.is_empty()) {
             Some(k) => k.as_bytes().to_vec(),
-            None if production => return Err("WOLO_ID_HASH_KEY is required in production".into()),
+            None if production => return Err(ConfigError::Missing("WOLO_ID_HASH_KEY")),
             None => DEV_HASH_KEY.as_bytes().to_vec(),
         };
         let enc = match enc_keys.map(str::trim).filter(|s| !s.is_empty()) {
@@ -62,8 +66,7 @@ impl IdKeys {
                 let mut out = Vec::new();
                 for item in list.split(',') {
                     let (kid, b64) = item.trim().split_once(':').ok_or_else(|| {
-                        "WOLO_ID_ENCRYPTION_KEYS: expected kid:base64key[,kid:base64key...]"
-                            .to_string()
+                        bad("expected kid:base64key[,kid:base64key...]".to_string())
                     })?;
                     let kid = kid.trim();
                     if kid.is_empty()
@@ -72,36 +75,25 @@ impl IdKeys {
                             .chars()
                             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
                     {
-                        return Err(format!("WOLO_ID_ENCRYPTION_KEYS: bad key id {kid:?}"));
+                        return Err(bad(format!("bad key id {kid:?}")));
                     }
-                    let bytes = B64.decode(b64.trim()).map_err(|e| {
-                        format!("WOLO_ID_ENCRYPTION_KEYS: key {kid} is not base64: {e}")
-                    })?;
-                    let key: [u8; 32] = bytes.try_into().map_err(|_| {
-                        format!("WOLO_ID_ENCRYPTION_KEYS: key {kid} must be 32 bytes")
-                    })?;
+                    let bytes = B64
+                        .decode(b64.trim())
+                        .map_err(|e| bad(format!("key {kid} is not base64: {e}")))?;
+                    let key: [u8; 32] = bytes
+                        .try_into()
+                        .map_err(|_| bad(format!("key {kid} must be 32 bytes")))?;
                     if out.iter().any(|(k, _)| k == kid) {
-                        return Err(format!("WOLO_ID_ENCRYPTION_KEYS: duplicate key id {kid}"));
+                        return Err(bad(format!("duplicate key id {kid}")));
                     }
                     out.push((kid.to_string(), key));
                 }
                 out
             }
-            None if production => {
-                return Err("WOLO_ID_ENCRYPTION_KEYS is required in production".into())
-            }
+            None if production => return Err(ConfigError::Missing(ENC)),
             None => vec![("dev1".to_string(), dev_enc_key())],
         };
         Ok(IdKeys { hash_key, enc })
-    }
-
-    /// From the environment.
-    pub fn from_env(production: bool) -> Result<IdKeys, String> {
-        IdKeys::from_values(
-            std::env::var("WOLO_ID_HASH_KEY").ok().as_deref(),
-            std::env::var("WOLO_ID_ENCRYPTION_KEYS").ok().as_deref(),
-            production,
-        )
     }
 
     pub fn current_key_id(&self) -> &str {

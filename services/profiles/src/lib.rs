@@ -2,12 +2,20 @@
 //!
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/profiles`.
 //! `docs/profiles.md` describes the rules (minors, identity documents, export, deletion).
+//!
+//! One file per flow: [`profile`] (`GET|PUT /me`), [`guardians`] (a minor's guardian asked
+//! and confirming), [`documents`] (identity documents), [`privacy`] (export, deletion);
+//! [`crypto`] holds the document keys and [`settings`] reads them.
 
 pub mod crypto;
-pub mod http;
+pub mod documents;
+pub mod guardians;
+pub mod jobs;
 pub mod privacy;
+pub mod profile;
+pub mod settings;
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use axum::{
     extract::FromRef,
@@ -17,6 +25,8 @@ use axum::{
 use sqlx::PgPool;
 
 pub use crypto::IdKeys;
+pub use jobs::{spawn_jobs, REENCRYPT_INTERVAL};
+pub use settings::ProfilesSettings;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
 pub const NAME: &str = "profiles";
@@ -29,18 +39,8 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: spawn_jobs,
-    settings: check_settings,
+    settings: platform::section::<ProfilesSettings>,
 };
-
-/// The service's own settings, read as its router reads them (start-up stops on an error).
-fn check_settings(
-    _: &platform::config::Env,
-    config: &platform::Config,
-) -> Result<platform::Section, platform::config::ConfigError> {
-    let production = config.environment == platform::config::Environment::Production;
-    IdKeys::from_env(production).map_err(platform::config::ConfigError::Line)?;
-    Ok(platform::Section::default())
-}
 
 /// What the service's handlers share.
 #[derive(Clone)]
@@ -55,6 +55,12 @@ pub struct AppState {
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for auth::Jwt {
+    fn from_ref(state: &AppState) -> auth::Jwt {
+        state.jwt.clone()
     }
 }
 
@@ -97,16 +103,10 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     },
 ];
 
-/// The service's routes, with identity document keys from the environment
-/// (`WOLO_ID_HASH_KEY`, `WOLO_ID_ENCRYPTION_KEYS`; required in production).
+/// The service's routes, with the identity document keys read at start-up
+/// ([`ProfilesSettings`]: `WOLO_ID_HASH_KEY`, `WOLO_ID_ENCRYPTION_KEYS`; required in
+/// production).
 pub fn router(ctx: platform::Context) -> Router {
-    let production = ctx.config.environment == platform::config::Environment::Production;
-    let keys = IdKeys::from_env(production).unwrap_or_else(|e| panic!("profiles: {e}"));
-    router_with_keys(ctx, keys)
-}
-
-/// [`router`] with explicit keys (tests).
-pub fn router_with_keys(ctx: platform::Context, keys: IdKeys) -> Router {
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -117,61 +117,32 @@ pub fn router_with_keys(ctx: platform::Context, keys: IdKeys) -> Router {
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
-        keys: Arc::new(keys),
+        keys: Arc::new(ctx.settings::<ProfilesSettings>().keys.clone()),
         clock: ctx.clock,
     };
     Router::new()
         .merge(platform::health::router(NAME))
         .route(
             "/me",
-            get(http::get_me)
-                .put(http::put_me)
+            get(profile::get_me)
+                .put(profile::put_me)
                 .delete(privacy::delete_me),
         )
         .route("/me/export", get(privacy::get_export))
-        .route("/me/identity-document", post(http::post_identity_document))
+        .route(
+            "/me/identity-document",
+            post(documents::post_identity_document),
+        )
         .route(
             "/guardianship/{minor_id}/confirm",
-            post(http::post_confirm_guardianship),
+            post(guardians::post_confirm_guardianship),
         )
         .route(
             "/{user_id}/identity-document/verify",
-            post(http::post_verify_document),
+            post(documents::post_verify_document),
         )
         .with_state(state)
         .merge(rest::router(api.clone()))
         // Ended sessions are refused on every route (rest::sessions, V104).
         .layer(rest::sessions::layer(&api))
-}
-
-/// How often identity documents under an old key are re-encrypted.
-pub const REENCRYPT_INTERVAL: Duration = Duration::from_secs(3600);
-
-/// Starts the service's background jobs (`wolo serve` calls it once): re-encryption of
-/// identity documents still under an old key, every hour, 500 rows at a time.
-pub fn spawn_jobs(ctx: &platform::Context) {
-    let production = ctx.config.environment == platform::config::Environment::Production;
-    let keys = match IdKeys::from_env(production) {
-        Ok(k) => k,
-        Err(e) => {
-            tracing::error!(error = %e, "profiles: no identity document keys, re-encryption job not started");
-            return;
-        }
-    };
-    let db = ctx.db.clone();
-    tokio::spawn(async move {
-        loop {
-            loop {
-                match crypto::reencrypt_documents_once(&db, &keys, 500).await {
-                    Ok(0) => break,
-                    Ok(n) => tracing::info!(rows = n, "identity documents re-encrypted"),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "identity document re-encryption failed");
-                        break;
-                    }
-                }
-            }
-            tokio::time::sleep(REENCRYPT_INTERVAL).await;
-        }
-    });
 }

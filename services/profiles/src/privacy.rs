@@ -9,13 +9,16 @@ use axum::{
     Json,
 };
 use chrono::{DateTime, Utc};
+use platform::events::{self, UserDeleted};
 use serde_json::{json, Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use rest::extract::User;
+use rest::input::db;
 use rest::{ApiError, ApiResult};
 
-use crate::http::{db, profile_json};
+use crate::profile::profile_json;
 use crate::AppState;
 
 /// The export's sections: (name, query returning rows for `$1` = the user id).
@@ -83,12 +86,9 @@ pub async fn export(
     Ok(Value::Object(doc))
 }
 
-pub async fn get_export(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let me = rest::require_user(&caller)?;
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
+pub async fn get_export(State(state): State<AppState>, user: User) -> Result<Response, ApiError> {
+    let me = user.id;
     let mut tx = state.db.begin().await.map_err(db)?;
     sqlx::query("set transaction isolation level repeatable read, read only")
         .execute(&mut *tx)
@@ -202,18 +202,19 @@ pub async fn delete_account(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-    platform::outbox::publish(conn, "user.deleted", &json!({"user_id": user}), crate::NAME)
+    events::publish(conn, &UserDeleted { user_id: user }, crate::NAME)
         .await
         .map_err(db)?;
     Ok(json!({"deleted": true, "user_id": user, "kept": KEPT}))
 }
 
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
 pub async fn delete_me(
     State(state): State<AppState>,
+    user: User,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let me = rest::require_user(&caller)?;
+    let User { caller, id: me } = user;
     // The request transaction carries the caller's claims and headers for wolo.audit();
     // the writes across schemas are the service's own (table owner), not the caller's role.
     let mut tx = rest::begin(&state.db, &caller, "DELETE", "/me", &headers, false).await?;

@@ -63,21 +63,6 @@ impl QrSecret {
         Ok(QrSecret(secret.to_vec()))
     }
 
-    /// From `WOLO_QR_SECRET`; the development default outside production, an error in
-    /// production when unset or equal to the default.
-    pub fn from_env(production: bool) -> anyhow::Result<QrSecret> {
-        match std::env::var("WOLO_QR_SECRET") {
-            Ok(s) if !s.is_empty() => {
-                if production && s == DEV_SECRET {
-                    anyhow::bail!("WOLO_QR_SECRET is the development default in production");
-                }
-                QrSecret::new(s.as_bytes())
-            }
-            _ if production => anyhow::bail!("WOLO_QR_SECRET is required in production"),
-            _ => QrSecret::new(DEV_SECRET.as_bytes()),
-        }
-    }
-
     fn tag(&self, id: &[u8]) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(b"wolo-qr-v1:");

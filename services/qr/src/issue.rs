@@ -14,15 +14,18 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Africa::Dakar;
+use platform::events::{
+    self, NotificationRequested, PotClosed, PotFunded, PotRefunded, Published, QrIssued, Topic,
+};
 use platform::outbox::{Consumer, Event, Handler, HandlerFuture};
-use serde_json::json;
 use sqlx::{PgConnection, Row};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::code::{grouped, QrSecret};
 
 /// Topics the consumer applies.
-pub const TOPICS: [&str; 3] = ["pot.funded", "pot.closed", "pot.refunded"];
+pub const TOPICS: [&str; 3] = [PotFunded::TOPIC, PotClosed::TOPIC, PotRefunded::TOPIC];
 
 /// What an event did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,24 +49,39 @@ struct Pots {
 impl Handler for Pots {
     fn handle<'a>(&'a self, conn: &'a mut PgConnection, event: &'a Event) -> HandlerFuture<'a> {
         Box::pin(async move {
-            let pot_id: Uuid = event.payload["pot_id"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| anyhow::anyhow!("{} without pot_id", event.topic))?;
-            let out = if event.topic == "pot.refunded" {
-                cancel_for_pot(conn, pot_id).await?
-            } else {
-                issue_for_pot(
-                    conn,
-                    &self.secret,
-                    &self.public_web_url,
-                    pot_id,
-                    &event.payload,
-                )
-                .await?
+            let (pot_id, preferred_pack, raised) = match event.decode()? {
+                Published::PotFunded(e) => {
+                    (e.pot_id, e.preferred_pack_id, Some(e.raised_amount_cfa))
+                }
+                Published::PotClosed(e) => {
+                    (e.pot_id, e.preferred_pack_id, Some(e.raised_amount_cfa))
+                }
+                Published::PotRefunded(e) => (e.pot_id, None, None),
+                other => anyhow::bail!("qr.pots does not apply {}", other.topic()),
             };
-            tracing::info!(topic = %event.topic, %pot_id, outcome = ?out, "qr.pots");
-            Ok(())
+            let span = tracing::info_span!("qr.pots", topic = %event.topic, %pot_id);
+            async {
+                let out = match raised {
+                    None => cancel_for_pot(conn, pot_id).await?,
+                    Some(raised) => {
+                        issue_for_pot(
+                            conn,
+                            &self.secret,
+                            &self.public_web_url,
+                            pot_id,
+                            Funding {
+                                preferred_pack_id: preferred_pack,
+                                raised_amount_cfa: raised,
+                            },
+                        )
+                        .await?
+                    }
+                };
+                tracing::info!(outcome = ?out, "qr.pots");
+                Ok(())
+            }
+            .instrument(span)
+            .await
         })
     }
 }
@@ -92,13 +110,21 @@ pub async fn cancel_for_pot(conn: &mut PgConnection, pot_id: Uuid) -> anyhow::Re
     Ok(Outcome::Cancelled(n))
 }
 
+/// What a `pot.funded` or `pot.closed` event says of the pot's money.
+#[derive(Debug, Clone, Copy)]
+pub struct Funding {
+    /// The pack chosen when the event was published (the pot's current one wins).
+    pub preferred_pack_id: Option<Uuid>,
+    pub raised_amount_cfa: i64,
+}
+
 /// Issues the pot's code (see the module docs).
 pub async fn issue_for_pot(
     conn: &mut PgConnection,
     secret: &QrSecret,
     public_web_url: &str,
     pot_id: Uuid,
-    payload: &serde_json::Value,
+    funding: Funding,
 ) -> anyhow::Result<Outcome> {
     // Locked FOR SHARE: the preferred pack cannot change while the code is issued (a change
     // waits for this transaction, then sees the code and is refused: pots.check_preferred_pack).
@@ -114,11 +140,9 @@ pub async fn issue_for_pot(
     };
     let owner: Uuid = pot.get("owner_user_id");
     let birthday: NaiveDate = pot.get("birthday_date");
-    let pack_id: Option<Uuid> = pot.get::<Option<Uuid>, _>("preferred_pack_id").or_else(|| {
-        payload["preferred_pack_id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-    });
+    let pack_id: Option<Uuid> = pot
+        .get::<Option<Uuid>, _>("preferred_pack_id")
+        .or(funding.preferred_pack_id);
     let Some(pack_id) = pack_id else {
         tracing::warn!(%pot_id, "qr.pots: the pot has no preferred pack, no QR code issued");
         return Ok(Outcome::Skipped("no_pack"));
@@ -152,7 +176,7 @@ pub async fn issue_for_pot(
         return Ok(Outcome::Skipped("unknown_pack"));
     };
     let price: i32 = pack.get("price");
-    let raised = payload["raised_amount_cfa"].as_i64().unwrap_or(0);
+    let raised = funding.raised_amount_cfa;
     if raised < i64::from(price) {
         tracing::warn!(%pot_id, %pack_id, raised, price, "qr.pots: raised amount below the pack price, no QR code issued");
         return Ok(Outcome::Skipped("not_enough_raised"));
@@ -195,33 +219,39 @@ pub async fn issue_for_pot(
         .bind(format!("/qr/codes/{}.png", grouped(&code)))
         .execute(&mut *conn)
         .await?;
-    platform::outbox::publish(
+    events::publish(
         &mut *conn,
-        "qr.issued",
-        &json!({"qr_code_id": id, "pot_id": pot_id, "pack_id": pack_id, "owner_user_id": owner}),
+        &QrIssued {
+            qr_code_id: id,
+            pot_id,
+            pack_id,
+            owner_user_id: owner,
+        },
         crate::NAME,
     )
     .await?;
-    let first_name = crate::first_name(&mut *conn, owner).await?;
+    let first_name = platform::names::first_name(&mut *conn, owner).await?;
     let partner_name: Option<String> = pack.get("partner_name");
     let pack_name: String = pack.get("name");
-    platform::outbox::publish(
-        &mut *conn,
-        "notification.requested",
-        &json!({
-            "user_id": owner,
-            "message": "qr_ready",
-            "data": {
-                "first_name": first_name,
-                "pack_name": pack_name,
-                "partner_name": partner_name.unwrap_or_else(|| "notre partenaire".into()),
-                "redeemable_from": from.with_timezone(&Dakar).date_naive().to_string(),
-                "expires_at": until.with_timezone(&Dakar).date_naive().to_string(),
-                "qr_url": format!("{}/qr/{}", public_web_url.trim_end_matches('/'), id),
-            }
-        }),
-        crate::NAME,
-    )
-    .await?;
+    let message = NotificationRequested::to_user(owner, "qr_ready")
+        .var("first_name", first_name)
+        .var("pack_name", pack_name)
+        .var(
+            "partner_name",
+            partner_name.unwrap_or_else(|| "notre partenaire".into()),
+        )
+        .var(
+            "redeemable_from",
+            from.with_timezone(&Dakar).date_naive().to_string(),
+        )
+        .var(
+            "expires_at",
+            until.with_timezone(&Dakar).date_naive().to_string(),
+        )
+        .var(
+            "qr_url",
+            format!("{}/qr/{}", public_web_url.trim_end_matches('/'), id),
+        );
+    events::publish(&mut *conn, &message, crate::NAME).await?;
     Ok(Outcome::Issued(id))
 }

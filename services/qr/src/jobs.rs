@@ -7,6 +7,35 @@ use chrono_tz::Africa::Dakar;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
+/// Starts the service's background jobs and outbox consumers (`wolo serve` calls it once):
+/// the consumer `qr.pots`, and every 5 minutes the expiry of codes and the partner
+/// settlements.
+pub fn spawn_jobs(ctx: &platform::Context) {
+    let cfg = ctx.settings::<crate::QrSettings>();
+    crate::issue::consumer(cfg.secret.clone(), cfg.public_web_url.clone())
+        .spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
+    let pool = ctx.db.clone();
+    platform::jobs::every(
+        crate::NAME,
+        "expire_codes",
+        std::time::Duration::from_secs(300),
+        move || {
+            let pool = pool.clone();
+            async move { expire_codes_once(&pool, chrono::Utc::now()).await }
+        },
+    );
+    let pool = ctx.db.clone();
+    platform::jobs::every(
+        crate::NAME,
+        "build_settlements",
+        std::time::Duration::from_secs(300),
+        move || {
+            let pool = pool.clone();
+            async move { build_settlements_once(&pool, chrono::Utc::now()).await }
+        },
+    );
+}
+
 /// Codes still `issued` whose `expires_at` has passed become `expired`. Returns how many.
 pub async fn expire_codes_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<u64> {
     Ok(sqlx::query(

@@ -13,9 +13,8 @@ pub mod jobs;
 pub mod redeem;
 pub mod render;
 pub mod scan;
+pub mod settings;
 pub mod settle;
-
-use std::time::Duration;
 
 use axum::{
     extract::FromRef,
@@ -24,9 +23,10 @@ use axum::{
 };
 pub(crate) use rest::input::db;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 pub use code::QrSecret;
+pub use jobs::spawn_jobs;
+pub use settings::QrSettings;
 
 /// The service's name: its schema and its path prefix under `wolo serve`.
 pub const NAME: &str = "qr";
@@ -39,52 +39,8 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: spawn_jobs,
-    settings: check_settings,
+    settings: platform::section::<QrSettings>,
 };
-
-/// The service's own settings, read as its router reads them (start-up stops on an error).
-fn check_settings(
-    _: &platform::config::Env,
-    config: &platform::Config,
-) -> Result<platform::Section, platform::config::ConfigError> {
-    QrConfig::from_env(config).map_err(|e| platform::config::ConfigError::Line(e.to_string()))?;
-    Ok(platform::Section::default())
-}
-
-/// The service's settings (environment).
-#[derive(Clone, Debug)]
-pub struct QrConfig {
-    /// `WOLO_QR_SECRET`: signs the codes (≥ 32 bytes; development default outside production).
-    pub secret: QrSecret,
-    /// `WOLO_PUBLIC_WEB_URL`: the web app, for the link in the `qr_ready` message.
-    pub public_web_url: String,
-    /// `WOLO_QR_IDENTITY_URL`: where the scanning page signs in, relative to `/qr/scan`
-    /// (default `../identity`).
-    pub identity_url: String,
-}
-
-impl QrConfig {
-    /// `WOLO_QR_SECRET` and `WOLO_QR_IDENTITY_URL` from the environment; the web app's URL
-    /// from the platform configuration (`WOLO_PUBLIC_WEB_URL`).
-    pub fn from_env(config: &platform::Config) -> anyhow::Result<QrConfig> {
-        let production = config.environment == platform::config::Environment::Production;
-        Ok(QrConfig {
-            secret: QrSecret::from_env(production)?,
-            public_web_url: config.public_web_url.clone(),
-            identity_url: std::env::var("WOLO_QR_IDENTITY_URL")
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| "../identity".into()),
-        })
-    }
-
-    fn from_context(ctx: &platform::Context) -> QrConfig {
-        match QrConfig::from_env(&ctx.config) {
-            Ok(c) => c,
-            Err(e) => panic!("qr settings: {e}"),
-        }
-    }
-}
 
 /// What the service's handlers share.
 #[derive(Clone)]
@@ -98,6 +54,12 @@ pub struct AppState {
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for auth::Jwt {
+    fn from_ref(state: &AppState) -> auth::Jwt {
+        state.jwt.clone()
     }
 }
 
@@ -140,14 +102,8 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     },
 ];
 
-/// The service's routes with the settings from the environment.
+/// The service's routes, with the settings read at start-up ([`QrSettings`]).
 pub fn router(ctx: platform::Context) -> Router {
-    let cfg = QrConfig::from_context(&ctx);
-    router_with(ctx, cfg)
-}
-
-/// The service's routes with explicit settings (tests).
-pub fn router_with(ctx: platform::Context, cfg: QrConfig) -> Router {
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -155,11 +111,12 @@ pub fn router_with(ctx: platform::Context, cfg: QrConfig) -> Router {
         ctx.jwt(),
         ENDPOINTS.to_vec(),
     );
+    let cfg = ctx.settings::<QrSettings>();
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
-        secret: cfg.secret,
-        identity_url: cfg.identity_url,
+        secret: cfg.secret.clone(),
+        identity_url: cfg.identity_url.clone(),
     };
     Router::new()
         .merge(platform::health::router(NAME))
@@ -174,41 +131,4 @@ pub fn router_with(ctx: platform::Context, cfg: QrConfig) -> Router {
         .merge(rest::router(api.clone()))
         // Ended sessions are refused on every route (rest::sessions, V104).
         .layer(rest::sessions::layer(&api))
-}
-
-/// Starts the service's background jobs and outbox consumers (`wolo serve` calls it once).
-pub fn spawn_jobs(ctx: &platform::Context) {
-    let cfg = QrConfig::from_context(ctx);
-    issue::consumer(cfg.secret.clone(), cfg.public_web_url.clone())
-        .spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
-    let pool = ctx.db.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(300));
-        loop {
-            tick.tick().await;
-            let now = chrono::Utc::now();
-            match jobs::expire_codes_once(&pool, now).await {
-                Ok(n) if n > 0 => tracing::info!(expired = n, "qr codes expired"),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "qr expiry job failed"),
-            }
-            match jobs::build_settlements_once(&pool, now).await {
-                Ok(n) if n > 0 => tracing::info!(settlements = n, "partner settlements built"),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "settlement job failed"),
-            }
-        }
-    });
-}
-
-/// The first word of the user's profile name, or "" when there is none.
-pub async fn first_name(conn: &mut sqlx::PgConnection, user: Uuid) -> Result<String, sqlx::Error> {
-    let full: Option<String> =
-        sqlx::query_scalar("select full_name from profiles.profiles where user_id = $1")
-            .bind(user)
-            .fetch_optional(conn)
-            .await?;
-    Ok(full
-        .and_then(|f| f.split_whitespace().next().map(str::to_string))
-        .unwrap_or_default())
 }

@@ -22,7 +22,7 @@
 use axum::{
     body::Bytes,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
@@ -33,12 +33,14 @@ use serde_json::{json, Value};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
+use platform::events::{self, NotificationRequested, QrRedeemed};
 use platform::Client;
-use rest::ApiError;
+use rest::{extract::Partner, ApiError};
 
 use crate::{code, db, AppState};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct RedeemRequest {
     code: Option<String>,
     venue_id: Option<Value>,
@@ -217,31 +219,22 @@ fn device_context(device: Option<&Value>) -> Value {
     }
 }
 
+#[tracing::instrument(skip_all, fields(user_id = %partner.id))]
 pub async fn post_redeem(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    partner: Partner,
     client: Client,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let user = rest::require_partner(&caller)?;
-    // Every attempt is logged, whatever bytes it carries: the body is read leniently (bytes
-    // that are not UTF-8 become U+FFFD), and anything unreadable is logged as `bad_request`.
+    let user = partner.id;
+    // Every attempt is logged, whatever bytes it carries: the body is read raw and leniently
+    // (bytes that are not UTF-8 become U+FFFD), then parsed as the JSON extractor would
+    // ([`rest::extract::parse`]: the error names the field); anything unreadable, an unknown
+    // field or a wrong type is logged as `bad_request`.
     let text = String::from_utf8_lossy(&bytes);
-    let parsed: Result<RedeemRequest, String> = serde_json::from_str::<Value>(&text)
-        .map_err(|e| e.to_string())
-        .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()));
-    let (req, malformed) = match parsed {
+    let (req, malformed) = match rest::extract::parse::<RedeemRequest>(text.as_bytes()) {
         Ok(r) => (r, None),
-        Err(e) => (
-            RedeemRequest {
-                code: None,
-                venue_id: None,
-                device: None,
-                notes: None,
-            },
-            Some(e),
-        ),
+        Err(e) => (RedeemRequest::default(), Some(e)),
     };
     let raw_code = req.code.unwrap_or_default();
     let input: String = raw_code.chars().take(MAX_CODE_CHARS + 1).collect();
@@ -257,10 +250,8 @@ pub async fn post_redeem(
     let pool = &state.db;
     if let Some(e) = malformed {
         attempt.log_unmatched(pool, "", "bad_request").await;
-        return Err(
-            ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
-                .details(sanitize(&e, 200)),
-        );
+        let details = e.details.as_deref().map(|d| sanitize(d, 200));
+        return Err(ApiError { details, ..e });
     }
     if input.trim().is_empty() || venue_id.is_empty() {
         attempt
@@ -390,32 +381,36 @@ pub async fn post_redeem(
         let pot_id: Uuid = row.get("pot_id");
         let pack_id: Uuid = row.get("pack_id");
         let owner: Uuid = row.get("owner_user_id");
-        platform::outbox::publish(
+        events::publish(
             &mut tx,
-            "qr.redeemed",
-            &json!({"qr_code_id": qr_id, "pot_id": pot_id, "pack_id": pack_id,
-                    "partner_id": partner_id, "venue_id": venue_id}),
+            &QrRedeemed {
+                qr_code_id: qr_id,
+                pot_id,
+                pack_id,
+                partner_id,
+                venue_id: Some(venue_id.clone()),
+            },
             crate::NAME,
         )
         .await
         .map_err(db)?;
-        let first_name = crate::first_name(&mut tx, owner).await.map_err(db)?;
+        let first_name = platform::names::first_name(&mut tx, owner)
+            .await
+            .map_err(db)?;
         let pack_name: String = row.get("pack_name");
         let venue_name = venue
             .get("name")
             .and_then(Value::as_str)
             .unwrap_or("notre partenaire")
             .to_string();
-        platform::outbox::publish(
-            &mut tx,
-            "notification.requested",
-            &json!({"user_id": owner, "message": "redemption_done",
-                    "data": {"first_name": first_name, "pack_name": pack_name,
-                             "venue_name": venue_name, "redeemed_at": redeemed_at.to_rfc3339()}}),
-            crate::NAME,
-        )
-        .await
-        .map_err(db)?;
+        let message = NotificationRequested::to_user(owner, "redemption_done")
+            .var("first_name", &first_name)
+            .var("pack_name", &pack_name)
+            .var("venue_name", venue_name)
+            .var("redeemed_at", redeemed_at.to_rfc3339());
+        events::publish(&mut tx, &message, crate::NAME)
+            .await
+            .map_err(db)?;
         tx.commit().await.map_err(db)?;
         let items: Option<String> = row.get("redemption_instructions");
         let description: String = row.get("description");

@@ -9,7 +9,7 @@
 
 use axum::{
     extract::{Path, State},
-    http::{header, HeaderMap, StatusCode},
+    http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
 use image::{ImageEncoder, Luma};
@@ -17,7 +17,7 @@ use qrcode::{render::svg, EcLevel, QrCode};
 use sqlx::Row;
 use uuid::Uuid;
 
-use rest::ApiError;
+use rest::{extract::User, ApiError};
 
 use crate::{code, db, AppState};
 
@@ -61,11 +61,13 @@ fn not_found() -> ApiError {
     ApiError::not_found("qr_not_found", "QR code introuvable (QR code not found)")
 }
 
+#[tracing::instrument(skip_all, fields(user_id = %caller.id))]
 pub async fn get_code(
     State(state): State<AppState>,
+    caller: User,
     Path(file): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let User { caller, id: user } = caller;
     let (value, kind) = if let Some(v) = file.strip_suffix(".png") {
         (v, "png")
     } else if let Some(v) = file.strip_suffix(".svg") {
@@ -73,8 +75,6 @@ pub async fn get_code(
     } else {
         return Err(not_found());
     };
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let user = rest::require_user(&caller)?;
     let canonical = state.secret.verify(value).map_err(|_| not_found())?;
     let row = sqlx::query(
         "select pot.owner_user_id, exists (select 1 from packs.partner_members m

@@ -9,14 +9,14 @@
 
 use axum::{
     extract::{Path, State},
-    http::{header, HeaderMap, StatusCode},
+    http::{header, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use rest::ApiError;
+use rest::{extract::Partner, ApiError};
 
 use crate::{db, redeem::member_venues, AppState};
 
@@ -114,12 +114,12 @@ pub async fn get_asset(Path(file): Path<String>) -> Response {
 
 /// The venues of the partners the caller is staff of, as `[{partner_id, partner_name,
 /// id, name, address, ...}]`.
+#[tracing::instrument(skip_all, fields(user_id = %partner.id))]
 pub async fn get_venues(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    partner: Partner,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let user = rest::require_partner(&caller)?;
+    let user = partner.id;
     let rows = sqlx::query(
         "select pa.id, pa.name, pa.venues, m.venue_ids
          from packs.partner_members m join packs.partners pa on pa.id = m.partner_id

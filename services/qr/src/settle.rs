@@ -6,22 +6,22 @@
 //! A settlement in another status answers 409 with its status.
 
 use axum::{
-    body::Bytes,
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    Json,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use rest::extract::{Admin, Json};
 use rest::ApiError;
 
 use crate::AppState;
 
 #[derive(Deserialize, Default)]
-struct PaidRequest {
+#[serde(deny_unknown_fields)]
+pub struct PaidRequest {
     payment_reference: Option<String>,
     receipt_url: Option<String>,
     reason: Option<String>,
@@ -29,13 +29,13 @@ struct PaidRequest {
 
 async fn transition(
     state: &AppState,
+    admin: Admin,
     headers: &HeaderMap,
     id: &str,
     path: &str,
     paid: Option<PaidRequest>,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, headers)?;
-    let admin = rest::require_admin(&caller)?;
+    let Admin { caller, id: admin } = admin;
     let id = Uuid::parse_str(id).map_err(|_| {
         ApiError::bad_request("validation_failed", "Identifiant invalide (invalid id)")
     })?;
@@ -119,32 +119,28 @@ async fn transition(
         .await
         .map_err(err)?;
     tx.commit().await.map_err(err)?;
-    Ok((StatusCode::OK, Json(json!(new))).into_response())
+    Ok((StatusCode::OK, axum::Json(json!(new))).into_response())
 }
 
+#[tracing::instrument(skip_all, fields(settlement_id = %id, admin_id = %admin.id))]
 pub async fn post_approve(
     State(state): State<AppState>,
+    admin: Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let path = format!("/qr/settlements/{id}/approve");
-    transition(&state, &headers, &id, &path, None).await
+    transition(&state, admin, &headers, &id, &path, None).await
 }
 
+#[tracing::instrument(skip_all, fields(settlement_id = %id, admin_id = %admin.id))]
 pub async fn post_paid(
     State(state): State<AppState>,
+    admin: Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
-    bytes: Bytes,
+    Json(req): Json<PaidRequest>,
 ) -> Result<Response, ApiError> {
-    let req: PaidRequest = if bytes.is_empty() {
-        PaidRequest::default()
-    } else {
-        serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
-                .details(e.to_string())
-        })?
-    };
     let path = format!("/qr/settlements/{id}/paid");
-    transition(&state, &headers, &id, &path, Some(req)).await
+    transition(&state, admin, &headers, &id, &path, Some(req)).await
 }

@@ -231,8 +231,10 @@ pub struct QrRedeemed {
     pub pot_id: Uuid,
     pub pack_id: Uuid,
     pub partner_id: Uuid,
+    /// The venue's id within its partner's `venues` (a slug such as `cineteranga-plateau`,
+    /// not a UUID).
     #[serde(default)]
-    pub venue_id: Option<Uuid>,
+    pub venue_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

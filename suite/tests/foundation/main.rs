@@ -9,6 +9,7 @@ mod production;
 mod protections;
 mod service_logins;
 mod settings_money;
+mod settings_venues;
 
 use sqlx::PgPool;
 use uuid::Uuid;

@@ -125,7 +125,10 @@ async fn no_qr_code_is_issued_for_a_pack_that_is_no_longer_available() {
         &secret,
         "https://wolo.test",
         ALICE_PRIVATE_POT,
-        &serde_json::json!({"pot_id": ALICE_PRIVATE_POT, "raised_amount_cfa": 50000}),
+        qr::issue::Funding {
+            preferred_pack_id: None,
+            raised_amount_cfa: 50000,
+        },
     )
     .await
     .unwrap();
@@ -162,7 +165,10 @@ async fn no_qr_code_is_issued_for_a_pack_that_is_no_longer_available() {
         &secret,
         "https://wolo.test",
         ALICE_PRIVATE_POT,
-        &serde_json::json!({"pot_id": ALICE_PRIVATE_POT, "raised_amount_cfa": 50000}),
+        qr::issue::Funding {
+            preferred_pack_id: None,
+            raised_amount_cfa: 50000,
+        },
     )
     .await
     .unwrap();

@@ -228,3 +228,51 @@ async fn results_carry_conversions_and_a_significance_test() {
     assert_eq!(winner.as_deref(), Some("variant_a"));
     assert!((confidence.unwrap() - 0.9927).abs() < 0.001);
 }
+
+#[tokio::test]
+async fn an_assign_body_with_an_unknown_field_or_a_wrong_type_is_named_and_stores_nothing() {
+    let s = stack().await;
+    make_test(&s.db.pool, "cta", json!({"control": 1.0}), "running").await;
+    let post =
+        |body: serde_json::Value| s.app.request(Method::POST, "/ab/assign").json(&body).send();
+    let b = expect(
+        post(json!({"test": "cta", "anonymousId": "visitor-1"}))
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(b["code"], "PGRST102");
+    assert!(
+        b["message"].as_str().unwrap().contains("anonymousId"),
+        "{b}"
+    );
+    assert!(b["hint"].as_str().unwrap().contains("anonymous_id"), "{b}");
+    let b = expect(
+        post(json!({"test": "cta", "anonymous_id": 42}))
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(b["code"], "PGRST102");
+    assert!(
+        b["message"].as_str().unwrap().contains("anonymous_id"),
+        "{b}"
+    );
+    let n: i64 = sqlx::query_scalar("select count(*) from analytics.ab_test_assignments")
+        .fetch_one(&s.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    // A bad token is a 401 before the body is read.
+    let res = s
+        .app
+        .request(Method::POST, "/ab/assign")
+        .bearer_auth("not-a-token")
+        .json(&json!({"nonsense": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}

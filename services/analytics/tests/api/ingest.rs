@@ -152,3 +152,38 @@ fn user_agents_give_platform_and_device() {
     assert_eq!(parse_user_agent(Some("curl/8.0")).platform, "api");
     assert_eq!(parse_user_agent(None).platform, "api");
 }
+
+#[tokio::test]
+async fn a_wrapped_batch_with_another_field_is_named_and_inserts_nothing() {
+    let s = stack().await;
+    let event = json!({"event_name": "page_view", "anonymous_id": "v-1"});
+    let b = expect(
+        s.app
+            .request(Method::POST, "/events")
+            .json(&json!({"events": [event], "evnets": []}))
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(b["code"], "PGRST102");
+    assert!(b["message"].as_str().unwrap().contains("evnets"), "{b}");
+    let b = expect(
+        s.app
+            .request(Method::POST, "/events")
+            .body("[{\"event_name\": ")
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(b["code"], "PGRST102");
+    let n: i64 = sqlx::query_scalar("select count(*) from analytics.analytics_events")
+        .fetch_one(&s.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}

@@ -19,7 +19,7 @@ pub struct Stack {
 
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
-    let app = testkit::spawn(analytics::router(db.service_context("analytics"))).await;
+    let app = testkit::spawn(analytics::router(db.context_of(&analytics::SERVICE))).await;
     Stack { db, app }
 }
 

@@ -1,7 +1,7 @@
 //! The HTTP endpoints: POST /messages (admins only) and signed POST /receipts/{provider}.
 
 use auth::Role;
-use notifications::{config::NotifyConfig, dispatch::dispatch_once, http::sign as sign_at};
+use notifications::{config::NotifyConfig, dispatch::dispatch_once, receipts::sign as sign_at};
 use platform::config::Secret;
 use serde_json::{json, Value};
 use testkit::TestDb;
@@ -21,9 +21,8 @@ async fn app(db: &TestDb) -> testkit::TestApp {
         receipt_secret: Some(Secret::new(SECRET)),
         ..Default::default()
     };
-    testkit::spawn(notifications::router_with(
-        db.service_context("notifications"),
-        cfg,
+    testkit::spawn(notifications::router(
+        db.service_context("notifications").with_section(cfg),
     ))
     .await
 }
@@ -431,4 +430,62 @@ async fn receipt_timestamps_are_bounded_and_bad_receipts_write_nothing() {
         .await
         .unwrap();
     assert_eq!(delivered_at, sent_at);
+}
+
+#[tokio::test]
+async fn a_message_body_with_an_unknown_field_or_a_wrong_type_is_named_and_queues_nothing() {
+    let db = TestDb::new().await;
+    let app = app(&db).await;
+    let admin = testkit::token(Role::Admin, Uuid::new_v4());
+    let post = |body: Value| {
+        app.request(reqwest::Method::POST, "/messages")
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+    };
+    let data = json!({"code": "246810", "minutes": 10});
+    // `template` instead of `message`; a misspelt recipient field; channels of the wrong type.
+    let v = json_of(
+        post(
+            json!({"recipient": {"phone": "+221770000001"}, "message": "otp",
+                    "template": "otp", "data": data}),
+        )
+        .await
+        .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(v["code"], "PGRST102");
+    assert!(v["message"].as_str().unwrap().contains("template"), "{v}");
+    assert!(v["hint"].as_str().unwrap().contains("message"), "{v}");
+    let v = json_of(
+        post(
+            json!({"recipient": {"phone_number": "+221770000001"}, "message": "otp",
+                    "data": data}),
+        )
+        .await
+        .unwrap(),
+        400,
+    )
+    .await;
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("recipient.phone_number"),
+        "{v}"
+    );
+    let v = json_of(
+        post(
+            json!({"recipient": {"phone": "+221770000001"}, "message": "otp",
+                    "channels": "sms", "data": data}),
+        )
+        .await
+        .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(v["code"], "PGRST102");
+    assert!(v["message"].as_str().unwrap().contains("channels"), "{v}");
+    assert_eq!(count(&db.pool, "true").await, 0);
 }

@@ -203,3 +203,70 @@ async fn admins_verify_documents_and_it_is_audited() {
     .await;
     assert!(p["id_verified_at"].is_null());
 }
+
+#[tokio::test]
+async fn a_document_body_with_an_unknown_field_or_a_wrong_type_is_named_and_stores_nothing() {
+    let st = stack().await;
+    let me = st.user("+221770000051").await;
+    expect(
+        st.call(
+            Method::PUT,
+            "/me",
+            me,
+            Some(json!({"full_name": "Awa", "date_of_birth": "1990-01-01"})),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let err = expect(
+        st.call(
+            Method::POST,
+            "/me/identity-document",
+            me,
+            Some(json!({"type": "passport", "id_number": "A1234567"})),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(err["code"], "PGRST102");
+    assert!(
+        err["message"].as_str().unwrap().contains("id_number"),
+        "{err}"
+    );
+    assert!(err["hint"].as_str().unwrap().contains("number"), "{err}");
+    // The number is never echoed back.
+    assert!(!err.to_string().contains("A1234567"), "{err}");
+    let err = expect(
+        st.call(
+            Method::POST,
+            "/me/identity-document",
+            me,
+            Some(json!({"type": "passport", "number": 1234567})),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert!(err["message"].as_str().unwrap().contains("number"), "{err}");
+    let hash: Option<String> =
+        sqlx::query_scalar("select id_hash from profiles.profiles where user_id = $1")
+            .bind(me)
+            .fetch_one(st.pool())
+            .await
+            .unwrap();
+    assert_eq!(hash, None);
+    // The admin's verification body is strict too.
+    let admin = testkit::token(auth::Role::Admin, Uuid::new_v4());
+    let res = st
+        .app
+        .request(Method::POST, &format!("/{me}/identity-document/verify"))
+        .bearer_auth(admin)
+        .json(&json!({"motif": "CNI"}))
+        .send()
+        .await
+        .unwrap();
+    let err = expect(res, 400).await;
+    assert!(err["message"].as_str().unwrap().contains("motif"), "{err}");
+}

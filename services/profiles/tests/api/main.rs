@@ -34,7 +34,8 @@ pub async fn app_with(db: &TestDb, k: profiles::IdKeys) -> TestApp {
 pub async fn app_at(db: &TestDb, k: profiles::IdKeys, clock: platform::Clock) -> TestApp {
     let mut ctx = db.service_context("profiles");
     ctx.clock = clock;
-    let app = testkit::spawn(profiles::router_with_keys(ctx, k)).await;
+    let ctx = ctx.with_section(profiles::ProfilesSettings { keys: k });
+    let app = testkit::spawn(profiles::router(ctx)).await;
     app.wait_ready("/profiles?limit=0").await;
     app
 }

@@ -257,3 +257,56 @@ async fn addresses_use_senegal_regions_and_one_default_per_type() {
     .unwrap();
     assert_eq!(region, "Thiès");
 }
+
+#[tokio::test]
+async fn a_profile_body_with_an_unknown_field_or_a_wrong_type_is_named_and_writes_nothing() {
+    let s = stack().await;
+    let me = s.user("+221770000401").await;
+    let res = s
+        .call(
+            Method::PUT,
+            "/me",
+            me,
+            Some(
+                json!({"full_name": "Awa Ndiaye", "date_of_birth": "1990-01-01",
+                        "birthday": "1990-01-01"}),
+            ),
+        )
+        .await;
+    let b = expect(res, 400).await;
+    assert_eq!(b["code"], "PGRST102");
+    assert!(b["message"].as_str().unwrap().contains("birthday"), "{b}");
+    assert!(b["hint"].as_str().unwrap().contains("date_of_birth"), "{b}");
+    let res = s
+        .call(
+            Method::PUT,
+            "/me",
+            me,
+            Some(
+                json!({"full_name": "Awa Ndiaye", "date_of_birth": "1990-01-01",
+                        "is_profile_public": "oui"}),
+            ),
+        )
+        .await;
+    let b = expect(res, 400).await;
+    assert_eq!(b["code"], "PGRST102");
+    assert!(
+        b["message"].as_str().unwrap().contains("is_profile_public"),
+        "{b}"
+    );
+    let n: i64 = sqlx::query_scalar("select count(*) from profiles.profiles where user_id = $1")
+        .bind(me)
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    // Anonymous: 401 before the body is read.
+    let res = s
+        .app
+        .request(Method::PUT, "/me")
+        .json(&json!({"nonsense": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}

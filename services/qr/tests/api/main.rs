@@ -18,15 +18,15 @@ use sqlx::PgPool;
 use testkit::{TestApp, TestDb};
 use uuid::Uuid;
 
-use qr::{code::DEV_SECRET, QrConfig, QrSecret};
+use qr::{code::DEV_SECRET, QrSecret, QrSettings};
 
 pub struct Stack {
     pub db: TestDb,
     pub app: TestApp,
 }
 
-pub fn config() -> QrConfig {
-    QrConfig {
+pub fn config() -> QrSettings {
+    QrSettings {
         secret: QrSecret::new(DEV_SECRET.as_bytes()).unwrap(),
         public_web_url: "https://wolo.test".into(),
         identity_url: "../identity".into(),
@@ -35,7 +35,7 @@ pub fn config() -> QrConfig {
 
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
-    let app = testkit::spawn(qr::router_with(db.service_context("qr"), config())).await;
+    let app = testkit::spawn(qr::router(db.service_context("qr").with_section(config()))).await;
     Stack { db, app }
 }
 

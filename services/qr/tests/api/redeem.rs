@@ -515,3 +515,51 @@ async fn every_scan_attempt_is_logged_whatever_bytes_it_carries() {
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert_eq!(logs(pool, w.qr_id).await, [("success".to_string(), None)]);
 }
+
+#[tokio::test]
+async fn a_redeem_body_with_an_unknown_field_is_named_and_redeems_nothing() {
+    let s = stack().await;
+    let pool = s.pool();
+    let w = world(pool, today()).await;
+    let post = |body: Value| {
+        s.app
+            .request(reqwest::Method::POST, "/redeem")
+            .bearer_auth(testkit::token(auth::Role::Partner, w.staff))
+            .json(&body)
+            .send()
+    };
+    let b = expect(
+        post(json!({"code": w.code, "venue": "plateau"}))
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(b["code"], "PGRST102");
+    assert!(b["message"].as_str().unwrap().contains("venue"), "{b}");
+    assert!(b["hint"].as_str().unwrap().contains("venue_id"), "{b}");
+    let b = expect(
+        post(json!({"code": w.code, "venue_id": "plateau", "notes": 7}))
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert!(b["message"].as_str().unwrap().contains("notes"), "{b}");
+    let status: String = sqlx::query_scalar("select status from qr.qr_codes where id = $1")
+        .bind(w.qr_id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "issued");
+    assert!(logs(pool, w.qr_id).await.is_empty());
+    // Anonymous: 401, whatever the body.
+    let res = s
+        .app
+        .request(reqwest::Method::POST, "/redeem")
+        .json(&json!({"nonsense": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}

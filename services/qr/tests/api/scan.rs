@@ -26,7 +26,10 @@ async fn scanning_page_in_chromium() {
     let pool = db.pool.clone();
     let app = testkit::spawn(
         Router::new()
-            .nest("/qr", qr::router_with(db.service_context("qr"), config()))
+            .nest(
+                "/qr",
+                qr::router(db.service_context("qr").with_section(config())),
+            )
             .nest(
                 "/identity",
                 identity::router(db.service_context("identity")),

@@ -276,3 +276,86 @@ async fn weekly_terms_and_concurrent_builders() {
         (d(2026, 11, 23), d(2026, 11, 29), 1, 4_000)
     );
 }
+
+#[tokio::test]
+async fn a_paid_body_with_an_unknown_field_or_a_wrong_type_is_named_and_changes_nothing() {
+    let s = stack().await;
+    let pool = s.pool();
+    let partner = partner(pool, "67.5", 0, "monthly").await;
+    let pack = pack(pool, partner, 5_000, None).await;
+    redeemed(
+        pool,
+        partner,
+        pack,
+        5_000,
+        Utc.with_ymd_and_hms(2026, 10, 2, 12, 0, 0).unwrap(),
+    )
+    .await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 5, 8, 0, 0).unwrap();
+    qr::jobs::build_settlements_once(&testkit::service_pool_of(pool, "qr"), now)
+        .await
+        .unwrap();
+    let id = settlements(pool, partner).await[0].10;
+    sqlx::query("update qr.partner_settlements set status = 'approved' where id = $1")
+        .bind(id)
+        .execute(pool)
+        .await
+        .unwrap();
+    let token = testkit::token(Role::Admin, user(pool, None).await);
+    let paid = |body: serde_json::Value, t: Option<String>| {
+        let mut r = s
+            .app
+            .request(Method::POST, &format!("/settlements/{id}/paid"))
+            .json(&body);
+        if let Some(t) = t {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    // A misspelt field: 400 naming it, with the accepted ones; the settlement is unchanged.
+    let b = expect(
+        paid(json!({"payment_ref": "WAVE-1"}), Some(token.clone()))
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(b["code"], "PGRST102");
+    assert!(
+        b["message"].as_str().unwrap().contains("payment_ref"),
+        "{b}"
+    );
+    assert!(
+        b["hint"].as_str().unwrap().contains("payment_reference"),
+        "{b}"
+    );
+    // A wrong type names the field.
+    let b = expect(
+        paid(json!({"payment_reference": 42}), Some(token.clone()))
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(b["code"], "PGRST102");
+    assert!(
+        b["message"].as_str().unwrap().contains("payment_reference"),
+        "{b}"
+    );
+    // Anonymous: 401 before the body is read.
+    expect(paid(json!({"payment_ref": 1}), None).await.unwrap(), 401).await;
+    let status: String =
+        sqlx::query_scalar("select status from qr.partner_settlements where id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "approved");
+    let audits: i64 =
+        sqlx::query_scalar("select count(*) from admin.audit_logs where resource_id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(audits, 0);
+}

@@ -137,7 +137,7 @@ async fn accepting_links_the_user_creates_the_birthday_pot_and_pending_points() 
 #[tokio::test]
 async fn without_a_profile_the_pot_is_created_when_the_profile_is_completed() {
     let st = stack().await;
-    let profiles_app = testkit::spawn(profiles::router(st.db.service_context("profiles"))).await;
+    let profiles_app = testkit::spawn(profiles::router(st.db.context_of(&profiles::SERVICE))).await;
     let sponsor = st.user("+221770000012", "Awa", Some("1990-05-04")).await;
     // The sponsor code also works, matched to the invited phone.
     st.invite(sponsor, "+221772220011").await;

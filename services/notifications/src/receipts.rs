@@ -1,4 +1,5 @@
-//! Custom endpoints: `POST /messages` (admins) and `POST /receipts/{provider}` (signed).
+//! `POST /receipts/{provider}`: signed delivery receipts from the providers (or their
+//! relay): the signature over the raw bytes first, then the receipts, in one transaction.
 
 use axum::{
     body::Bytes,
@@ -9,11 +10,11 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use rest::ApiError;
+use rest::{extract, ApiError};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::{request::request_message_at, AppState, MessageRequest};
+use crate::AppState;
 
 /// Header carrying `t=<unix seconds>,v1=<hex>`: hex = HMAC-SHA256 keyed with
 /// `WOLO_NOTIFY_RECEIPT_SECRET` over [`signed_payload`] (the timestamp, the provider path
@@ -33,41 +34,6 @@ pub const MAX_MESSAGE_ID_CHARS: usize = 255;
 pub const MAX_ERROR_CHARS: usize = 500;
 /// Values of `notifications.provider` that receipts may name.
 pub const RECEIPT_PROVIDERS: [&str; 4] = ["sms", "whatsapp", "smtp", "dev"];
-
-/// POST /messages — body: a [`MessageRequest`]; 201 `{"ids": [...]}`.
-pub async fn post_message(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&st.jwt, &headers)?;
-    match caller.role {
-        auth::Role::Admin => {}
-        auth::Role::Anon => {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "42501",
-                "permission denied: requesting a message needs an admin token",
-            ))
-        }
-        _ => {
-            return Err(ApiError::forbidden(
-                "permission denied: requesting a message needs an admin token",
-            ))
-        }
-    }
-    let req: MessageRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("PGRST102", "Invalid body for a message request")
-            .details(e.to_string())
-    })?;
-    let mut conn = st
-        .db
-        .acquire()
-        .await
-        .map_err(|e| ApiError::from_sqlx(e, false))?;
-    let ids = request_message_at(&mut conn, req, Utc::now()).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "ids": ids }))).into_response())
-}
 
 /// One receipt: what happened to the message the provider knows as `message_id`.
 #[derive(Debug, Clone, PartialEq)]
@@ -287,7 +253,10 @@ pub fn sign(secret: &[u8], t: i64, path: &str, body: &[u8]) -> String {
 }
 
 /// POST /receipts/{provider} — signed delivery receipts; 200 `{"updated": n, "unknown":
-/// [...], "replayed": bool}`. One transaction: all receipts apply, or none.
+/// [...], "replayed": bool}`. One transaction: all receipts apply, or none. The signature is
+/// checked over the raw bytes, which are then parsed ([`rest::extract::parse`]); providers'
+/// own formats (WhatsApp's webhook, arrays, objects) are read field by field.
+#[tracing::instrument(skip_all, fields(provider = %provider))]
 pub async fn post_receipts(
     State(st): State<AppState>,
     Path(provider): Path<String>,
@@ -322,9 +291,7 @@ pub async fn post_receipts(
                 .hint("one of sms, whatsapp, smtp, dev"),
         );
     }
-    let v: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("PGRST102", "Empty or invalid json").details(e.to_string())
-    })?;
+    let v: Value = extract::parse(&body)?;
     let receipts = parse_receipts(&v, now)?;
     if receipts.len() > MAX_RECEIPTS {
         return Err(ApiError::bad_request(

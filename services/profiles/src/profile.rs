@@ -1,24 +1,24 @@
-//! Profile endpoints: `GET|PUT /me`, guardian confirmation, identity documents.
+//! The profile flow: `GET /me` (the caller's profile, the document number masked) and
+//! `PUT /me` (create or update; a minor names a guardian, who is asked to confirm:
+//! [`crate::guardians`]).
 
 use axum::{
-    body::Bytes,
-    extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    extract::State,
+    http::StatusCode,
     response::{IntoResponse, Response},
-    Json,
 };
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use platform::calendar::{age_on, is_minor_on};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
+use rest::extract::{Json, User};
+use rest::input::{db, validation};
 use rest::{ApiError, ApiResult};
 
-use crate::{crypto, AppState};
-
-pub(crate) use rest::input::{body, db, validation};
+use crate::{crypto, guardians, AppState};
 
 pub const LOCALES: [&str; 3] = ["fr-SN", "wo-SN", "en"];
 pub const RELATIONSHIPS: [&str; 6] = [
@@ -29,11 +29,10 @@ pub const RELATIONSHIPS: [&str; 6] = [
     "uncle_aunt",
     "other",
 ];
-pub const DOCUMENT_TYPES: [&str; 3] = ["passport", "national_id", "birth_certificate"];
 
 /// The profile as its owner sees it: the document number masked, never its hash or
 /// ciphertext.
-pub(crate) async fn profile_json(
+pub async fn profile_json(
     conn: &mut PgConnection,
     keys: &crypto::IdKeys,
     user: Uuid,
@@ -65,15 +64,12 @@ pub(crate) async fn profile_json(
     }))
 }
 
-pub async fn get_me(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let me = rest::require_user(&caller)?;
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
+pub async fn get_me(State(state): State<AppState>, user: User) -> Result<Response, ApiError> {
+    let me = user.id;
     let mut conn = state.db.acquire().await.map_err(db)?;
     match profile_json(&mut conn, &state.keys, me, state.clock.today()).await? {
-        Some(p) => Ok(Json(p).into_response()),
+        Some(p) => Ok(axum::Json(p).into_response()),
         None => Err(ApiError::not_found(
             "profile_not_found",
             "Profil non encore complété (profile not completed yet)",
@@ -84,6 +80,7 @@ pub async fn get_me(
 /// `PUT /me` body: absent fields keep their value (on creation, full_name and
 /// date_of_birth are required).
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProfileInput {
     pub full_name: Option<String>,
     pub date_of_birth: Option<NaiveDate>,
@@ -163,14 +160,13 @@ pub fn check_input(p: &ProfileInput, today: NaiveDate) -> ApiResult<()> {
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
 pub async fn put_me(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    bytes: Bytes,
+    user: User,
+    Json(input): Json<ProfileInput>,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let me = rest::require_user(&caller)?;
-    let input: ProfileInput = body(&bytes)?;
+    let me = user.id;
     let today = state.clock.today();
     check_input(&input, today)?;
 
@@ -326,26 +322,9 @@ pub async fn put_me(
     let old_guardian: Option<Uuid> = existing.as_ref().and_then(|r| r.get("guardian_user_id"));
     if let (true, Some(g)) = (minor, guardian) {
         if existing.is_none() || old_guardian != Some(g) {
-            let relationship = match relationship.as_deref() {
-                Some("parent") => "parent",
-                Some("guardian") => "tuteur légal",
-                Some("grandparent") => "grand-parent",
-                Some("sibling") => "frère ou sœur",
-                Some("uncle_aunt") => "oncle ou tante",
-                _ => "proche",
-            };
-            platform::outbox::publish(
-                &mut tx,
-                "notification.requested",
-                &json!({
-                    "user_id": g,
-                    "message": "guardian_confirmation_requested",
-                    "data": {"minor_name": full_name, "relationship": relationship},
-                }),
-                crate::NAME,
-            )
-            .await
-            .map_err(db)?;
+            guardians::ask_to_confirm(&mut tx, g, &full_name, relationship.as_deref())
+                .await
+                .map_err(db)?;
         }
     }
     // A sponsored user who completes the profile gets the referral's birthday pot now
@@ -376,237 +355,7 @@ pub async fn put_me(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(out)).into_response())
-}
-
-pub async fn post_confirm_guardianship(
-    State(state): State<AppState>,
-    Path(minor): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let me = rest::require_user(&caller)?;
-    let minor = Uuid::parse_str(&minor)
-        .map_err(|_| validation("Identifiant invalide (invalid user id)"))?;
-    let mut tx = state.db.begin().await.map_err(db)?;
-    let row = sqlx::query(
-        "select guardian_user_id, guardian_confirmed_at from profiles.profiles where user_id = $1 for update",
-    )
-    .bind(minor)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db)?
-    .ok_or_else(|| ApiError::not_found("profile_not_found", "Profil introuvable (profile not found)"))?;
-    let guardian: Option<Uuid> = row.get("guardian_user_id");
-    if guardian != Some(me) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_guardian",
-            "Vous n'êtes pas le tuteur désigné de ce profil (not this minor's guardian)",
-        ));
-    }
-    let confirmed: Option<chrono::DateTime<Utc>> = row.get("guardian_confirmed_at");
-    let confirmed = match confirmed {
-        Some(t) => t,
-        None => sqlx::query_scalar(
-            "update profiles.profiles set guardian_confirmed_at = now(), guardian_confirmed_by = $2
-             where user_id = $1 returning guardian_confirmed_at",
-        )
-        .bind(minor)
-        .bind(me)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?,
-    };
-    tx.commit().await.map_err(db)?;
-    Ok(Json(
-        json!({"minor_user_id": minor, "guardian_user_id": me, "guardian_confirmed_at": confirmed}),
-    )
-    .into_response())
-}
-
-#[derive(Deserialize)]
-struct DocumentInput {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    number: Option<String>,
-    country: Option<String>,
-    media_url: Option<String>,
-}
-
-pub async fn post_identity_document(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let me = rest::require_user(&caller)?;
-    let input: DocumentInput = body(&bytes)?;
-    let kind = input.kind.unwrap_or_default();
-    if !DOCUMENT_TYPES.contains(&kind.as_str()) {
-        return Err(validation(
-            "type : passport, national_id ou birth_certificate (unknown document type)",
-        ));
-    }
-    let number = crypto::normalise_number(&input.number.unwrap_or_default());
-    if !(4..=30).contains(&number.chars().count()) {
-        return Err(validation(
-            "Numéro de document invalide : 4 à 30 lettres ou chiffres (invalid number)",
-        ));
-    }
-    let country = input
-        .country
-        .unwrap_or_else(|| "SEN".into())
-        .trim()
-        .to_uppercase();
-    if country.len() != 3 || !country.chars().all(|c| c.is_ascii_uppercase()) {
-        return Err(validation(
-            "country : code ISO à 3 lettres, par exemple SEN (invalid country)",
-        ));
-    }
-    if let Some(u) = &input.media_url {
-        if !u.starts_with("https://") || u.len() > 500 {
-            return Err(validation(
-                "media_url : une URL https de 500 caractères au plus",
-            ));
-        }
-    }
-    let hash = state.keys.id_hash(&number);
-    let taken = || {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "id_document_already_registered",
-            "Ce document d'identité est déjà enregistré sur un autre compte (document already registered)",
-        )
-    };
-    let mut tx = state.db.begin().await.map_err(db)?;
-    let current: Option<Option<String>> =
-        sqlx::query_scalar("select id_hash from profiles.profiles where user_id = $1 for update")
-            .bind(me)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-    let Some(current) = current else {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "profile_required",
-            "Complétez d'abord votre profil (complete the profile first)",
-        ));
-    };
-    let other: bool = sqlx::query_scalar(
-        "select exists (select 1 from profiles.profiles where id_hash = $1 and user_id <> $2)",
-    )
-    .bind(&hash)
-    .bind(me)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db)?;
-    if other {
-        return Err(taken());
-    }
-    let same = current.as_deref() == Some(hash.as_str());
-    sqlx::query(
-        "update profiles.profiles set
-             id_type = $2, id_country = $3, id_hash = $4, id_number = null,
-             id_number_encrypted = $5, id_media_url = coalesce($6, id_media_url),
-             id_verified_at = case when $7 then id_verified_at end,
-             id_verified_by = case when $7 then id_verified_by end
-         where user_id = $1",
-    )
-    .bind(me)
-    .bind(&kind)
-    .bind(&country)
-    .bind(&hash)
-    .bind(state.keys.encrypt(&number))
-    .bind(&input.media_url)
-    .bind(same)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.code().as_deref() == Some("23505") => taken(),
-        _ => db(e),
-    })?;
-    let out = profile_json(&mut tx, &state.keys, me, state.clock.today())
-        .await?
-        .ok_or_else(|| ApiError::internal("profile vanished"))?;
-    tx.commit().await.map_err(db)?;
-    Ok((StatusCode::CREATED, Json(out)).into_response())
-}
-
-#[derive(Deserialize, Default)]
-struct VerifyInput {
-    reason: Option<String>,
-}
-
-pub async fn post_verify_document(
-    State(state): State<AppState>,
-    Path(user): Path<String>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let admin = rest::require_admin(&caller)?;
-    let user =
-        Uuid::parse_str(&user).map_err(|_| validation("Identifiant invalide (invalid user id)"))?;
-    let input: VerifyInput = if bytes.is_empty() {
-        VerifyInput::default()
-    } else {
-        body(&bytes)?
-    };
-    let path = format!("/{user}/identity-document/verify");
-    let mut tx = rest::begin(&state.db, &caller, "POST", &path, &headers, false).await?;
-    let row = sqlx::query(
-        "select id_hash, id_type, id_country, id_verified_at, id_verified_by
-         from profiles.profiles where user_id = $1 for update",
-    )
-    .bind(user)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db)?
-    .ok_or_else(|| {
-        ApiError::not_found(
-            "profile_not_found",
-            "Profil introuvable (profile not found)",
-        )
-    })?;
-    let hash: Option<String> = row.get("id_hash");
-    if hash.is_none() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "no_identity_document",
-            "Aucun document d'identité enregistré (no identity document)",
-        ));
-    }
-    let old = json!({
-        "id_type": row.get::<Option<String>, _>("id_type"),
-        "id_country": row.get::<Option<String>, _>("id_country"),
-        "id_verified_at": row.get::<Option<chrono::DateTime<Utc>>, _>("id_verified_at"),
-        "id_verified_by": row.get::<Option<Uuid>, _>("id_verified_by"),
-    });
-    let verified_at: chrono::DateTime<Utc> = sqlx::query_scalar(
-        "update profiles.profiles set id_verified_at = now(), id_verified_by = $2
-         where user_id = $1 returning id_verified_at",
-    )
-    .bind(user)
-    .bind(admin)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db)?;
-    let new = json!({"id_verified_at": verified_at, "id_verified_by": admin});
-    sqlx::query("select wolo.audit('identity_document_verified', 'profile', $1, $2, $3, $4, $5)")
-        .bind(user)
-        .bind(&old)
-        .bind(&new)
-        .bind(&input.reason)
-        .bind(json!({"id_type": old["id_type"], "id_country": old["id_country"]}))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-    tx.commit().await.map_err(db)?;
-    Ok(
-        Json(json!({"user_id": user, "id_verified_at": verified_at, "id_verified_by": admin}))
-            .into_response(),
-    )
+    Ok((status, axum::Json(out)).into_response())
 }
 
 #[cfg(test)]

@@ -1,0 +1,134 @@
+//! The qr service's settings, read once at start-up ([`platform::Settings`]).
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `WOLO_QR_SECRET` | a development value (refused in production) | HMAC-SHA256 key of the codes, at least 32 bytes |
+//! | `WOLO_QR_IDENTITY_URL` | `../identity` | where the scanning page signs in, relative to `/qr/scan` |
+//! | `WOLO_PUBLIC_WEB_URL` | `http://localhost:5173` | the web app (from [`platform::Config`]) |
+//!
+//! A secret shorter than 32 bytes, or none in production, is a [`ConfigError`] naming
+//! `WOLO_QR_SECRET`: one line, exit status 2.
+
+use platform::config::{ConfigError, Env, Environment};
+
+use crate::code::{QrSecret, DEV_SECRET, MIN_SECRET_BYTES};
+
+/// The service's settings.
+#[derive(Clone, Debug)]
+pub struct QrSettings {
+    /// `WOLO_QR_SECRET`: signs the codes (≥ 32 bytes; development default outside production).
+    pub secret: QrSecret,
+    /// `WOLO_PUBLIC_WEB_URL`: the web app, for the link in the `qr_ready` message.
+    pub public_web_url: String,
+    /// `WOLO_QR_IDENTITY_URL`: where the scanning page signs in, relative to `/qr/scan`
+    /// (default `../identity`).
+    pub identity_url: String,
+}
+
+impl platform::Settings for QrSettings {
+    fn read(env: &Env, config: &platform::Config) -> Result<Self, ConfigError> {
+        let production = config.environment == Environment::Production;
+        let secret = match env.secret("WOLO_QR_SECRET") {
+            Some(s) => {
+                if production && s.expose() == DEV_SECRET {
+                    return Err(ConfigError::invalid(
+                        "WOLO_QR_SECRET",
+                        "is the development default in production",
+                    ));
+                }
+                QrSecret::new(s.expose().as_bytes()).map_err(|_| {
+                    ConfigError::invalid(
+                        "WOLO_QR_SECRET",
+                        format!(
+                            "must be at least {MIN_SECRET_BYTES} bytes (got {})",
+                            s.expose().len()
+                        ),
+                    )
+                })?
+            }
+            None if production => return Err(ConfigError::Missing("WOLO_QR_SECRET")),
+            None => {
+                QrSecret::new(DEV_SECRET.as_bytes()).expect("the development secret is long enough")
+            }
+        };
+        Ok(QrSettings {
+            secret,
+            public_web_url: config.public_web_url.clone(),
+            identity_url: env
+                .get("WOLO_QR_IDENTITY_URL")
+                .unwrap_or_else(|| "../identity".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform::Settings;
+
+    fn config(production: bool) -> platform::Config {
+        let mut pairs = vec![
+            ("DATABASE_URL", "postgres://x/y"),
+            ("WOLO_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ];
+        if production {
+            pairs.push(("WOLO_ENV", "production"));
+        }
+        platform::Config::from_settings(8087, &Env::from_pairs(&pairs)).unwrap()
+    }
+
+    #[test]
+    fn defaults_outside_production() {
+        let s = QrSettings::read(&Env::from_pairs::<&str, &str>(&[]), &config(false)).unwrap();
+        assert_eq!(s.identity_url, "../identity");
+        let s = QrSettings::read(
+            &Env::from_pairs(&[("WOLO_QR_IDENTITY_URL", " https://id.wolo.sn ")]),
+            &config(false),
+        )
+        .unwrap();
+        assert_eq!(s.identity_url, "https://id.wolo.sn");
+        assert!(!format!("{s:?}").contains(DEV_SECRET));
+    }
+
+    #[test]
+    fn a_short_secret_is_named() {
+        let short = "x".repeat(31);
+        let e = QrSettings::read(
+            &Env::from_pairs(&[("WOLO_QR_SECRET", short.as_str())]),
+            &config(false),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Invalid {
+                    name: "WOLO_QR_SECRET",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(!e.to_string().contains(&short), "{e}");
+    }
+
+    #[test]
+    fn production_requires_a_real_secret() {
+        let e = QrSettings::read(&Env::from_pairs::<&str, &str>(&[]), &config(true)).unwrap_err();
+        assert_eq!(e, ConfigError::Missing("WOLO_QR_SECRET"));
+        let e = QrSettings::read(
+            &Env::from_pairs(&[("WOLO_QR_SECRET", DEV_SECRET)]),
+            &config(true),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Invalid {
+                    name: "WOLO_QR_SECRET",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+}
