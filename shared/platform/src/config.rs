@@ -12,6 +12,8 @@
 //! | `WOLO_JWT_AUDIENCE` | unset | when set, tokens must carry this `aud` |
 //! | `WOLO_CORS_ORIGINS` | `*` | origins allowed by CORS: `*` or a comma-separated list (production requires the list) |
 //! | `WOLO_TRUSTED_PROXIES` | `127.0.0.0/8,::1` | the proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed: comma-separated addresses and CIDR networks, or `none` ([`crate::client`]) |
+//! | `WOLO_METRICS_TOKEN` | unset | a bearer token (secret, at least 32 bytes in production) that may read `GET /metrics` from anywhere ([`crate::metrics`]) |
+//! | `WOLO_METRICS_ALLOW` | loopback outside production, nobody in production | client IPs (addresses and CIDR networks, or `none`) that may read `GET /metrics` without the token; in production with neither setting, `/metrics` answers 404 |
 //!
 //! A missing or malformed setting is a [`ConfigError`] that names the variable, and the
 //! binaries stop with it before binding any port.
@@ -98,6 +100,11 @@ pub struct Config {
     /// `WOLO_TRUSTED_PROXIES`: the only peers whose `X-Forwarded-For` gives the client IP,
     /// and whose `X-Forwarded-Proto: https` earns HSTS ([`crate::client`]).
     pub trusted_proxies: TrustedProxies,
+    /// `WOLO_METRICS_TOKEN`: the bearer token that may read `/metrics` ([`crate::metrics`]).
+    pub metrics_token: Option<Secret>,
+    /// `WOLO_METRICS_ALLOW`: the client IPs that may read `/metrics` without the token
+    /// (`None`: loopback outside production, nobody in production).
+    pub metrics_allow: Option<TrustedProxies>,
 }
 
 /// The web app's address when `WOLO_PUBLIC_WEB_URL` is unset (Vite's development server).
@@ -144,6 +151,11 @@ impl Config {
             cors_origins: parse_origins(get("WOLO_CORS_ORIGINS"))?,
             public_web_url: parse_web_url(get("WOLO_PUBLIC_WEB_URL"))?,
             trusted_proxies: env.parsed("WOLO_TRUSTED_PROXIES")?.unwrap_or_default(),
+            metrics_token: get("WOLO_METRICS_TOKEN")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .map(Secret),
+            metrics_allow: env.parsed("WOLO_METRICS_ALLOW")?,
         })
     }
 }
@@ -243,7 +255,10 @@ impl Lookup<'_> {
 /// Services read their own typed section from it ([`crate::Settings`]); nothing reads
 /// `std::env` after start-up.
 #[derive(Clone)]
-pub struct Env(Arc<dyn Fn(&str) -> Option<String> + Send + Sync>);
+pub struct Env(Arc<Vars>);
+
+/// What an [`Env`] reads through: a setting's name to its raw value.
+type Vars = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 impl fmt::Debug for Env {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
