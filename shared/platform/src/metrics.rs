@@ -262,9 +262,9 @@ fn labeller(service: &'static str) -> impl Fn(Request, Next) -> Labelling + Clon
                 .get::<MatchedPath>()
                 .map(|p| p.as_str().to_string());
             let span = tracing::Span::current();
-            span.record("service", service);
+            span.record("service", tracing::field::display(service));
             if let Some(r) = &route {
-                span.record("route", r.as_str());
+                span.record("route", tracing::field::display(r));
             }
             let mut res = next.run(req).await;
             res.extensions_mut().insert(RouteLabel { service, route });

@@ -389,6 +389,28 @@ mod tests {
     }
 
     #[test]
+    fn a_metrics_token_must_be_a_real_secret_when_set() {
+        assert_eq!(
+            refused(&[(
+                "WOLO_METRICS_TOKEN",
+                Some("metrics-change-me-0123456789abcdef")
+            )]),
+            "WOLO_METRICS_TOKEN"
+        );
+        assert_eq!(
+            refused(&[("WOLO_METRICS_TOKEN", Some("Mt7Kq2Lm9Rx4"))]),
+            "WOLO_METRICS_TOKEN"
+        );
+        // Unset (metrics off unless WOLO_METRICS_ALLOW says who) or a real one: accepted.
+        let mut env = valid();
+        env.insert(
+            "WOLO_METRICS_TOKEN",
+            "Mt7Kq2Lm9Rx4Vn8Wb3Hc6Jz1Fd5Gs0Ya".into(),
+        );
+        run(&env).unwrap();
+    }
+
+    #[test]
     fn development_database_passwords_are_refused() {
         // compose.yaml's defaults, in each of the three places a password can be given.
         assert_eq!(

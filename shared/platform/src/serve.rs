@@ -321,6 +321,64 @@ mod tests {
         String::from_utf8(bytes.to_vec()).unwrap()
     }
 
+    /// A writer collecting what the fmt layer prints.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_logs_inside_a_span_with_its_service_id_and_route_but_no_query() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let router = crate::metrics::label(
+            Router::new().route(
+                "/pots/{id}",
+                get(|| async {
+                    tracing::info!("handled");
+                    "ok"
+                }),
+            ),
+            "pots",
+        );
+        let mut req = Request::builder()
+            .uri("/pots/42?phone=eq.%2B221771234567")
+            .header("x-request-id", "req-7")
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut().insert(ConnectInfo::<SocketAddr>(
+            "127.0.0.1:40000".parse().unwrap(),
+        ));
+        let res = edge(router, None).oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line = text.lines().find(|l| l.contains("handled")).expect(&text);
+        for part in [
+            "request{",
+            "service=pots",
+            "request_id=req-7",
+            "method=GET",
+            "path=/pots/42",
+            "route=/pots/{id}",
+        ] {
+            assert!(line.contains(part), "{part} in {line}");
+        }
+        assert!(!text.contains("221771234567"), "{text}");
+    }
+
     #[tokio::test]
     async fn forwarded_headers_count_only_from_the_configured_proxies() {
         let forwarded = [
