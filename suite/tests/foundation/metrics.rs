@@ -302,3 +302,27 @@ async fn outbox_webhook_redemption_and_queue_series_are_exported() {
         );
     }
 }
+
+#[tokio::test]
+async fn each_service_alone_serves_metrics_beside_its_routes() {
+    let db = TestDb::new().await;
+    let mut config = db.config();
+    config.metrics_token = Some(Secret::new(TOKEN));
+    for (s, ctx) in suite::service_contexts(&db.context(), &Env::process()).unwrap() {
+        // As `wolo serve <S>` builds it: the service at the root, /metrics merged beside it.
+        let contexts = [(s, ctx.clone())];
+        let router = platform::metrics::label((s.router)(ctx), s.name)
+            .merge(suite::metrics::router(&config, &contexts));
+        let app = testkit::spawn(router).await;
+        assert_eq!(app.get("/health").await.status(), 200, "{}", s.name);
+        let text = scrape(&app).await;
+        assert!(
+            text.contains(&format!(
+                r#"wolo_http_requests_total{{method="GET",route="/health",service="{}",status="2xx"}}"#,
+                s.name
+            )),
+            "{}: {text}",
+            s.name
+        );
+    }
+}
