@@ -7,10 +7,12 @@
 //!   ([`crate::serve::edge`]); `route` is axum's matched route template (`/pots/{id}`), never the
 //!   raw URL, and `unmatched` when no route matched; `status` is the class (`2xx`, `4xx`...);
 //!   `service` comes from [`label`] (`-` for a router nobody labelled);
+//!   and `wolo_http_requests_in_flight{service}` (routed, not yet answered);
 //! - the pools, read at each scrape ([`pool`]): `wolo_db_pool_connections{service, state}`
 //!   (`in_use`, `idle`) and `wolo_db_pool_max_connections{service}`. sqlx 0.8 does not expose
 //!   how many acquires are waiting: when `in_use` equals the maximum, new requests queue (for
-//!   at most `WOLO_DB_ACQUIRE_TIMEOUT_MS`, then 500 with a logged `PoolTimedOut`);
+//!   at most `WOLO_DB_ACQUIRE_TIMEOUT_MS`, then 503 `PGRST003`), and
+//!   `wolo_http_requests_in_flight - in_use` bounds how many wait;
 //! - the outbox ([`crate::outbox`]): `wolo_outbox_applied_total{consumer}`,
 //!   `wolo_outbox_failed_total{consumer}`, `wolo_outbox_parked_total{consumer}` (this
 //!   process), `wolo_outbox_lag_seconds{consumer}` (from an event's `created_at` to when the
@@ -49,7 +51,8 @@ use axum::{
     Router,
 };
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use sqlx::PgPool;
 
@@ -70,6 +73,7 @@ struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     request_seconds: HistogramVec,
+    in_flight: IntGaugeVec,
     outbox_applied: IntCounterVec,
     outbox_failed: IntCounterVec,
     outbox_parked: IntCounterVec,
@@ -117,6 +121,20 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             &["service", "method", "route"],
             latency.clone(),
         ),
+        in_flight: {
+            let g = IntGaugeVec::new(
+                Opts::new(
+                    "wolo_http_requests_in_flight",
+                    "Requests a service is handling now (routed, not yet answered).",
+                ),
+                &["service"],
+            )
+            .expect("a valid gauge");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("registered once");
+            g
+        },
         outbox_applied: counter(
             &registry,
             "wolo_outbox_applied_total",
@@ -266,10 +284,23 @@ fn labeller(service: &'static str) -> impl Fn(Request, Next) -> Labelling + Clon
             if let Some(r) = &route {
                 span.record("route", tracing::field::display(r));
             }
+            let in_flight = METRICS.in_flight.with_label_values(&[service]);
+            in_flight.inc();
+            // Decremented when the handler ends, answered or dropped (client gone).
+            let _done = Done(in_flight);
             let mut res = next.run(req).await;
             res.extensions_mut().insert(RouteLabel { service, route });
             res
         })
+    }
+}
+
+/// Decrements a request's in-flight gauge when dropped.
+struct Done(prometheus::IntGauge);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

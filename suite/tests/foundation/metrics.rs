@@ -155,6 +155,16 @@ async fn requests_are_counted_per_service_and_route_template_with_the_pools() {
         ),
         "{text}"
     );
+    // The scrape itself is in flight (other tests of this process may scrape too).
+    assert!(
+        value(&text, r#"wolo_http_requests_in_flight{service="metrics"}"#)
+            .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"wolo_http_requests_in_flight{service="pots"} "#),
+        "{text}"
+    );
     // Each running service's pool.
     for service in suite::SERVICES.iter().map(|s| s.name) {
         assert!(
