@@ -259,7 +259,7 @@ impl Consumer {
                     let attempts = attempts + 1;
                     let error = format!("{err:#}");
                     if attempts >= self.max_attempts {
-                        tracing::error!(parent: &span, attempts, %error, "outbox event parked");
+                        tracing::error!(parent: &span, consumer = %self.name, event_id = event.id, topic = %event.topic, attempts, %error, "outbox event parked");
                         self.record_failure(&mut tx, event.id, attempts, &error, None, true)
                             .await?;
                         (last_txid, last_id) = (txid, event.id);
@@ -269,7 +269,7 @@ impl Consumer {
                         let next = Utc::now()
                             + chrono::Duration::from_std(self.backoff(attempts))
                                 .unwrap_or_default();
-                        tracing::warn!(parent: &span, attempts, %error, "outbox event failed, will retry");
+                        tracing::warn!(parent: &span, consumer = %self.name, event_id = event.id, topic = %event.topic, attempts, %error, "outbox event failed, will retry");
                         self.record_failure(&mut tx, event.id, attempts, &error, Some(next), false)
                             .await?;
                         failures.push(false);
