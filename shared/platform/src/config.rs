@@ -410,6 +410,39 @@ mod tests {
     }
 
     #[test]
+    fn metrics_settings_are_read_the_token_hidden_and_a_bad_network_named() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut all = vec![
+                ("DATABASE_URL", "postgres://x/y"),
+                ("WOLO_JWT_SECRET", SECRET),
+            ];
+            all.extend_from_slice(pairs);
+            Config::from_lookup(8080, lookup(&all))
+        };
+        let c = with(&[]).unwrap();
+        assert!(c.metrics_token.is_none() && c.metrics_allow.is_none());
+        let c = with(&[
+            (
+                "WOLO_METRICS_TOKEN",
+                " scrape-me-0123456789abcdef0123456789 ",
+            ),
+            ("WOLO_METRICS_ALLOW", "10.0.9.0/24, 127.0.0.1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.metrics_token.as_ref().unwrap().expose(),
+            "scrape-me-0123456789abcdef0123456789"
+        );
+        assert_eq!(
+            c.metrics_allow.as_ref().unwrap().to_string(),
+            "10.0.9.0/24,127.0.0.1/32"
+        );
+        assert!(!format!("{c:?}").contains("scrape-me"));
+        let err = with(&[("WOLO_METRICS_ALLOW", "prometheus.internal")]).unwrap_err();
+        assert!(err.to_string().contains("WOLO_METRICS_ALLOW"), "{err}");
+    }
+
+    #[test]
     fn defaults_use_the_service_port_and_hide_secrets() {
         let c = Config::from_lookup(
             8084,
