@@ -9,6 +9,8 @@ use std::time::Duration;
 use axum::{routing::get, Json, Router};
 use platform::{config::Env, Context};
 
+pub mod metrics;
+
 include!(concat!(env!("OUT_DIR"), "/seeds.rs"));
 
 pub use platform::Service;
@@ -70,7 +72,9 @@ pub fn start_jobs_of(contexts: &[(&'static Service, Context)]) {
 }
 
 /// All ten services in one router, service `S` under `/S`, plus a small index at `/`; each
-/// service connects as its own role ([`service_contexts`]).
+/// service connects as its own role ([`service_contexts`]), and its requests are counted and
+/// logged under its name (`platform::metrics::label`). `GET /metrics` is merged by the caller
+/// ([`metrics::router`]), once per process.
 pub fn suite_router(ctx: Context) -> Router {
     let contexts = service_contexts(&ctx, &Env::process()).expect("the services' settings");
     suite_router_of(&contexts)
@@ -79,7 +83,7 @@ pub fn suite_router(ctx: Context) -> Router {
 /// [`suite_router`] over contexts made by the caller.
 pub fn suite_router_of(contexts: &[(&'static Service, Context)]) -> Router {
     let names: Vec<&str> = SERVICES.iter().map(|s| s.name).collect();
-    let mut router = Router::new().route(
+    let index = Router::new().route(
         "/",
         get(move || async move {
             Json(serde_json::json!({
@@ -93,8 +97,13 @@ pub fn suite_router_of(contexts: &[(&'static Service, Context)]) -> Router {
             }))
         }),
     );
+    // Each service's requests are counted and logged under its name (platform::metrics).
+    let mut router = platform::metrics::label_routes(index, "wolo");
     for (s, ctx) in contexts {
-        router = router.nest(&format!("/{}", s.name), (s.router)(ctx.clone()));
+        router = router.nest(
+            &format!("/{}", s.name),
+            platform::metrics::label((s.router)(ctx.clone()), s.name),
+        );
     }
     router
 }

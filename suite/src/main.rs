@@ -12,6 +12,11 @@
 //! process (on `WOLO_FAKE_WAVE_ADDR`) and points the donations service at it, so a donation
 //! can be paid locally with no Wave account. In production `WOLO_WAVE_API_URL` is required.
 //!
+//! `GET /metrics` (Prometheus text format) is served once for the process, beside the services:
+//! every running service's requests, pool, outbox consumers and jobs, plus webhook,
+//! redemption and notification-queue gauges (`suite::metrics`); who may read it is set by
+//! `WOLO_METRICS_TOKEN` and `WOLO_METRICS_ALLOW` (`platform::metrics`).
+//!
 //! With `WOLO_ENV=production`, `wolo serve` refuses development secrets, short secrets, the
 //! fake Wave, the development message provider and open CORS: one line naming the setting,
 //! exit status 2, before any job or listener starts (`platform::production`).
@@ -172,11 +177,14 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
         Some(s) => {
             let ctx = contexts[0].1.clone();
             (s.jobs)(&ctx);
-            platform::serve::serve(&config, (s.router)(ctx), s.name).await
+            let router = platform::metrics::label((s.router)(ctx), s.name)
+                .merge(suite::metrics::router(&config, &contexts));
+            platform::serve::serve(&config, router, s.name).await
         }
         None => {
             suite::start_jobs_of(&contexts);
-            let router = suite::suite_router_of(&contexts);
+            let router =
+                suite::suite_router_of(&contexts).merge(suite::metrics::router(&config, &contexts));
             println!("WOLO suite on http://{addr}: services under /<name>, e.g.");
             println!("  http://{addr}/");
             println!("  http://{addr}/pots/health");

@@ -12,6 +12,8 @@
 //! | `WOLO_JWT_AUDIENCE` | unset | when set, tokens must carry this `aud` |
 //! | `WOLO_CORS_ORIGINS` | `*` | origins allowed by CORS: `*` or a comma-separated list (production requires the list) |
 //! | `WOLO_TRUSTED_PROXIES` | `127.0.0.0/8,::1` | the proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed: comma-separated addresses and CIDR networks, or `none` ([`crate::client`]) |
+//! | `WOLO_METRICS_TOKEN` | unset | a bearer token (secret, at least 32 bytes in production) that may read `GET /metrics` from anywhere ([`crate::metrics`]) |
+//! | `WOLO_METRICS_ALLOW` | loopback outside production, nobody in production | client IPs (addresses and CIDR networks, or `none`) that may read `GET /metrics` without the token; in production with neither setting, `/metrics` answers 404 |
 //!
 //! A missing or malformed setting is a [`ConfigError`] that names the variable, and the
 //! binaries stop with it before binding any port.
@@ -98,6 +100,11 @@ pub struct Config {
     /// `WOLO_TRUSTED_PROXIES`: the only peers whose `X-Forwarded-For` gives the client IP,
     /// and whose `X-Forwarded-Proto: https` earns HSTS ([`crate::client`]).
     pub trusted_proxies: TrustedProxies,
+    /// `WOLO_METRICS_TOKEN`: the bearer token that may read `/metrics` ([`crate::metrics`]).
+    pub metrics_token: Option<Secret>,
+    /// `WOLO_METRICS_ALLOW`: the client IPs that may read `/metrics` without the token
+    /// (`None`: loopback outside production, nobody in production).
+    pub metrics_allow: Option<TrustedProxies>,
 }
 
 /// The web app's address when `WOLO_PUBLIC_WEB_URL` is unset (Vite's development server).
@@ -144,6 +151,11 @@ impl Config {
             cors_origins: parse_origins(get("WOLO_CORS_ORIGINS"))?,
             public_web_url: parse_web_url(get("WOLO_PUBLIC_WEB_URL"))?,
             trusted_proxies: env.parsed("WOLO_TRUSTED_PROXIES")?.unwrap_or_default(),
+            metrics_token: get("WOLO_METRICS_TOKEN")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .map(Secret),
+            metrics_allow: env.parsed("WOLO_METRICS_ALLOW")?,
         })
     }
 }
@@ -395,6 +407,39 @@ mod tests {
             text.contains("WOLO_HTTP_ADDR") && text.contains("localhost:http"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn metrics_settings_are_read_the_token_hidden_and_a_bad_network_named() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut all = vec![
+                ("DATABASE_URL", "postgres://x/y"),
+                ("WOLO_JWT_SECRET", SECRET),
+            ];
+            all.extend_from_slice(pairs);
+            Config::from_lookup(8080, lookup(&all))
+        };
+        let c = with(&[]).unwrap();
+        assert!(c.metrics_token.is_none() && c.metrics_allow.is_none());
+        let c = with(&[
+            (
+                "WOLO_METRICS_TOKEN",
+                " scrape-me-0123456789abcdef0123456789 ",
+            ),
+            ("WOLO_METRICS_ALLOW", "10.0.9.0/24, 127.0.0.1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.metrics_token.as_ref().unwrap().expose(),
+            "scrape-me-0123456789abcdef0123456789"
+        );
+        assert_eq!(
+            c.metrics_allow.as_ref().unwrap().to_string(),
+            "10.0.9.0/24,127.0.0.1/32"
+        );
+        assert!(!format!("{c:?}").contains("scrape-me"));
+        let err = with(&[("WOLO_METRICS_ALLOW", "prometheus.internal")]).unwrap_err();
+        assert!(err.to_string().contains("WOLO_METRICS_ALLOW"), "{err}");
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! Each run happens inside the span `job{service, job}`; a run that did something (its
 //! outcome differs from the default: a count above zero) is logged at `info` with the
 //! outcome, a failed run at `warn` with its error, and the next period comes regardless.
+//! Every run is counted (`wolo_job_runs_total{service, job, outcome}`) and timed
+//! (`wolo_job_duration_seconds{service, job}`): [`crate::metrics`].
 //! The first run starts at once. Several replicas each run their loop: a job must be safe to
 //! run concurrently (conditional updates, `skip locked`), as every job of the suite is.
 
@@ -44,9 +46,10 @@ where
     R: Debug + Default + PartialEq,
 {
     let span = tracing::info_span!("job", service, job = name);
+    let started = std::time::Instant::now();
     let outcome = job().instrument(span.clone()).await;
     let _enter = span.enter();
-    match outcome {
+    let ok = match outcome {
         Ok(r) if r != R::default() => {
             tracing::info!(outcome = ?r, "{service} {name}");
             true
@@ -56,7 +59,9 @@ where
             tracing::warn!(error = %e, "{service} {name} failed");
             false
         }
-    }
+    };
+    crate::metrics::job_run(service, name, ok, started.elapsed());
+    ok
 }
 
 #[cfg(test)]

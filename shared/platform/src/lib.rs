@@ -7,6 +7,7 @@
 //! - [`jobs`]: periodic jobs, each run in its span;
 //! - [`names`]: a profile's first name, as messages address people;
 //! - [`health`]: `GET /health` and `GET /ready`;
+//! - [`metrics`]: Prometheus metrics (requests, pools, outbox, jobs) and `GET /metrics`;
 //! - [`outbox`]: events published with a change, consumed at most once per consumer;
 //! - [`events`]: every outbox topic with its payload type;
 //! - [`production`]: what `WOLO_ENV=production` refuses at start-up;
@@ -53,6 +54,7 @@ pub mod db;
 pub mod events;
 pub mod health;
 pub mod jobs;
+pub mod metrics;
 pub mod migrate;
 pub mod names;
 pub mod outbox;
@@ -227,6 +229,14 @@ pub async fn run(service: &Service) -> anyhow::Result<()> {
         }
     }
     (service.jobs)(&ctx);
-    let app = (service.router)(ctx.clone());
+    // GET /metrics: this process's requests, pool, outbox and jobs (config: who may read).
+    let metrics = metrics::router(
+        metrics::Access::of(&ctx.config),
+        vec![
+            metrics::pool(name, ctx.db.clone()),
+            metrics::outbox_parked(ctx.db.clone()),
+        ],
+    );
+    let app = metrics::label((service.router)(ctx.clone()), name).merge(metrics);
     serve::serve(&ctx.config, app, name).await
 }

@@ -21,6 +21,11 @@
 //!   consumer moves on;
 //! - consumers are woken by `LISTEN wolo_outbox` and poll as a fallback.
 //!
+//! Each event is handled inside the span `consume{consumer, topic, event_id}`; once a pass
+//! commits, its applied events are counted with their lag (from `created_at`) and its failed
+//! attempts too ([`crate::metrics`]: `wolo_outbox_applied_total`, `wolo_outbox_lag_seconds`,
+//! `wolo_outbox_failed_total`, `wolo_outbox_parked_total`).
+//!
 //! Latency: an event becomes readable once every transaction of the cluster that started
 //! before it has ended, so one long transaction anywhere delays delivery (never loses or
 //! reorders it). Statement timeouts and `idle_in_transaction_session_timeout` bound that.
@@ -30,6 +35,7 @@ use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{postgres::PgListener, Acquire, PgConnection, PgPool, Row};
+use tracing::Instrument;
 
 /// The channel `wolo.publish_event` notifies.
 pub const CHANNEL: &str = "wolo_outbox";
@@ -175,6 +181,10 @@ impl Consumer {
             return Ok(pass);
         };
         let (mut last_txid, mut last_id): (i64, i64) = (cursor.get(0), cursor.get(1));
+        // Counted once the pass commits ([`crate::metrics`]): lags of applied events, and
+        // failed attempts (true: parked).
+        let mut lags: Vec<Duration> = Vec::new();
+        let mut failures: Vec<bool> = Vec::new();
         let events = sqlx::query(
             "select id, txid, topic, payload, source, created_at from wolo.outbox
               where (txid, id) > ($1, $2)
@@ -218,10 +228,17 @@ impl Consumer {
                     break;
                 }
             }
+            let span = tracing::info_span!(
+                "consume",
+                consumer = %self.name,
+                topic = %event.topic,
+                event_id = event.id
+            );
             let mut savepoint = tx.begin().await?;
             let outcome = self
                 .handler
                 .handle(savepoint.acquire().await?, &event)
+                .instrument(span.clone())
                 .await;
             match outcome {
                 Ok(()) => {
@@ -235,24 +252,27 @@ impl Consumer {
                     }
                     (last_txid, last_id) = (txid, event.id);
                     pass.applied += 1;
+                    lags.push((Utc::now() - event.created_at).to_std().unwrap_or_default());
                 }
                 Err(err) => {
                     savepoint.rollback().await?;
                     let attempts = attempts + 1;
                     let error = format!("{err:#}");
                     if attempts >= self.max_attempts {
-                        tracing::error!(consumer = %self.name, event.id = event.id, topic = %event.topic, %error, "outbox event parked");
+                        tracing::error!(parent: &span, consumer = %self.name, event_id = event.id, topic = %event.topic, attempts, %error, "outbox event parked");
                         self.record_failure(&mut tx, event.id, attempts, &error, None, true)
                             .await?;
                         (last_txid, last_id) = (txid, event.id);
                         pass.parked += 1;
+                        failures.push(true);
                     } else {
                         let next = Utc::now()
                             + chrono::Duration::from_std(self.backoff(attempts))
                                 .unwrap_or_default();
-                        tracing::warn!(consumer = %self.name, event.id = event.id, attempts, %error, "outbox event failed, will retry");
+                        tracing::warn!(parent: &span, consumer = %self.name, event_id = event.id, topic = %event.topic, attempts, %error, "outbox event failed, will retry");
                         self.record_failure(&mut tx, event.id, attempts, &error, Some(next), false)
                             .await?;
+                        failures.push(false);
                         pass.retry_at = Some(next);
                         break;
                     }
@@ -266,6 +286,12 @@ impl Consumer {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        for lag in lags {
+            crate::metrics::outbox_applied(&self.name, lag);
+        }
+        for parked in failures {
+            crate::metrics::outbox_failed(&self.name, parked);
+        }
         Ok(pass)
     }
 

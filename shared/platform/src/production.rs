@@ -6,7 +6,9 @@
 //! production it refuses, naming the setting (never its value):
 //!
 //! - any service: `WOLO_JWT_SECRET` known from development or shorter than 32 bytes;
-//!   `WOLO_CORS_ORIGINS` unset or `*` (open to every origin);
+//!   `WOLO_CORS_ORIGINS` unset or `*` (open to every origin); `WOLO_METRICS_TOKEN` known or
+//!   shorter than 32 bytes when set (unset, and `WOLO_METRICS_ALLOW` unset too, `/metrics`
+//!   answers 404 in production: [`crate::metrics`]);
 //! - donations: `WOLO_WAVE_API_URL` unset (which starts the fake Wave), not https, or
 //!   pointing at the fake (its default address or `WOLO_FAKE_WAVE_ADDR`);
 //!   `WOLO_WAVE_API_KEY` and every `WOLO_WAVE_WEBHOOK_SECRET` unset, known or short;
@@ -117,6 +119,11 @@ pub fn check(
             "`*` allows every origin; list the web app's origins, e.g. https://app.wolo.sn",
         )?,
         Some(_) => {}
+    }
+    // /metrics: the token, when set, is a secret like the others (without it, and without
+    // WOLO_METRICS_ALLOW, /metrics is off in production: platform::metrics).
+    if let Some(v) = get("WOLO_METRICS_TOKEN") {
+        secret("WOLO_METRICS_TOKEN", Some(v))?;
     }
     database_passwords(services, &get)?;
     let runs = |name: &str| services.contains(&name);
@@ -379,6 +386,28 @@ mod tests {
     #[test]
     fn a_valid_production_configuration_passes() {
         run(&valid()).unwrap();
+    }
+
+    #[test]
+    fn a_metrics_token_must_be_a_real_secret_when_set() {
+        assert_eq!(
+            refused(&[(
+                "WOLO_METRICS_TOKEN",
+                Some("metrics-change-me-0123456789abcdef")
+            )]),
+            "WOLO_METRICS_TOKEN"
+        );
+        assert_eq!(
+            refused(&[("WOLO_METRICS_TOKEN", Some("Mt7Kq2Lm9Rx4"))]),
+            "WOLO_METRICS_TOKEN"
+        );
+        // Unset (metrics off unless WOLO_METRICS_ALLOW says who) or a real one: accepted.
+        let mut env = valid();
+        env.insert(
+            "WOLO_METRICS_TOKEN",
+            "Mt7Kq2Lm9Rx4Vn8Wb3Hc6Jz1Fd5Gs0Ya".into(),
+        );
+        run(&env).unwrap();
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The HTTP edge shared by every binary: request ids, request spans, a body size limit,
+//! The HTTP edge shared by every binary: request ids, request spans, request metrics
+//! ([`crate::metrics`]), a body size limit,
 //! the usual response protections, a catch-panic layer, binding, and graceful shutdown on
 //! SIGTERM or Ctrl-C.
 //!
@@ -170,7 +171,8 @@ async fn panic_answer(req: Request, next: Next) -> axum::response::Response {
 }
 
 /// Wraps a router with the edge middleware: CORS, `x-request-id` set (or kept) and echoed,
-/// one span per request carrying it, the response protections, panics caught,
+/// one span per request carrying it (`request{service, request_id, method, path, route}`),
+/// the request metrics ([`crate::metrics::count`]), the response protections, panics caught,
 /// `x-wolo-client-ip` computed, and the body size limit. Only loopback peers are trusted
 /// proxies ([`edge_with`] takes the list).
 pub fn edge(router: Router, origins: Option<&[String]>) -> Router {
@@ -184,14 +186,28 @@ pub fn edge_with(router: Router, origins: Option<&[String]>, proxies: TrustedPro
         ServiceBuilder::new()
             .layer(axum::Extension(proxies))
             .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
-            .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                let id = req
-                    .headers()
-                    .get(&REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
-            }))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    // The path, never the query string (filters may carry a phone number or an
+                    // e-mail address); `service` and `route` (the matched template) are recorded
+                    // once routed, by `metrics::label`.
+                    tracing::info_span!(
+                        "request",
+                        service = tracing::field::Empty,
+                        request_id = %id,
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        route = tracing::field::Empty,
+                    )
+                }),
+            )
+            // Requests counted and timed per service, method, route template, status class.
+            .layer(axum::middleware::from_fn(crate::metrics::count))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
             // The id readable by handlers (error answers quote it: rest::error).
             .layer(axum::middleware::from_fn(crate::request::scope))
@@ -303,6 +319,64 @@ mod tests {
     async fn text(res: axum::response::Response) -> String {
         let bytes = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
         String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    /// A writer collecting what the fmt layer prints.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_logs_inside_a_span_with_its_service_id_and_route_but_no_query() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let router = crate::metrics::label(
+            Router::new().route(
+                "/pots/{id}",
+                get(|| async {
+                    tracing::info!("handled");
+                    "ok"
+                }),
+            ),
+            "pots",
+        );
+        let mut req = Request::builder()
+            .uri("/pots/42?phone=eq.%2B221771234567")
+            .header("x-request-id", "req-7")
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut().insert(ConnectInfo::<SocketAddr>(
+            "127.0.0.1:40000".parse().unwrap(),
+        ));
+        let res = edge(router, None).oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line = text.lines().find(|l| l.contains("handled")).expect(&text);
+        for part in [
+            "request{",
+            "service=pots",
+            "request_id=req-7",
+            "method=GET",
+            "path=/pots/42",
+            "route=/pots/{id}",
+        ] {
+            assert!(line.contains(part), "{part} in {line}");
+        }
+        assert!(!text.contains("221771234567"), "{text}");
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 mod cli;
 mod constraints;
 mod health;
+mod metrics;
 mod migrations_and_seeds;
 mod production;
 mod protections;
