@@ -243,7 +243,10 @@ impl Lookup<'_> {
 /// Services read their own typed section from it ([`crate::Settings`]); nothing reads
 /// `std::env` after start-up.
 #[derive(Clone)]
-pub struct Env(Arc<dyn Fn(&str) -> Option<String> + Send + Sync>);
+pub struct Env(Arc<EnvGet>);
+
+/// How an [`Env`] looks a variable up.
+type EnvGet = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 impl fmt::Debug for Env {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
