@@ -8,6 +8,9 @@ pub mod config;
 pub mod flags;
 pub mod health;
 pub mod sessions;
+pub mod settings;
+
+pub use settings::AdminSettings;
 
 use axum::{
     extract::FromRef,
@@ -29,7 +32,7 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: spawn_jobs,
-    settings: platform::no_settings,
+    settings: platform::section::<AdminSettings>,
 };
 
 /// The admin console: one static page (French), no build step; its script and styles are
@@ -58,6 +61,12 @@ pub struct AppState {
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for auth::Jwt {
+    fn from_ref(state: &AppState) -> auth::Jwt {
+        state.jwt.clone()
     }
 }
 
@@ -96,7 +105,9 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 ];
 
 /// The service's routes: probes, custom endpoints, the console and its schema's tables.
+/// Its settings ([`AdminSettings`]) are the context's, read at start-up.
 pub fn router(ctx: platform::Context) -> Router {
+    let settings = ctx.settings::<AdminSettings>();
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -109,15 +120,11 @@ pub fn router(ctx: platform::Context) -> Router {
         platform::config::Environment::Test => "test",
         platform::config::Environment::Production => "production",
     };
-    let session_hours = sessions::session_hours_from_env().unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "using the default admin session length (8 h)");
-        8
-    });
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
         environment: environment.to_string(),
-        session_hours,
+        session_hours: settings.session_hours,
     };
     Router::new()
         .merge(platform::health::router(NAME))
@@ -170,22 +177,23 @@ async fn console_css() -> impl IntoResponse {
 /// How often health probes run.
 pub const HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Starts the health probes (every minute) and the admin session expiry (every minute).
+/// Starts the health probes (every minute; a run reports how many services were not
+/// healthy) and the admin session expiry (every minute; a run reports how many it ended).
 pub fn spawn_jobs(ctx: &platform::Context) {
+    let settings = ctx.settings::<AdminSettings>();
+    let targets = std::sync::Arc::new(health::targets(&settings.health_base_url));
+    let http = reqwest::Client::new();
     let pool = ctx.db.clone();
-    let targets = health::targets(&health::base_from_env(ctx.config.http_addr));
-    tokio::spawn(async move {
-        let http = reqwest::Client::new();
-        let mut tick = tokio::time::interval(HEALTH_INTERVAL);
-        loop {
-            tick.tick().await;
-            let now = chrono::Utc::now();
-            if let Err(e) = health::health_once(&pool, &http, &targets, now).await {
-                tracing::error!(error = %e, "health probes failed");
-            }
-            if let Err(e) = sessions::expire_sessions_once(&pool, now).await {
-                tracing::error!(error = %e, "admin session expiry failed");
-            }
+    platform::jobs::every(NAME, "health_probes", HEALTH_INTERVAL, move || {
+        let (pool, http, targets) = (pool.clone(), http.clone(), targets.clone());
+        async move {
+            let probes = health::health_once(&pool, &http, &targets, chrono::Utc::now()).await?;
+            Ok(probes.iter().filter(|p| p.status != "healthy").count())
         }
+    });
+    let pool = ctx.db.clone();
+    platform::jobs::every(NAME, "expire_sessions", HEALTH_INTERVAL, move || {
+        let pool = pool.clone();
+        async move { sessions::expire_sessions_once(&pool, chrono::Utc::now()).await }
     });
 }
