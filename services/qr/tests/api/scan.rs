@@ -29,7 +29,7 @@ async fn scanning_page_in_chromium() {
             .nest("/qr", qr::router_with(db.service_context("qr"), config()))
             .nest(
                 "/identity",
-                identity::router(db.service_context("identity")),
+                identity::router(db.context_of(&identity::SERVICE)),
             ),
     )
     .await;
