@@ -8,6 +8,7 @@ mod migrations_and_seeds;
 mod production;
 mod protections;
 mod service_logins;
+mod settings_identity;
 
 use sqlx::PgPool;
 use uuid::Uuid;
