@@ -192,6 +192,7 @@ pub(crate) fn session_json(
 }
 
 /// Marks a successful sign-in made with `method`, opens a session, commits and answers.
+#[tracing::instrument(skip_all, fields(user_id = %user_id, method = method.as_str()))]
 pub(crate) async fn sign_in(
     state: &AppState,
     mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
@@ -212,6 +213,23 @@ pub(crate) async fn sign_in(
     bind_admin_session(state, &mut tx, &user, chain, client).await?;
     tx.commit().await.map_err(db)?;
     Ok(Json(session_json(state, &user, chain, refresh, &amr)).into_response())
+}
+
+/// Signs in the account of a code just consumed in `tx`, whose `row` carries `id` and
+/// `active`: a deactivated account keeps the code spent (the transaction commits) and gets
+/// 403 `user_banned`.
+pub(crate) async fn sign_in_unless_banned(
+    state: &AppState,
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    row: &sqlx::postgres::PgRow,
+    client: &Client,
+    method: claims::Method,
+) -> ApiResult<Response> {
+    if !row.get::<bool, _>("active") {
+        tx.commit().await.map_err(db)?;
+        return Err(banned());
+    }
+    sign_in(state, tx, row.get("id"), client, method).await
 }
 
 /// An admin's token is bound to an admin session (`admin.admin_sessions`): opened here for

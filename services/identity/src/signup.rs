@@ -27,7 +27,9 @@ use crate::{
     crypto,
     messages::{code_hash, requested_hash, send_email_code, EMAIL_CODE_HOURS, RESEND_SECONDS},
     password::check_password,
-    session::{banned, load_user, lock, otp_invalid, sign_in, user_json, Client, UserRow},
+    session::{
+        banned, load_user, lock, otp_invalid, sign_in_unless_banned, user_json, Client, UserRow,
+    },
     user::{metadata_of, send_change_code, Change},
     verify_request::VerifyRequest,
     AppState,
@@ -212,18 +214,7 @@ pub(crate) async fn verify_signup(
     let Some(row) = row else {
         return Err(otp_invalid());
     };
-    if !row.get::<bool, _>("active") {
-        tx.commit().await.map_err(db)?;
-        return Err(banned());
-    }
-    sign_in(
-        &state,
-        tx,
-        row.get("id"),
-        &client,
-        crate::claims::Method::Otp,
-    )
-    .await
+    sign_in_unless_banned(&state, tx, &row, &client, crate::claims::Method::Otp).await
 }
 
 /// The body of `POST /resend`: GoTrue's `ResendConfirmationParams` (and the captcha field

@@ -30,8 +30,9 @@
 //! Refused requests are not recorded, so a limit lifts as its window slides past the
 //! admitted ones. [`crate::purge`] deletes rows older than a day.
 //!
-//! Failed password sign-ins and throttled requests are logged at `warn` with the account,
-//! the client IP and the reason, never the password.
+//! Failed password sign-ins and throttled requests are logged at `warn` with the account
+//! (a phone number masked, [`shown`]), the client IP and the reason, never the password or
+//! a code.
 
 use std::{fmt, str::FromStr};
 
@@ -285,7 +286,7 @@ impl Attempt {
     pub async fn failed(&self, state: &AppState, reason: &str) {
         tracing::warn!(
             action = self.action.as_str(),
-            account = self.account.as_deref().unwrap_or("-"),
+            account = %shown(self.account.as_deref()),
             ip = self.ip.as_deref().unwrap_or("-"),
             reason,
             "failed sign-in"
@@ -298,7 +299,7 @@ impl Attempt {
     pub async fn refused(&self, state: &AppState, reason: &str) {
         tracing::warn!(
             action = self.action.as_str(),
-            account = self.account.as_deref().unwrap_or("-"),
+            account = %shown(self.account.as_deref()),
             ip = self.ip.as_deref().unwrap_or("-"),
             reason,
             "failed sign-in"
@@ -356,7 +357,7 @@ async fn admit(
             drop(tx);
             tracing::warn!(
                 action = action.as_str(),
-                account = account.unwrap_or("-"),
+                account = %shown(account),
                 ip = ip.unwrap_or("-"),
                 reason = %format!("over the per-{} limit {}", c.column, c.limit),
                 "throttled"
@@ -409,6 +410,20 @@ fn per_ip(ip: Option<&str>, limit: Option<Limit>) -> Option<Check<'_>> {
         failures_only: false,
         refuse: over_request_rate_limit,
     })
+}
+
+/// An account as logs show it: an e-mail as is, a phone number masked but for its country
+/// code and last two digits (`+221*******67`), nothing as `-`.
+pub fn shown(account: Option<&str>) -> String {
+    match account {
+        None => "-".to_string(),
+        Some(a) if a.starts_with('+') && a.len() > 6 => {
+            let cc = if a.starts_with("+221") { 4 } else { 3 };
+            let tail = &a[a.len() - 2..];
+            format!("{}{}{tail}", &a[..cc], "*".repeat(a.len() - cc - 2))
+        }
+        Some(a) => a.to_string(),
+    }
 }
 
 fn non_empty(s: &str) -> Option<&str> {
@@ -478,7 +493,7 @@ impl Attempt {
         self.settle(pool, outcome).await;
         if outcome == Outcome::Failed {
             tracing::warn!(
-                account = self.account.as_deref().unwrap_or("-"),
+                account = %shown(self.account.as_deref()),
                 ip = self.ip.as_deref().unwrap_or("-"),
                 reason = "wrong, expired or used code or link",
                 "failed verification"
@@ -554,7 +569,7 @@ pub async fn check_otp(
     if since_last < interval {
         let wait = (interval - since_last).ceil() as i64;
         tracing::warn!(
-            phone,
+            phone = %shown(Some(phone)),
             ip = client.ip.as_deref().unwrap_or("-"),
             reason = "asked again too soon",
             "throttled"
@@ -566,7 +581,7 @@ pub async fn check_otp(
     }
     if let Some(l) = limits.otp_phone {
         if in_window >= i64::from(l.max) {
-            tracing::warn!(phone, ip = client.ip.as_deref().unwrap_or("-"), reason = %format!("over the per-phone limit {l}"), "throttled");
+            tracing::warn!(phone = %shown(Some(phone)), ip = client.ip.as_deref().unwrap_or("-"), reason = %format!("over the per-phone limit {l}"), "throttled");
             return Err(too_many(
                 "over_sms_send_rate_limit",
                 "Trop de codes demandés pour ce numéro, réessayez plus tard (too many codes for this number)",
@@ -584,7 +599,7 @@ pub async fn check_otp(
         .await
         .map_err(db)?;
         if per_ip >= i64::from(l.max) {
-            tracing::warn!(phone, ip = %ip, reason = %format!("over the per-ip limit {l}"), "throttled");
+            tracing::warn!(phone = %shown(Some(phone)), ip = %ip, reason = %format!("over the per-ip limit {l}"), "throttled");
             return Err(too_many(
                 "over_request_rate_limit",
                 "Trop de demandes, réessayez plus tard (too many requests)",
@@ -600,6 +615,14 @@ mod tests {
 
     fn limits(pairs: &[(&str, &str)]) -> Result<Limits, String> {
         Limits::from_env(&Env::from_pairs(pairs)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn logs_show_e_mails_and_mask_phone_numbers() {
+        assert_eq!(shown(Some("+221771234567")), "+221*******67");
+        assert_eq!(shown(Some("+33612345678")), "+33*******78");
+        assert_eq!(shown(Some("awa@example.sn")), "awa@example.sn");
+        assert_eq!(shown(None), "-");
     }
 
     #[test]

@@ -13,7 +13,6 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
-use sqlx::Row;
 use uuid::Uuid;
 
 use rest::{
@@ -30,7 +29,7 @@ use crate::{
         RESEND_SECONDS,
     },
     password::check_password,
-    session::{banned, load_user, otp_invalid, sign_in, user_json, Client, UserRow},
+    session::{banned, load_user, otp_invalid, sign_in_unless_banned, user_json, Client, UserRow},
     verify_request::VerifyRequest,
     AppState,
 };
@@ -409,16 +408,5 @@ pub(crate) async fn verify_change(
     let Some(row) = row else {
         return Err(otp_invalid());
     };
-    if !row.get::<bool, _>("active") {
-        tx.commit().await.map_err(db)?;
-        return Err(banned());
-    }
-    sign_in(
-        &state,
-        tx,
-        row.get("id"),
-        &client,
-        crate::claims::Method::Otp,
-    )
-    .await
+    sign_in_unless_banned(&state, tx, &row, &client, crate::claims::Method::Otp).await
 }
