@@ -46,7 +46,11 @@ fn serve_with(service: Option<&str>, setting: &'static str, value: &str) -> (Opt
 #[test]
 fn a_malformed_identity_or_admin_setting_is_one_line_and_status_2() {
     let cases: [(&str, &str, &str); 6] = [
-        ("WOLO_GOOGLE_JWKS_URL", "www.googleapis.com/certs", "identity"),
+        (
+            "WOLO_GOOGLE_JWKS_URL",
+            "www.googleapis.com/certs",
+            "identity",
+        ),
         ("WOLO_RATE_LIMIT_OTP_PHONE", "5/2d", "identity"),
         ("WOLO_PASSWORD_REJECT_COMMON", "peut-être", "identity"),
         ("WOLO_REFRESH_TOKEN_REUSE_INTERVAL", "3601", "identity"),
