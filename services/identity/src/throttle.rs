@@ -441,17 +441,39 @@ pub async fn admit_password(
     account: &str,
     client: &Client,
 ) -> ApiResult<Attempt> {
-    let account = non_empty(account);
-    let ip = client.ip.as_deref();
     let l = &state.limits;
+    let (per_account, per_ip) = (l.password_account, l.password_ip);
+    admit_guess(
+        state,
+        Action::Password,
+        non_empty(account),
+        client,
+        per_account,
+        per_ip,
+    )
+    .await
+}
+
+/// Admits a guess (a password, a code) about `account` from the client: at most
+/// `account_limit` failures for the account (429 `over_request_rate_limit`, the right
+/// answer too) and `ip_limit` attempts from the IP. The row starts `pending`.
+async fn admit_guess(
+    state: &AppState,
+    action: Action,
+    account: Option<&str>,
+    client: &Client,
+    account_limit: Option<Limit>,
+    ip_limit: Option<Limit>,
+) -> ApiResult<Attempt> {
+    let ip = client.ip.as_deref();
     let checks: Vec<Check> = [
-        per_account(account, l.password_account, true, over_request_rate_limit),
-        per_ip(ip, l.password_ip),
+        per_account(account, account_limit, true, over_request_rate_limit),
+        per_ip(ip, ip_limit),
     ]
     .into_iter()
     .flatten()
     .collect();
-    admit(&state.db, Action::Password, account, ip, &checks, "pending").await
+    admit(&state.db, action, account, ip, &checks, "pending").await
 }
 
 // ---------------------------------------------------------------- POST /verify
@@ -464,16 +486,16 @@ pub async fn admit_verify(
     account: Option<&str>,
     client: &Client,
 ) -> ApiResult<Attempt> {
-    let ip = client.ip.as_deref();
     let l = &state.limits;
-    let checks: Vec<Check> = [
-        per_account(account, l.verify_account, true, over_request_rate_limit),
-        per_ip(ip, l.verify_ip),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    admit(&state.db, Action::Verify, account, ip, &checks, "pending").await
+    admit_guess(
+        state,
+        Action::Verify,
+        account,
+        client,
+        l.verify_account,
+        l.verify_ip,
+    )
+    .await
 }
 
 /// How a `/verify` answer settles its attempt: a 403 `otp_expired` is a failure, a success
