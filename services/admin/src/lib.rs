@@ -5,17 +5,19 @@
 //! See docs/admin.md.
 
 pub mod config;
+pub mod console;
 pub mod flags;
 pub mod health;
+pub mod jobs;
 pub mod sessions;
 pub mod settings;
 
+pub use console::{CONSOLE_CSP, CONSOLE_HTML};
+pub use jobs::spawn_jobs;
 pub use settings::AdminSettings;
 
 use axum::{
     extract::FromRef,
-    http::header,
-    response::IntoResponse,
     routing::{get, post, put},
     Router,
 };
@@ -31,21 +33,9 @@ pub const SERVICE: platform::Service = platform::Service {
     name: NAME,
     default_port: DEFAULT_PORT,
     router,
-    jobs: spawn_jobs,
+    jobs: jobs::spawn_jobs,
     settings: platform::section::<AdminSettings>,
 };
-
-/// The admin console: one static page (French), no build step; its script and styles are
-/// served as files (`/console.js`, `/console.css`) so its policy allows no inline script.
-pub const CONSOLE_HTML: &str = include_str!("console.html");
-const CONSOLE_JS: &str = include_str!("console.js");
-const CONSOLE_CSS: &str = include_str!("console.css");
-
-/// The console's Content-Security-Policy: its own files only, API calls to its own origin
-/// (identity and admin sit side by side), never framed.
-pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; \
-     frame-ancestors 'none'";
 
 /// What the service's handlers share.
 #[derive(Clone)]
@@ -133,67 +123,11 @@ pub fn router(ctx: platform::Context) -> Router {
         .route("/config/{key}", put(config::put_config))
         .route("/sessions", post(sessions::post_session))
         .route("/sessions/{id}/end", post(sessions::post_end))
-        .route("/console", get(console))
-        .route("/console.js", get(console_js))
-        .route("/console.css", get(console_css))
+        .route("/console", get(console::page))
+        .route("/console.js", get(console::script))
+        .route("/console.css", get(console::styles))
         .with_state(state)
         .merge(rest::router(api.clone()))
         // Ended sessions are refused on every route (rest::sessions, V104).
         .layer(rest::sessions::layer(&api))
-}
-
-async fn console() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-            (header::CONTENT_SECURITY_POLICY, CONSOLE_CSP),
-            (header::X_FRAME_OPTIONS, "DENY"),
-        ],
-        CONSOLE_HTML,
-    )
-}
-
-async fn console_js() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        CONSOLE_JS,
-    )
-}
-
-async fn console_css() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        CONSOLE_CSS,
-    )
-}
-
-/// How often health probes run.
-pub const HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Starts the health probes (every minute; a run reports how many services were not
-/// healthy) and the admin session expiry (every minute; a run reports how many it ended).
-pub fn spawn_jobs(ctx: &platform::Context) {
-    let settings = ctx.settings::<AdminSettings>();
-    let targets = std::sync::Arc::new(health::targets(&settings.health_base_url));
-    let http = reqwest::Client::new();
-    let pool = ctx.db.clone();
-    platform::jobs::every(NAME, "health_probes", HEALTH_INTERVAL, move || {
-        let (pool, http, targets) = (pool.clone(), http.clone(), targets.clone());
-        async move {
-            let probes = health::health_once(&pool, &http, &targets, chrono::Utc::now()).await?;
-            Ok(probes.iter().filter(|p| p.status != "healthy").count())
-        }
-    });
-    let pool = ctx.db.clone();
-    platform::jobs::every(NAME, "expire_sessions", HEALTH_INTERVAL, move || {
-        let pool = pool.clone();
-        async move { sessions::expire_sessions_once(&pool, chrono::Utc::now()).await }
-    });
 }

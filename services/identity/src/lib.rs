@@ -114,7 +114,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "PUT",
         path: "/user",
-        summary: "Update the signed-in user: {password? (password policy as /signup), data? (merged into user_metadata; null removes a key), email? | phone? (in effect once confirmed with the code sent to the new address: POST /verify type email_change | phone_change)}; other fields 400; 422 email_exists | phone_exists; 200 user",
+        summary: "Update the signed-in user: {password? (password policy as /signup), data? (merged into user_metadata; null removes a key), email? | phone? (in effect once confirmed with the code sent to the new address: POST /verify type email_change | phone_change)}; a field GoTrue does not take 400 PGRST102 naming it; app_metadata 403 not_admin; 422 email_exists | phone_exists; 200 user",
     },
     rest::Endpoint {
         method: "POST",
