@@ -10,19 +10,8 @@ use serde_json::json;
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
 
-/// The services probed.
-pub const SERVICES: [&str; 10] = [
-    "identity",
-    "profiles",
-    "referral",
-    "pots",
-    "donations",
-    "packs",
-    "qr",
-    "notifications",
-    "analytics",
-    "admin",
-];
+/// The services probed: every service schema (`platform::db::SCHEMAS` without `wolo`).
+pub const SERVICES: &[&str] = platform::db::SCHEMAS.split_at(1).1;
 
 /// Slower than this is `degraded` (the answer was still 2xx).
 pub const DEGRADED_AFTER: Duration = Duration::from_secs(2);
