@@ -113,17 +113,11 @@ pub async fn get_config(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PutRequest {
-    #[serde(default)]
     pub value: Option<Value>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub data_type: Option<String>,
-    #[serde(default)]
     pub validation_rules: Option<Value>,
-    #[serde(default)]
     pub is_sensitive: Option<bool>,
-    #[serde(default)]
     pub environment: Option<String>,
 }
 

@@ -125,7 +125,6 @@ pub async fn post_session(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndRequest {
-    #[serde(default)]
     pub reason: Option<String>,
 }
 

@@ -31,7 +31,6 @@ pub const ROLES: [&str; 4] = ["user", "admin", "super_admin", "partner"];
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RolesRequest {
-    #[serde(default)]
     roles: Option<Vec<String>>,
 }
 

@@ -232,21 +232,13 @@ impl Google {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct IdTokenRequest {
-    #[serde(default)]
     provider: Option<String>,
-    #[serde(default)]
     id_token: Option<String>,
-    #[serde(default)]
     nonce: Option<String>,
-    #[serde(default)]
     access_token: Option<String>,
-    #[serde(default)]
     client_id: Option<String>,
-    #[serde(default)]
     issuer: Option<String>,
-    #[serde(default)]
     link_identity: Option<bool>,
-    #[serde(default)]
     gotrue_meta_security: Option<Value>,
 }
 

@@ -37,21 +37,13 @@ pub const OTP_MAX_ATTEMPTS: i32 = 5;
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct OtpRequest {
-    #[serde(default)]
     phone: Option<String>,
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     create_user: Option<bool>,
-    #[serde(default)]
     data: Option<Value>,
-    #[serde(default)]
     channel: Option<String>,
-    #[serde(default)]
     code_challenge: Option<String>,
-    #[serde(default)]
     code_challenge_method: Option<String>,
-    #[serde(default)]
     gotrue_meta_security: Option<Value>,
 }
 

@@ -24,13 +24,9 @@ use crate::{
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordRequest {
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     phone: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     #[allow(dead_code)]
     gotrue_meta_security: Option<Value>,
 }

@@ -40,13 +40,9 @@ pub const RESET_RESEND_SECONDS: i64 = 60;
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct RecoverRequest {
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     code_challenge: Option<String>,
-    #[serde(default)]
     code_challenge_method: Option<String>,
-    #[serde(default)]
     gotrue_meta_security: Option<Value>,
 }
 

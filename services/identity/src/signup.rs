@@ -41,21 +41,13 @@ use crate::{
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct SignupRequest {
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     data: Option<Value>,
-    #[serde(default)]
     phone: Option<String>,
-    #[serde(default)]
     channel: Option<String>,
-    #[serde(default)]
     code_challenge: Option<String>,
-    #[serde(default)]
     code_challenge_method: Option<String>,
-    #[serde(default)]
     gotrue_meta_security: Option<Value>,
 }
 
@@ -225,15 +217,10 @@ pub(crate) async fn verify_signup(
 pub struct ResendRequest {
     #[serde(rename = "type", default)]
     kind: Option<String>,
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     phone: Option<String>,
-    #[serde(default)]
     code_challenge: Option<String>,
-    #[serde(default)]
     code_challenge_method: Option<String>,
-    #[serde(default)]
     gotrue_meta_security: Option<Value>,
 }
 

@@ -37,9 +37,7 @@ use crate::{
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    #[serde(default)]
     refresh_token: Option<String>,
-    #[serde(default)]
     #[allow(dead_code)]
     gotrue_meta_security: Option<Value>,
 }
@@ -179,14 +177,7 @@ async fn refresh(state: AppState, client: Client, req: RefreshRequest) -> ApiRes
         if !row.get::<bool, _>("within_reuse") {
             // A rotated token presented again after the reuse interval: someone holds a
             // copy. End the whole sign-in.
-            sqlx::query(
-                "update identity.user_sessions set is_revoked = true, revoked_at = coalesce(revoked_at, now())
-                 where chain_id = $1",
-            )
-            .bind(chain)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            revoke_chain(&mut tx, chain).await?;
             end_admin_sessions(&mut tx, user_id, Some(&[chain]), "revoked").await?;
             tx.commit().await.map_err(db)?;
             rest::sessions::forget_user(user_id);
@@ -225,18 +216,24 @@ async fn refresh(state: AppState, client: Client, req: RefreshRequest) -> ApiRes
         // The admin session of this sign-in ended or expired: the sign-in ends with it.
         drop(tx);
         let mut tx = state.db.begin().await.map_err(db)?;
-        sqlx::query(
-            "update identity.user_sessions set is_revoked = true, revoked_at = coalesce(revoked_at, now())
-             where chain_id = $1 and not coalesce(is_revoked, false)",
-        )
-        .bind(chain)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        revoke_chain(&mut tx, chain).await?;
         tx.commit().await.map_err(db)?;
         rest::sessions::forget_user(user_id);
         return Err(bad_refresh("session_expired", "Session Expired"));
     }
     tx.commit().await.map_err(db)?;
     Ok(Json(session_json(&state, &user, chain, refresh, &amr)).into_response())
+}
+
+/// Revokes every refresh token of the sign-in `chain` (a revoked one keeps its time).
+async fn revoke_chain(conn: &mut sqlx::PgConnection, chain: Uuid) -> ApiResult<()> {
+    sqlx::query(
+        "update identity.user_sessions set is_revoked = true, revoked_at = coalesce(revoked_at, now())
+         where chain_id = $1",
+    )
+    .bind(chain)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
 }

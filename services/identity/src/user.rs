@@ -103,25 +103,15 @@ pub async fn get_user(State(state): State<AppState>, who: SignedIn) -> Result<Re
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UserUpdate {
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     phone: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     data: Option<Value>,
-    #[serde(default)]
     app_metadata: Option<Value>,
-    #[serde(default)]
     current_password: Option<String>,
-    #[serde(default)]
     nonce: Option<String>,
-    #[serde(default)]
     channel: Option<String>,
-    #[serde(default)]
     code_challenge: Option<String>,
-    #[serde(default)]
     code_challenge_method: Option<String>,
 }
 /// e-mail or phone is kept in `email_change` / `phone_change` and a code sent to it; the

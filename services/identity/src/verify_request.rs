@@ -14,19 +14,12 @@ use rest::input::normalise_phone;
 pub struct VerifyRequest {
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
-    #[serde(default)]
     pub phone: Option<String>,
-    #[serde(default)]
     pub email: Option<String>,
-    #[serde(default)]
     pub token: Option<String>,
-    #[serde(default)]
     pub token_hash: Option<String>,
-    #[serde(default)]
     pub redirect_to: Option<String>,
-    #[serde(default)]
     pub gotrue_meta_security: Option<Value>,
-    #[serde(default)]
     pub options: Option<Value>,
 }
 
