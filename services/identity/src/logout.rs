@@ -18,6 +18,7 @@ use rest::{
 
 use crate::{caller::SignedIn, session::end_admin_sessions, AppState};
 
+/// `POST /logout?scope=…` (see the module docs).
 #[tracing::instrument(skip_all, fields(user_id = %who.user))]
 pub async fn post_logout(
     State(state): State<AppState>,

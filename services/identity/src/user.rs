@@ -114,8 +114,12 @@ pub struct UserUpdate {
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
 }
+
+/// `PUT /user {password?, data?, email?, phone?}` for the signed-in user, in one
+/// transaction. `data` is merged into `user_metadata` (a key set to null is removed); a new
 /// e-mail or phone is kept in `email_change` / `phone_change` and a code sent to it; the
-/// address changes when `/verify` gets that code. Other fields: 400 naming them.
+/// address changes when `/verify` gets that code. A field GoTrue does not take: 400
+/// `PGRST102` naming it; `app_metadata`: 403 `not_admin`.
 #[tracing::instrument(skip_all, fields(user_id = %who.user))]
 pub async fn put_user(
     State(state): State<AppState>,
@@ -123,7 +127,7 @@ pub async fn put_user(
     extract::Json(req): extract::Json<UserUpdate>,
 ) -> Result<Response, ApiError> {
     let (user_id, session, admin) = (who.user, who.session, who.admin);
-    if req.app_metadata.as_ref().is_some_and(|m| !m.is_null()) {
+    if req.app_metadata.is_some() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "not_admin",
