@@ -5,7 +5,6 @@
 //! change goes through this validation.
 
 use axum::{
-    body::Bytes,
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -15,7 +14,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 
-use rest::ApiError;
+use rest::{
+    extract::{self, Admin},
+    ApiError,
+};
 
 use crate::AppState;
 use rest::input::db;
@@ -76,13 +78,12 @@ const COLUMNS: &str = "id, config_key, config_value, description, data_type, is_
 /// records the admin as the actor.
 async fn admin_tx(
     state: &AppState,
+    admin: &Admin,
     headers: &HeaderMap,
     method: &str,
     path: &str,
 ) -> Result<Transaction<'static, Postgres>, ApiError> {
-    let caller = rest::authenticate(&state.jwt, headers)?;
-    rest::require_admin(&caller)?;
-    let mut tx = rest::begin(&state.db, &caller, method, path, headers, false).await?;
+    let mut tx = rest::begin(&state.db, &admin.caller, method, path, headers, false).await?;
     sqlx::query("set local role none")
         .execute(&mut *tx)
         .await
@@ -90,11 +91,14 @@ async fn admin_tx(
     Ok(tx)
 }
 
+/// `GET /config`: every row, sensitive values masked.
+#[tracing::instrument(skip_all, fields(user_id = %admin.id))]
 pub async fn get_config(
     State(state): State<AppState>,
+    admin: Admin,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let mut tx = admin_tx(&state, &headers, "GET", "/config").await?;
+    let mut tx = admin_tx(&state, &admin, &headers, "GET", "/config").await?;
     let rows: Vec<Value> = sqlx::query_scalar(&format!(
         "select to_jsonb(c) from (select {COLUMNS} from admin.system_config order by config_key) c"
     ))
@@ -105,14 +109,16 @@ pub async fn get_config(
     Ok(Json(Value::Array(rows.iter().map(masked).collect())).into_response())
 }
 
+/// The body of `PUT /config/{key}`.
 #[derive(Deserialize)]
-struct PutRequest {
-    value: Option<Value>,
-    description: Option<String>,
-    data_type: Option<String>,
-    validation_rules: Option<Value>,
-    is_sensitive: Option<bool>,
-    environment: Option<String>,
+#[serde(deny_unknown_fields)]
+pub struct PutRequest {
+    pub value: Option<Value>,
+    pub description: Option<String>,
+    pub data_type: Option<String>,
+    pub validation_rules: Option<Value>,
+    pub is_sensitive: Option<bool>,
+    pub environment: Option<String>,
 }
 
 fn refused(errors: Vec<String>) -> ApiError {
@@ -123,17 +129,16 @@ fn refused(errors: Vec<String>) -> ApiError {
     .details(errors.join("; "))
 }
 
+/// `PUT /config/{key}`: sets a value, validated against the key's rules.
+#[tracing::instrument(skip_all, fields(config_key = %key, user_id = %admin.id))]
 pub async fn put_config(
     State(state): State<AppState>,
     Path(key): Path<String>,
+    admin: Admin,
     headers: HeaderMap,
-    bytes: Bytes,
+    extract::Json(req): extract::Json<PutRequest>,
 ) -> Result<Response, ApiError> {
-    let mut tx = admin_tx(&state, &headers, "PUT", &format!("/config/{key}")).await?;
-    let req: PutRequest = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
-            .details(e.to_string())
-    })?;
+    let mut tx = admin_tx(&state, &admin, &headers, "PUT", &format!("/config/{key}")).await?;
     let Some(value) = req.value else {
         return Err(ApiError::bad_request(
             "missing_value",

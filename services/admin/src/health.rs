@@ -1,28 +1,17 @@
 //! `system_health_checks`: the job probes every service's `/ready` and records status
-//! and latency. Targets come from `WOLO_HEALTH_BASE_URL`: with `{service}` in it, the
-//! placeholder is replaced by each service's name (`http://{service}:8080/ready`
-//! style deployments, `/ready` appended when the URL has no path after the host);
-//! otherwise `<base>/<service>/ready` (the suite `wolo serve` layout). Default
-//! `http://<WOLO_HTTP_ADDR>`.
+//! and latency. Targets come from `WOLO_HEALTH_BASE_URL` (read once into
+//! [`crate::settings::AdminSettings`]): with `{service}` in it, the placeholder is replaced
+//! by each service's name (`http://{service}:8080/ready` style deployments, `/ready`
+//! appended when the URL has no path after the host); otherwise `<base>/<service>/ready`
+//! (the suite `wolo serve` layout). Default `http://<WOLO_HTTP_ADDR>`.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
 
-/// The services probed.
-pub const SERVICES: [&str; 10] = [
-    "identity",
-    "profiles",
-    "referral",
-    "pots",
-    "donations",
-    "packs",
-    "qr",
-    "notifications",
-    "analytics",
-    "admin",
-];
+/// The services probed: every service schema (`platform::db::SCHEMAS` without `wolo`).
+pub const SERVICES: &[&str] = platform::db::SCHEMAS.split_at(1).1;
 
 /// Slower than this is `degraded` (the answer was still 2xx).
 pub const DEGRADED_AFTER: Duration = Duration::from_secs(2);
@@ -50,19 +39,15 @@ pub fn targets(base: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The base URL from `WOLO_HEALTH_BASE_URL`, else `http://<http_addr>`.
-pub fn base_from_env(http_addr: std::net::SocketAddr) -> String {
-    match std::env::var("WOLO_HEALTH_BASE_URL") {
-        Ok(v) if !v.trim().is_empty() => v.trim().to_string(),
-        _ => {
-            let addr = if http_addr.ip().is_unspecified() {
-                std::net::SocketAddr::new([127, 0, 0, 1].into(), http_addr.port())
-            } else {
-                http_addr
-            };
-            format!("http://{addr}")
-        }
-    }
+/// The base URL when `WOLO_HEALTH_BASE_URL` is unset: `http://<http_addr>` (an unspecified
+/// address read as loopback).
+pub fn default_base(http_addr: std::net::SocketAddr) -> String {
+    let addr = if http_addr.ip().is_unspecified() {
+        std::net::SocketAddr::new([127, 0, 0, 1].into(), http_addr.port())
+    } else {
+        http_addr
+    };
+    format!("http://{addr}")
 }
 
 /// One probe's outcome.

@@ -5,14 +5,19 @@
 //! See docs/admin.md.
 
 pub mod config;
+pub mod console;
 pub mod flags;
 pub mod health;
+pub mod jobs;
 pub mod sessions;
+pub mod settings;
+
+pub use console::{CONSOLE_CSP, CONSOLE_HTML};
+pub use jobs::spawn_jobs;
+pub use settings::AdminSettings;
 
 use axum::{
     extract::FromRef,
-    http::header,
-    response::IntoResponse,
     routing::{get, post, put},
     Router,
 };
@@ -28,21 +33,9 @@ pub const SERVICE: platform::Service = platform::Service {
     name: NAME,
     default_port: DEFAULT_PORT,
     router,
-    jobs: spawn_jobs,
-    settings: platform::no_settings,
+    jobs: jobs::spawn_jobs,
+    settings: platform::section::<AdminSettings>,
 };
-
-/// The admin console: one static page (French), no build step; its script and styles are
-/// served as files (`/console.js`, `/console.css`) so its policy allows no inline script.
-pub const CONSOLE_HTML: &str = include_str!("console.html");
-const CONSOLE_JS: &str = include_str!("console.js");
-const CONSOLE_CSS: &str = include_str!("console.css");
-
-/// The console's Content-Security-Policy: its own files only, API calls to its own origin
-/// (identity and admin sit side by side), never framed.
-pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; \
-     frame-ancestors 'none'";
 
 /// What the service's handlers share.
 #[derive(Clone)]
@@ -58,6 +51,12 @@ pub struct AppState {
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for auth::Jwt {
+    fn from_ref(state: &AppState) -> auth::Jwt {
+        state.jwt.clone()
     }
 }
 
@@ -96,7 +95,9 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 ];
 
 /// The service's routes: probes, custom endpoints, the console and its schema's tables.
+/// Its settings ([`AdminSettings`]) are the context's, read at start-up.
 pub fn router(ctx: platform::Context) -> Router {
+    let settings = ctx.settings::<AdminSettings>();
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -109,15 +110,11 @@ pub fn router(ctx: platform::Context) -> Router {
         platform::config::Environment::Test => "test",
         platform::config::Environment::Production => "production",
     };
-    let session_hours = sessions::session_hours_from_env().unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "using the default admin session length (8 h)");
-        8
-    });
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
         environment: environment.to_string(),
-        session_hours,
+        session_hours: settings.session_hours,
     };
     Router::new()
         .merge(platform::health::router(NAME))
@@ -126,66 +123,11 @@ pub fn router(ctx: platform::Context) -> Router {
         .route("/config/{key}", put(config::put_config))
         .route("/sessions", post(sessions::post_session))
         .route("/sessions/{id}/end", post(sessions::post_end))
-        .route("/console", get(console))
-        .route("/console.js", get(console_js))
-        .route("/console.css", get(console_css))
+        .route("/console", get(console::page))
+        .route("/console.js", get(console::script))
+        .route("/console.css", get(console::styles))
         .with_state(state)
         .merge(rest::router(api.clone()))
         // Ended sessions are refused on every route (rest::sessions, V104).
         .layer(rest::sessions::layer(&api))
-}
-
-async fn console() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-            (header::CONTENT_SECURITY_POLICY, CONSOLE_CSP),
-            (header::X_FRAME_OPTIONS, "DENY"),
-        ],
-        CONSOLE_HTML,
-    )
-}
-
-async fn console_js() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        CONSOLE_JS,
-    )
-}
-
-async fn console_css() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        CONSOLE_CSS,
-    )
-}
-
-/// How often health probes run.
-pub const HEALTH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Starts the health probes (every minute) and the admin session expiry (every minute).
-pub fn spawn_jobs(ctx: &platform::Context) {
-    let pool = ctx.db.clone();
-    let targets = health::targets(&health::base_from_env(ctx.config.http_addr));
-    tokio::spawn(async move {
-        let http = reqwest::Client::new();
-        let mut tick = tokio::time::interval(HEALTH_INTERVAL);
-        loop {
-            tick.tick().await;
-            let now = chrono::Utc::now();
-            if let Err(e) = health::health_once(&pool, &http, &targets, now).await {
-                tracing::error!(error = %e, "health probes failed");
-            }
-            if let Err(e) = sessions::expire_sessions_once(&pool, now).await {
-                tracing::error!(error = %e, "admin session expiry failed");
-            }
-        }
-    });
 }

@@ -9,7 +9,6 @@
 //! admin's session (a trigger: the same rule holds for a REST PATCH). Writes are audited.
 
 use axum::{
-    body::Bytes,
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -22,7 +21,10 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use rest::ApiError;
+use rest::{
+    extract::{self, Admin},
+    ApiError,
+};
 
 use crate::AppState;
 use rest::input::db;
@@ -34,13 +36,15 @@ const COLUMNS: &str = "id, user_id, host(ip_address) as ip_address, user_agent, 
     permissions_granted, created_at, last_activity_at, expires_at, terminated_at,
     termination_reason, is_suspicious";
 
+/// `POST /sessions`: records (or refreshes) the admin session of this access token.
+#[tracing::instrument(skip_all, fields(user_id = %admin.id))]
 pub async fn post_session(
     State(state): State<AppState>,
+    admin: Admin,
     headers: HeaderMap,
     client: platform::Client,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    let user = rest::require_admin(&caller)?;
+    let Admin { caller, id: user } = admin;
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -117,33 +121,29 @@ pub async fn post_session(
     Ok((StatusCode::CREATED, Json(row)).into_response())
 }
 
+/// The body of `POST /sessions/{id}/end` (may be left out: reason `logout`).
 #[derive(Deserialize)]
-struct EndRequest {
-    reason: Option<String>,
+#[serde(deny_unknown_fields)]
+pub struct EndRequest {
+    pub reason: Option<String>,
 }
 
+/// `POST /sessions/{id}/end {reason?}`: ends an open admin session.
+#[tracing::instrument(skip_all, fields(session_id = %id, user_id = %admin.id))]
 pub async fn post_end(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    admin: Admin,
     headers: HeaderMap,
-    bytes: Bytes,
+    extract::Json(req): extract::Json<EndRequest>,
 ) -> Result<Response, ApiError> {
-    let caller = rest::authenticate(&state.jwt, &headers)?;
-    rest::require_admin(&caller)?;
+    let caller = admin.caller;
     let id = Uuid::parse_str(&id).map_err(|_| {
         ApiError::bad_request(
             "invalid_id",
             "Identifiant de session invalide (invalid session id)",
         )
     })?;
-    let req: EndRequest = if bytes.is_empty() {
-        EndRequest { reason: None }
-    } else {
-        serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::bad_request("PGRST102", "Corps JSON invalide (invalid JSON body)")
-                .details(e.to_string())
-        })?
-    };
     let reason = req.reason.unwrap_or_else(|| "logout".into());
     if !REASONS.contains(&reason.as_str()) {
         return Err(ApiError::bad_request(
@@ -200,10 +200,4 @@ pub async fn expire_sessions_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::
     .execute(pool)
     .await?;
     Ok(r.rows_affected())
-}
-
-/// Default session length (`WOLO_ADMIN_SESSION_HOURS`, read as identity reads it when it
-/// opens admin sessions).
-pub fn session_hours_from_env() -> anyhow::Result<i32> {
-    rest::sessions::admin_session_hours_from_env().map_err(|e| anyhow::anyhow!(e))
 }

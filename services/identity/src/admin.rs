@@ -3,7 +3,6 @@
 //! admin sessions (and so their sign-ins) in the same transaction.
 
 use axum::{
-    body::Bytes,
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -13,18 +12,25 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use rest::{ApiError, ApiResult};
+use rest::{
+    extract,
+    input::{db, validation},
+    ApiError, ApiResult,
+};
 
 use crate::{
-    http::{body, db, load_user, user_json, validation, Client},
+    caller::SignedInAdmin,
+    session::{load_user, user_json, Client},
     AppState,
 };
 
 /// The roles `identity.users.roles` may hold.
 pub const ROLES: [&str; 4] = ["user", "admin", "super_admin", "partner"];
 
+/// The body of `POST /admin/users/{id}/roles`.
 #[derive(Deserialize)]
-struct RolesRequest {
+#[serde(deny_unknown_fields)]
+pub struct RolesRequest {
     roles: Option<Vec<String>>,
 }
 
@@ -50,30 +56,19 @@ pub fn parse_roles(roles: &[String]) -> ApiResult<Vec<String>> {
     Ok(out)
 }
 
+/// `POST /admin/users/{id}/roles {roles}`: sets the user's roles (see the module docs).
+#[tracing::instrument(skip_all, fields(user_id = %id, actor = %admin.id))]
 pub async fn post_user_roles(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    admin: SignedInAdmin,
     headers: HeaderMap,
     client: Client,
-    bytes: Bytes,
+    extract::Json(req): extract::Json<RolesRequest>,
 ) -> Result<Response, ApiError> {
-    let caller = crate::claims::authenticate(&state.jwt, &headers)?;
-    let Some(actor) = caller.user_id else {
-        return Err(ApiError::unauthorized(
-            "no_authorization",
-            "Jeton d'accès requis (access token required)",
-        ));
-    };
-    if caller.role != auth::Role::Admin {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_admin",
-            "Réservé aux administrateurs (admin only)",
-        ));
-    }
+    let actor = admin.id;
     let id = Uuid::parse_str(&id)
         .map_err(|_| validation("Identifiant d'utilisateur invalide (invalid user id)"))?;
-    let req: RolesRequest = body(&bytes)?;
     let roles = parse_roles(&req.roles.unwrap_or_default())?;
 
     let mut tx = state.db.begin().await.map_err(db)?;

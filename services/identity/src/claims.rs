@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use rest::{ApiError, ApiResult};
 
-use crate::http::db;
+use rest::input::db;
 
 /// How a sign-in was made: GoTrue's `AuthenticationMethod` names, as they appear in `amr`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,10 +16,14 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use rest::{ApiError, ApiResult};
+use platform::config::{ConfigError, Env};
+use rest::{
+    input::{db, validation},
+    ApiError, ApiResult,
+};
 
 use crate::{
-    http::{body, db, Client},
+    session::{banned, lock, sign_in, Client},
     AppState,
 };
 
@@ -41,19 +45,34 @@ pub struct GoogleConfig {
     pub client_id: Option<String>,
 }
 
-impl GoogleConfig {
-    /// `WOLO_GOOGLE_JWKS_URL` (default [`DEFAULT_JWKS_URL`]) and `WOLO_GOOGLE_CLIENT_ID`.
-    pub fn from_env() -> Self {
-        let var = |k: &str| {
-            std::env::var(k)
-                .ok()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
+impl Default for GoogleConfig {
+    /// Google's keys, no client id (Google sign-in refused).
+    fn default() -> Self {
         GoogleConfig {
-            jwks_url: var("WOLO_GOOGLE_JWKS_URL").unwrap_or_else(|| DEFAULT_JWKS_URL.to_string()),
-            client_id: var("WOLO_GOOGLE_CLIENT_ID"),
+            jwks_url: DEFAULT_JWKS_URL.to_string(),
+            client_id: None,
         }
+    }
+}
+
+impl GoogleConfig {
+    /// `WOLO_GOOGLE_JWKS_URL` (default [`DEFAULT_JWKS_URL`]; an `http://` or `https://` URL)
+    /// and `WOLO_GOOGLE_CLIENT_ID`, read once at start-up (`crate::settings`).
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let jwks_url = match env.get("WOLO_GOOGLE_JWKS_URL") {
+            None => DEFAULT_JWKS_URL.to_string(),
+            Some(u) if u.starts_with("https://") || u.starts_with("http://") => u,
+            Some(u) => {
+                return Err(ConfigError::invalid(
+                    "WOLO_GOOGLE_JWKS_URL",
+                    format!("{u:?} is not an http:// or https:// URL"),
+                ))
+            }
+        };
+        Ok(GoogleConfig {
+            jwks_url,
+            client_id: env.get("WOLO_GOOGLE_CLIENT_ID"),
+        })
     }
 }
 
@@ -206,11 +225,21 @@ impl Google {
     }
 }
 
+/// The body of `POST /token?grant_type=id_token`: GoTrue's `IdTokenGrantParams` and the
+/// captcha field of auth-js; `access_token`, `client_id`, `issuer` and `link_identity` are
+/// accepted and unused (Google only, by its ID token).
 #[derive(Deserialize)]
-pub(crate) struct IdTokenRequest {
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct IdTokenRequest {
     provider: Option<String>,
     id_token: Option<String>,
     nonce: Option<String>,
+    access_token: Option<String>,
+    client_id: Option<String>,
+    issuer: Option<String>,
+    link_identity: Option<bool>,
+    gotrue_meta_security: Option<Value>,
 }
 
 /// `POST /token?grant_type=id_token`: finds the user by Google's `sub`, else by the verified
@@ -219,11 +248,10 @@ pub(crate) struct IdTokenRequest {
 pub(crate) async fn id_token_grant(
     state: AppState,
     client: Client,
-    bytes: &axum::body::Bytes,
+    req: IdTokenRequest,
 ) -> ApiResult<Response> {
-    let req: IdTokenRequest = body(bytes)?;
     if req.provider.as_deref() != Some("google") {
-        return Err(crate::http::validation(
+        return Err(validation(
             "provider doit valoir \"google\" (only provider \"google\" is supported)",
         ));
     }
@@ -235,10 +263,10 @@ pub(crate) async fn id_token_grant(
     check_nonce(req.nonce.as_deref(), identity.nonce.as_deref())?;
     let mut tx = state.db.begin().await.map_err(db)?;
     // Always the sub first, then the e-mail: no two sign-ins wait on each other in turn.
-    crate::http::lock(&mut tx, &format!("google-sub:{}", identity.sub)).await?;
-    crate::http::lock(&mut tx, &format!("google:{}", identity.email)).await?;
+    lock(&mut tx, &format!("google-sub:{}", identity.sub)).await?;
+    lock(&mut tx, &format!("google:{}", identity.email)).await?;
     let user_id = match find_user(&mut tx, &identity).await? {
-        Some((_, false)) => return Err(crate::http::banned()),
+        Some((_, false)) => return Err(banned()),
         Some((id, true)) => id,
         None => {
             let id: Uuid = sqlx::query_scalar(
@@ -254,7 +282,7 @@ pub(crate) async fn id_token_grant(
             id
         }
     };
-    crate::http::sign_in(&state, tx, user_id, &client, crate::claims::Method::OAuth).await
+    sign_in(&state, tx, user_id, &client, crate::claims::Method::OAuth).await
 }
 
 /// The user of a Google identity, `(id, active)`: the one linked to its `sub` (whatever
@@ -308,6 +336,29 @@ async fn find_user(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_settings_default_to_googles_keys_and_a_bad_url_is_named() {
+        let c = GoogleConfig::from_env(&Env::from_pairs::<&str, &str>(&[])).unwrap();
+        assert_eq!(c.jwks_url, DEFAULT_JWKS_URL);
+        assert_eq!(c.client_id, None);
+        let c = GoogleConfig::from_env(&Env::from_pairs(&[
+            ("WOLO_GOOGLE_JWKS_URL", "http://127.0.0.1:9/certs"),
+            ("WOLO_GOOGLE_CLIENT_ID", " wolo.apps.googleusercontent.com "),
+        ]))
+        .unwrap();
+        assert_eq!(c.jwks_url, "http://127.0.0.1:9/certs");
+        assert_eq!(
+            c.client_id.as_deref(),
+            Some("wolo.apps.googleusercontent.com")
+        );
+        let e = GoogleConfig::from_env(&Env::from_pairs(&[(
+            "WOLO_GOOGLE_JWKS_URL",
+            "googleapis.com/certs",
+        )]))
+        .unwrap_err();
+        assert!(e.to_string().contains("WOLO_GOOGLE_JWKS_URL"), "{e}");
+    }
 
     #[test]
     fn the_nonce_rule_is_gotrues() {

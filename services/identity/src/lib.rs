@@ -3,16 +3,28 @@
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/identity`.
 
 pub mod admin;
+pub mod caller;
 pub mod claims;
-pub mod confirm;
 pub mod crypto;
 pub mod google;
-pub mod http;
+pub mod logout;
+pub mod messages;
+pub mod otp;
+pub mod password;
 pub mod password_policy;
 pub mod purge;
+pub mod recover;
+pub mod session;
+pub mod settings;
+pub mod signup;
 pub mod throttle;
+pub mod token;
+pub mod user;
+pub mod verify;
+pub mod verify_request;
 
 pub use purge::{purge_expired, spawn_jobs, PurgeCounts};
+pub use settings::{Settings, REFRESH_REUSE_SECONDS};
 
 use axum::{
     extract::FromRef,
@@ -33,17 +45,8 @@ pub const SERVICE: platform::Service = platform::Service {
     default_port: DEFAULT_PORT,
     router,
     jobs: start_jobs,
-    settings: check_settings,
+    settings: platform::section::<Settings>,
 };
-
-/// The service's own settings, read at start-up as its router reads them.
-fn check_settings(
-    _: &platform::config::Env,
-    _: &platform::Config,
-) -> Result<platform::Section, platform::config::ConfigError> {
-    Settings::from_env().map_err(platform::config::ConfigError::Line)?;
-    Ok(platform::Section::default())
-}
 
 fn start_jobs(ctx: &platform::Context) {
     spawn_jobs(ctx);
@@ -69,58 +72,15 @@ pub struct AppState {
     pub refresh_reuse_seconds: i64,
 }
 
-/// The service's own settings, beside the platform's.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    pub google: google::GoogleConfig,
-    pub limits: throttle::Limits,
-    pub passwords: password_policy::PasswordPolicy,
-    /// `WOLO_REFRESH_TOKEN_REUSE_INTERVAL`, seconds.
-    pub refresh_reuse_seconds: i64,
-}
-
-impl Settings {
-    /// Every setting from the environment; an error names the one that is malformed.
-    pub fn from_env() -> Result<Settings, String> {
-        Ok(Settings {
-            google: google::GoogleConfig::from_env(),
-            limits: throttle::Limits::from_env()?,
-            passwords: password_policy::PasswordPolicy::from_env()?,
-            refresh_reuse_seconds: refresh_reuse_seconds_from_env()?,
-        })
-    }
-
-    /// The settings from the environment, or the process stops (status 2) naming the
-    /// malformed one, as for every other setting, before anything is served.
-    fn from_env_or_exit() -> Settings {
-        Settings::from_env().unwrap_or_else(|e| {
-            eprintln!("identity: {e}");
-            std::process::exit(2)
-        })
-    }
-}
-
-/// GoTrue's default refresh token reuse interval, seconds.
-pub const REFRESH_REUSE_SECONDS: i64 = 10;
-
-/// `WOLO_REFRESH_TOKEN_REUSE_INTERVAL` (0..=3600 seconds, default [`REFRESH_REUSE_SECONDS`]).
-pub fn refresh_reuse_seconds_from_env() -> Result<i64, String> {
-    match std::env::var("WOLO_REFRESH_TOKEN_REUSE_INTERVAL") {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|s| (0..=3600).contains(s))
-            .ok_or_else(|| {
-                format!("WOLO_REFRESH_TOKEN_REUSE_INTERVAL must be 0..3600 seconds, got {v:?}")
-            }),
-        _ => Ok(REFRESH_REUSE_SECONDS),
-    }
-}
-
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> PgPool {
         state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for auth::Jwt {
+    fn from_ref(state: &AppState) -> auth::Jwt {
+        state.jwt.clone()
     }
 }
 
@@ -154,7 +114,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "PUT",
         path: "/user",
-        summary: "Update the signed-in user: {password? (password policy as /signup), data? (merged into user_metadata; null removes a key), email? | phone? (in effect once confirmed with the code sent to the new address: POST /verify type email_change | phone_change)}; other fields 400; 422 email_exists | phone_exists; 200 user",
+        summary: "Update the signed-in user: {password? (password policy as /signup), data? (merged into user_metadata; null removes a key), email? | phone? (in effect once confirmed with the code sent to the new address: POST /verify type email_change | phone_change)}; a field GoTrue does not take 400 PGRST102 naming it; app_metadata 403 not_admin; 422 email_exists | phone_exists; 200 user",
     },
     rest::Endpoint {
         method: "POST",
@@ -178,26 +138,12 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     },
 ];
 
-/// The service's routes: probes, and its schema's tables PostgREST-style. The settings
-/// (Google sign-in, rate limits, password policy, refresh reuse interval) come from the environment
-/// ([`Settings::from_env`]; a malformed one stops the process with status 2).
+/// The service's routes: probes, its endpoints, and its schema's tables PostgREST-style.
+/// The settings (Google sign-in, rate limits, password policy, refresh reuse interval, admin
+/// session length) are the context's, read once at start-up ([`Settings`]; tests give their
+/// own with `Context::with_section`).
 pub fn router(ctx: platform::Context) -> Router {
-    router_with(ctx, Settings::from_env_or_exit())
-}
-
-/// [`router`] with an explicit Google sign-in configuration (tests).
-pub fn router_with_google(ctx: platform::Context, google: google::GoogleConfig) -> Router {
-    router_with(
-        ctx,
-        Settings {
-            google,
-            ..Settings::from_env_or_exit()
-        },
-    )
-}
-
-/// [`router`] with explicit settings (tests).
-pub fn router_with(ctx: platform::Context, settings: Settings) -> Router {
+    let settings = ctx.settings::<Settings>();
     let api = rest::Api::new(
         NAME,
         ctx.config.database_url.expose(),
@@ -208,27 +154,24 @@ pub fn router_with(ctx: platform::Context, settings: Settings) -> Router {
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
-        google: Arc::new(google::Google::new(settings.google)),
+        google: Arc::new(google::Google::new(settings.google.clone())),
         public_web_url: ctx.config.public_web_url.clone(),
-        admin_session_hours: rest::sessions::admin_session_hours_from_env().unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "using the default admin session length");
-            rest::sessions::ADMIN_SESSION_HOURS
-        }),
-        limits: Arc::new(settings.limits),
-        passwords: Arc::new(settings.passwords),
+        admin_session_hours: settings.admin_session_hours,
+        limits: Arc::new(settings.limits.clone()),
+        passwords: Arc::new(settings.passwords.clone()),
         refresh_reuse_seconds: settings.refresh_reuse_seconds,
     };
     Router::new()
         .merge(platform::health::router(NAME))
-        .route("/otp", post(http::post_otp))
-        .route("/verify", post(throttle::post_verify))
-        .route("/token", post(http::post_token))
-        .route("/signup", post(confirm::post_signup))
-        .route("/resend", post(confirm::post_resend))
-        .route("/user", get(http::get_user).put(confirm::put_user))
-        .route("/recover", post(http::post_recover))
+        .route("/otp", post(otp::post_otp))
+        .route("/verify", post(verify::post_verify))
+        .route("/token", post(token::post_token))
+        .route("/signup", post(signup::post_signup))
+        .route("/resend", post(signup::post_resend))
+        .route("/user", get(user::get_user).put(user::put_user))
+        .route("/recover", post(recover::post_recover))
         .route("/admin/users/{id}/roles", post(admin::post_user_roles))
-        .route("/logout", post(http::post_logout))
+        .route("/logout", post(logout::post_logout))
         .with_state(state)
         .merge(rest::router(api.clone()))
         // Ended sessions are refused on every route (rest::sessions, V104).

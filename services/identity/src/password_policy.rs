@@ -15,6 +15,7 @@
 use std::{collections::HashSet, sync::OnceLock};
 
 use axum::http::StatusCode;
+use platform::config::{ConfigError, Env};
 use rest::ApiError;
 use serde_json::json;
 
@@ -62,37 +63,36 @@ impl From<WeakPassword> for ApiError {
 }
 
 impl PasswordPolicy {
-    /// The policy from the environment (see the module docs); an error names the setting.
-    pub fn from_env() -> Result<PasswordPolicy, String> {
-        PasswordPolicy::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// [`PasswordPolicy::from_env`] over any lookup (tests).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<PasswordPolicy, String> {
-        let set = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+    /// The policy from `env` (see the module docs; read once at start-up,
+    /// `crate::settings`); an error names the setting.
+    pub fn from_env(env: &Env) -> Result<PasswordPolicy, ConfigError> {
         let mut policy = PasswordPolicy::default();
-        if let Some(v) = set("WOLO_PASSWORD_MIN_LENGTH") {
+        if let Some(v) = env.get("WOLO_PASSWORD_MIN_LENGTH") {
             policy.min_length = v
-                .trim()
                 .parse::<usize>()
                 .ok()
                 .filter(|n| (FLOOR_MIN_LENGTH..=1024).contains(n))
                 .ok_or_else(|| {
-                    format!(
-                        "bad setting WOLO_PASSWORD_MIN_LENGTH: {v:?} is not a number of characters from {FLOOR_MIN_LENGTH} to 1024"
+                    ConfigError::invalid(
+                        "WOLO_PASSWORD_MIN_LENGTH",
+                        format!(
+                            "{v:?} is not a number of characters from {FLOOR_MIN_LENGTH} to 1024"
+                        ),
                     )
                 })?;
         }
-        if let Some(v) = get("WOLO_PASSWORD_REQUIRED_CHARACTERS") {
+        // Not trimmed: a set may be spaces.
+        if let Some(v) = env.raw("WOLO_PASSWORD_REQUIRED_CHARACTERS") {
             policy.required_characters = parse_required_characters(&v);
         }
-        if let Some(v) = set("WOLO_PASSWORD_REJECT_COMMON") {
-            policy.reject_common = match v.trim().to_ascii_lowercase().as_str() {
+        if let Some(v) = env.get("WOLO_PASSWORD_REJECT_COMMON") {
+            policy.reject_common = match v.to_ascii_lowercase().as_str() {
                 "true" | "on" | "yes" | "1" => true,
                 "false" | "off" | "no" | "0" => false,
                 _ => {
-                    return Err(format!(
-                        "bad setting WOLO_PASSWORD_REJECT_COMMON: {v:?} is not true or false"
+                    return Err(ConfigError::invalid(
+                        "WOLO_PASSWORD_REJECT_COMMON",
+                        format!("{v:?} is not true or false"),
                     ))
                 }
             };
@@ -186,11 +186,7 @@ mod tests {
     use super::*;
 
     fn policy(pairs: &[(&str, &str)]) -> Result<PasswordPolicy, String> {
-        let map: std::collections::HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        PasswordPolicy::from_lookup(move |k| map.get(k).cloned())
+        PasswordPolicy::from_env(&Env::from_pairs(pairs)).map_err(|e| e.to_string())
     }
 
     #[test]

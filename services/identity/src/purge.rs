@@ -76,22 +76,13 @@ pub async fn purge_expired(pool: &PgPool, now: DateTime<Utc>) -> Result<PurgeCou
     })
 }
 
-/// Runs [`purge_expired`] now and then every hour, for the life of the process.
-pub fn spawn_jobs(ctx: &platform::Context) -> tokio::task::JoinHandle<()> {
+/// Runs [`purge_expired`] now and then every hour, for the life of the process
+/// (`platform::jobs::every`: span `job{service=identity, job=purge}`, a run that deleted
+/// something is logged with its counts).
+pub fn spawn_jobs(ctx: &platform::Context) {
     let db = ctx.db.clone();
-    tokio::spawn(async move {
-        loop {
-            match purge_expired(&db, Utc::now()).await {
-                Ok(c) => tracing::info!(
-                    sessions = c.sessions,
-                    reset_tokens = c.reset_tokens,
-                    otp_codes = c.otp_codes,
-                    auth_attempts = c.auth_attempts,
-                    "identity purge"
-                ),
-                Err(e) => tracing::warn!(error = %e, "identity purge failed"),
-            }
-            tokio::time::sleep(PURGE_INTERVAL).await;
-        }
-    })
+    platform::jobs::every(crate::NAME, "purge", PURGE_INTERVAL, move || {
+        let db = db.clone();
+        async move { Ok(purge_expired(&db, Utc::now()).await?) }
+    });
 }

@@ -30,22 +30,20 @@
 //! Refused requests are not recorded, so a limit lifts as its window slides past the
 //! admitted ones. [`crate::purge`] deletes rows older than a day.
 //!
-//! Failed password sign-ins and throttled requests are logged at `warn` with the account,
-//! the client IP and the reason, never the password.
+//! Failed password sign-ins and throttled requests are logged at `warn` with the account
+//! (a phone number masked, [`shown`]), the client IP and the reason, never the password or
+//! a code.
 
 use std::{fmt, str::FromStr};
 
-use axum::{body::Bytes, extract::State, http::StatusCode, response::Response};
+use axum::{http::StatusCode, response::Response};
+use platform::config::{ConfigError, Env};
 use rest::{input::db, ApiError, ApiResult};
-use serde_json::Value;
 use sqlx::{PgConnection, PgPool, Row};
 
 use platform::Client;
 
-use crate::{
-    http::{lock, normalise_phone},
-    AppState,
-};
+use crate::{session::lock, AppState};
 
 /// No window may be longer: attempts and codes are purged after a day.
 pub const MAX_WINDOW_SECS: i64 = 24 * 3600;
@@ -151,31 +149,28 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// The limits from the environment; an error names the setting.
-    pub fn from_env() -> Result<Limits, String> {
-        Limits::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// [`Limits::from_env`] over any lookup (tests).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Limits, String> {
+    /// The limits from `env` (read once at start-up, `crate::settings`); an error names the
+    /// setting and its value.
+    pub fn from_env(env: &Env) -> Result<Limits, ConfigError> {
         let d = Limits::default();
-        let limit = |name: &str, default: Option<Limit>| -> Result<Option<Limit>, String> {
-            match get(name).filter(|v| !v.trim().is_empty()) {
-                None => Ok(default),
-                Some(v) if v.trim().eq_ignore_ascii_case("off") => Ok(None),
-                Some(v) => v
-                    .parse::<Limit>()
-                    .map(Some)
-                    .map_err(|e| format!("bad setting {name}: {v:?}: {e}")),
-            }
-        };
-        let otp_interval_secs =
-            match get("WOLO_RATE_LIMIT_OTP_INTERVAL").filter(|v| !v.trim().is_empty()) {
-                None => d.otp_interval_secs,
-                Some(v) if v.trim() == "0" || v.trim().eq_ignore_ascii_case("off") => 0,
-                Some(v) => parse_duration(&v)
-                    .map_err(|e| format!("bad setting WOLO_RATE_LIMIT_OTP_INTERVAL: {v:?}: {e}"))?,
+        let limit =
+            |name: &'static str, default: Option<Limit>| -> Result<Option<Limit>, ConfigError> {
+                match env.get(name) {
+                    None => Ok(default),
+                    Some(v) if v.eq_ignore_ascii_case("off") => Ok(None),
+                    Some(v) => v
+                        .parse::<Limit>()
+                        .map(Some)
+                        .map_err(|e| ConfigError::invalid(name, format!("{v:?}: {e}"))),
+                }
             };
+        const OTP_INTERVAL: &str = "WOLO_RATE_LIMIT_OTP_INTERVAL";
+        let otp_interval_secs = match env.get(OTP_INTERVAL) {
+            None => d.otp_interval_secs,
+            Some(v) if v == "0" || v.eq_ignore_ascii_case("off") => 0,
+            Some(v) => parse_duration(&v)
+                .map_err(|e| ConfigError::invalid(OTP_INTERVAL, format!("{v:?}: {e}")))?,
+        };
         Ok(Limits {
             password_account: limit("WOLO_RATE_LIMIT_PASSWORD_ACCOUNT", d.password_account)?,
             password_ip: limit("WOLO_RATE_LIMIT_PASSWORD_IP", d.password_ip)?,
@@ -291,7 +286,7 @@ impl Attempt {
     pub async fn failed(&self, state: &AppState, reason: &str) {
         tracing::warn!(
             action = self.action.as_str(),
-            account = self.account.as_deref().unwrap_or("-"),
+            account = %shown(self.account.as_deref()),
             ip = self.ip.as_deref().unwrap_or("-"),
             reason,
             "failed sign-in"
@@ -304,7 +299,7 @@ impl Attempt {
     pub async fn refused(&self, state: &AppState, reason: &str) {
         tracing::warn!(
             action = self.action.as_str(),
-            account = self.account.as_deref().unwrap_or("-"),
+            account = %shown(self.account.as_deref()),
             ip = self.ip.as_deref().unwrap_or("-"),
             reason,
             "failed sign-in"
@@ -362,7 +357,7 @@ async fn admit(
             drop(tx);
             tracing::warn!(
                 action = action.as_str(),
-                account = account.unwrap_or("-"),
+                account = %shown(account),
                 ip = ip.unwrap_or("-"),
                 reason = %format!("over the per-{} limit {}", c.column, c.limit),
                 "throttled"
@@ -417,6 +412,20 @@ fn per_ip(ip: Option<&str>, limit: Option<Limit>) -> Option<Check<'_>> {
     })
 }
 
+/// An account as logs show it: an e-mail as is, a phone number masked but for its country
+/// code and last two digits (`+221*******67`), nothing as `-`.
+pub fn shown(account: Option<&str>) -> String {
+    match account {
+        None => "-".to_string(),
+        Some(a) if a.starts_with('+') && a.len() > 6 => {
+            let cc = if a.starts_with("+221") { 4 } else { 3 };
+            let tail = &a[a.len() - 2..];
+            format!("{}{}{tail}", &a[..cc], "*".repeat(a.len() - cc - 2))
+        }
+        Some(a) => a.to_string(),
+    }
+}
+
 fn non_empty(s: &str) -> Option<&str> {
     Some(s).filter(|s| !s.is_empty())
 }
@@ -432,87 +441,87 @@ pub async fn admit_password(
     account: &str,
     client: &Client,
 ) -> ApiResult<Attempt> {
-    let account = non_empty(account);
-    let ip = client.ip.as_deref();
     let l = &state.limits;
+    let (per_account, per_ip) = (l.password_account, l.password_ip);
+    admit_guess(
+        state,
+        Action::Password,
+        non_empty(account),
+        client,
+        per_account,
+        per_ip,
+    )
+    .await
+}
+
+/// Admits a guess (a password, a code) about `account` from the client: at most
+/// `account_limit` failures for the account (429 `over_request_rate_limit`, the right
+/// answer too) and `ip_limit` attempts from the IP. The row starts `pending`.
+async fn admit_guess(
+    state: &AppState,
+    action: Action,
+    account: Option<&str>,
+    client: &Client,
+    account_limit: Option<Limit>,
+    ip_limit: Option<Limit>,
+) -> ApiResult<Attempt> {
+    let ip = client.ip.as_deref();
     let checks: Vec<Check> = [
-        per_account(account, l.password_account, true, over_request_rate_limit),
-        per_ip(ip, l.password_ip),
+        per_account(account, account_limit, true, over_request_rate_limit),
+        per_ip(ip, ip_limit),
     ]
     .into_iter()
     .flatten()
     .collect();
-    admit(&state.db, Action::Password, account, ip, &checks, "pending").await
+    admit(&state.db, action, account, ip, &checks, "pending").await
 }
 
 // ---------------------------------------------------------------- POST /verify
 
-/// The account a `/verify` body is about: the E.164 phone of an `sms` code, else the
-/// lower-cased `email` when given. Read leniently: the handler validates the body.
-fn verify_account(bytes: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(bytes).ok()?;
-    let text = |k: &str| {
-        v.get(k)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    };
-    match text("type") {
-        Some("sms") | Some("phone_change") => text("phone").and_then(|p| normalise_phone(p).ok()),
-        _ => text("email").map(str::to_lowercase),
-    }
+/// Before `POST /verify` (`crate::verify`): at most `WOLO_RATE_LIMIT_VERIFY_IP` requests from
+/// the client IP and `WOLO_RATE_LIMIT_VERIFY_ACCOUNT` failures for the phone or e-mail
+/// `account`. The caller settles the attempt from its answer ([`Attempt::settle_verify`]).
+pub async fn admit_verify(
+    state: &AppState,
+    account: Option<&str>,
+    client: &Client,
+) -> ApiResult<Attempt> {
+    let l = &state.limits;
+    admit_guess(
+        state,
+        Action::Verify,
+        account,
+        client,
+        l.verify_account,
+        l.verify_ip,
+    )
+    .await
 }
 
-/// `POST /verify`, throttled: at most `WOLO_RATE_LIMIT_VERIFY_IP` requests from the client
-/// IP and `WOLO_RATE_LIMIT_VERIFY_ACCOUNT` failures for the phone or e-mail; then
-/// [`crate::http::post_verify`], whose answer settles the attempt (a 403 `otp_expired` is a
-/// failure).
-pub async fn post_verify(
-    State(state): State<AppState>,
-    client: Client,
-    bytes: Bytes,
-) -> Result<Response, ApiError> {
-    let account = verify_account(&bytes);
-    let ip = client.ip.clone();
-    let l = &state.limits;
-    let checks: Vec<Check> = [
-        per_account(
-            account.as_deref(),
-            l.verify_account,
-            true,
-            over_request_rate_limit,
-        ),
-        per_ip(ip.as_deref(), l.verify_ip),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let attempt = admit(
-        &state.db,
-        Action::Verify,
-        account.as_deref(),
-        ip.as_deref(),
-        &checks,
-        "pending",
-    )
-    .await?;
-    let pool = state.db.clone();
-    let res = crate::http::post_verify(State(state), client, bytes).await;
-    let outcome = match &res {
+/// How a `/verify` answer settles its attempt: a 403 `otp_expired` is a failure, a success
+/// a success, anything else refused.
+pub fn verify_outcome(answer: &ApiResult<Response>) -> Outcome {
+    match answer {
         Ok(r) if r.status().is_success() => Outcome::Succeeded,
         Err(e) if e.code == "otp_expired" => Outcome::Failed,
         _ => Outcome::Refused,
-    };
-    attempt.settle(&pool, outcome).await;
-    if outcome == Outcome::Failed {
-        tracing::warn!(
-            account = account.as_deref().unwrap_or("-"),
-            ip = ip.as_deref().unwrap_or("-"),
-            reason = "wrong, expired or used code or link",
-            "failed verification"
-        );
     }
-    res
+}
+
+impl Attempt {
+    /// Settles a `/verify` attempt ([`verify_outcome`]); a failure is logged with the
+    /// account and IP, never the code.
+    pub async fn settle_verify(&self, pool: &PgPool, outcome: Outcome) {
+        self.settle(pool, outcome).await;
+        if outcome == Outcome::Failed {
+            tracing::warn!(
+                account = %shown(self.account.as_deref()),
+                ip = self.ip.as_deref().unwrap_or("-"),
+                reason = "wrong, expired or used code or link",
+                "failed verification"
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------- POST /recover
@@ -582,7 +591,7 @@ pub async fn check_otp(
     if since_last < interval {
         let wait = (interval - since_last).ceil() as i64;
         tracing::warn!(
-            phone,
+            phone = %shown(Some(phone)),
             ip = client.ip.as_deref().unwrap_or("-"),
             reason = "asked again too soon",
             "throttled"
@@ -594,7 +603,7 @@ pub async fn check_otp(
     }
     if let Some(l) = limits.otp_phone {
         if in_window >= i64::from(l.max) {
-            tracing::warn!(phone, ip = client.ip.as_deref().unwrap_or("-"), reason = %format!("over the per-phone limit {l}"), "throttled");
+            tracing::warn!(phone = %shown(Some(phone)), ip = client.ip.as_deref().unwrap_or("-"), reason = %format!("over the per-phone limit {l}"), "throttled");
             return Err(too_many(
                 "over_sms_send_rate_limit",
                 "Trop de codes demandés pour ce numéro, réessayez plus tard (too many codes for this number)",
@@ -612,7 +621,7 @@ pub async fn check_otp(
         .await
         .map_err(db)?;
         if per_ip >= i64::from(l.max) {
-            tracing::warn!(phone, ip = %ip, reason = %format!("over the per-ip limit {l}"), "throttled");
+            tracing::warn!(phone = %shown(Some(phone)), ip = %ip, reason = %format!("over the per-ip limit {l}"), "throttled");
             return Err(too_many(
                 "over_request_rate_limit",
                 "Trop de demandes, réessayez plus tard (too many requests)",
@@ -627,11 +636,15 @@ mod tests {
     use super::*;
 
     fn limits(pairs: &[(&str, &str)]) -> Result<Limits, String> {
-        let map: std::collections::HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Limits::from_lookup(move |k| map.get(k).cloned())
+        Limits::from_env(&Env::from_pairs(pairs)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn logs_show_e_mails_and_mask_phone_numbers() {
+        assert_eq!(shown(Some("+221771234567")), "+221*******67");
+        assert_eq!(shown(Some("+33612345678")), "+33*******78");
+        assert_eq!(shown(Some("awa@example.sn")), "awa@example.sn");
+        assert_eq!(shown(None), "-");
     }
 
     #[test]
@@ -681,31 +694,17 @@ mod tests {
     fn a_bad_setting_is_named_with_its_value() {
         for (name, v) in [
             ("WOLO_RATE_LIMIT_PASSWORD_ACCOUNT", "ten/15m"),
+            ("WOLO_RATE_LIMIT_PASSWORD_IP", "0/5m"),
+            ("WOLO_RATE_LIMIT_VERIFY_ACCOUNT", "10"),
+            ("WOLO_RATE_LIMIT_VERIFY_IP", "30/1d"),
+            ("WOLO_RATE_LIMIT_RECOVER_EMAIL", "5/25h"),
             ("WOLO_RATE_LIMIT_RECOVER_IP", "30 per hour"),
             ("WOLO_RATE_LIMIT_OTP_INTERVAL", "1 minute"),
             ("WOLO_RATE_LIMIT_OTP_PHONE", "5/2d"),
+            ("WOLO_RATE_LIMIT_OTP_IP", "-1/1h"),
         ] {
             let err = limits(&[(name, v)]).unwrap_err();
             assert!(err.contains(name) && err.contains(v), "{err}");
         }
-    }
-
-    #[test]
-    fn the_verify_account_is_the_phone_or_the_email() {
-        assert_eq!(
-            verify_account(br#"{"type":"sms","phone":"77 123 45 67","token":"1"}"#).as_deref(),
-            Some("+221771234567")
-        );
-        assert_eq!(
-            verify_account(br#"{"type":"recovery","email":" Awa@Example.SN ","token_hash":"x"}"#)
-                .as_deref(),
-            Some("awa@example.sn")
-        );
-        assert_eq!(
-            verify_account(br#"{"type":"recovery","token_hash":"x"}"#),
-            None
-        );
-        assert_eq!(verify_account(br#"{"type":"sms","phone":"12"}"#), None);
-        assert_eq!(verify_account(b"not json"), None);
     }
 }

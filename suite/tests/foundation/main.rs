@@ -11,6 +11,7 @@ mod protections;
 mod service_logins;
 mod settings_money;
 mod settings_venues;
+mod settings_identity;
 
 use sqlx::PgPool;
 use uuid::Uuid;

@@ -27,9 +27,9 @@ async fn the_console_signs_in_toggles_flags_edits_config_and_searches_the_audit_
     let router = Router::new()
         .nest(
             "/identity",
-            identity::router(db.service_context("identity")),
+            identity::router(db.context_of(&identity::SERVICE)),
         )
-        .nest("/admin", admin::router(db.service_context("admin")));
+        .nest("/admin", admin::router(db.context_of(&admin::SERVICE)));
     let app = testkit::spawn(router).await;
     let email = "console@wolo.sn";
     let password = "mot-de-passe-solide";

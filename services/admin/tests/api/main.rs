@@ -4,6 +4,7 @@
 #![allow(clippy::type_complexity)]
 
 mod audit;
+mod bodies;
 mod config;
 mod console;
 mod flags;
@@ -25,7 +26,7 @@ pub struct Stack {
 
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
-    let app = testkit::spawn(admin::router(db.service_context("admin"))).await;
+    let app = testkit::spawn(admin::router(db.context_of(&admin::SERVICE))).await;
     let admin = admin_user(&db.pool, "admin@wolo.sn").await;
     let token = testkit::token(auth::Role::Admin, admin);
     wait_for_cache(&app, &token).await;

@@ -275,7 +275,7 @@ async fn put_user_keeps_metadata_and_refuses_other_fields() {
     let got = expect(st.user(&access).await, 200).await;
     assert_eq!(got["user_metadata"], user["user_metadata"]);
 
-    // Fields PUT /user does not take: a 400 naming them, nothing written.
+    // A field GoTrue's PUT /user does not take: a 400 PGRST102 naming it, nothing written.
     let err = expect(
         put_user(
             &st,
@@ -286,13 +286,27 @@ async fn put_user_keeps_metadata_and_refuses_other_fields() {
         400,
     )
     .await;
-    let message = err["message"].as_str().unwrap();
+    assert_eq!(err["code"], "PGRST102", "{err}");
+    assert!(err["message"].as_str().unwrap().contains("role"), "{err}");
+    // app_metadata, which GoTrue takes from admins only, is refused: 403, nothing written.
+    let err = expect(
+        put_user(
+            &st,
+            &access,
+            json!({"data": {"x": 1}, "app_metadata": {"roles": ["admin"]}}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    assert_eq!(err["code"], "not_admin", "{err}");
     assert!(
-        message.contains("app_metadata") && message.contains("role"),
+        err["message"].as_str().unwrap().contains("app_metadata"),
         "{err}"
     );
     let got = expect(st.user(&access).await, 200).await;
     assert!(got["user_metadata"].get("x").is_none());
+    assert_eq!(got["app_metadata"]["roles"], json!(["user"]));
     // data must be an object, of bounded size.
     expect(put_user(&st, &access, json!({"data": [1, 2]})).await, 400).await;
     let big = "x".repeat(17 * 1024);

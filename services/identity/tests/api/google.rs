@@ -51,11 +51,11 @@ async fn google_stack(client_id: Option<&str>) -> (Stack, Arc<AtomicUsize>) {
         jwks_url,
         client_id: client_id.map(str::to_string),
     };
-    let app = testkit::spawn(identity::router_with_google(
-        db.service_context("identity"),
-        config,
-    ))
-    .await;
+    let settings = identity::Settings {
+        google: config,
+        ..crate::default_settings()
+    };
+    let app = testkit::spawn(crate::router_with(&db, settings)).await;
     (Stack { db, app }, hits)
 }
 

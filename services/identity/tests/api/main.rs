@@ -3,6 +3,7 @@
 //! access token claims, throttling and the password policy.
 
 mod admin;
+mod bodies;
 mod confirm;
 mod google;
 mod otp;
@@ -27,28 +28,24 @@ pub struct Stack {
 
 pub async fn stack() -> Stack {
     let db = TestDb::new().await;
-    let app = testkit::spawn(identity::router(db.service_context("identity"))).await;
+    let app = testkit::spawn(identity::router(db.context_of(&identity::SERVICE))).await;
     ready(db, app).await
 }
 
 /// The settings a test starts from: the documented defaults (not the environment).
 pub fn default_settings() -> identity::Settings {
-    identity::Settings {
-        google: identity::google::GoogleConfig::from_env(),
-        limits: identity::throttle::Limits::default(),
-        passwords: identity::password_policy::PasswordPolicy::default(),
-        refresh_reuse_seconds: identity::REFRESH_REUSE_SECONDS,
-    }
+    identity::Settings::default()
+}
+
+/// Identity's router over `db` with explicit settings.
+pub fn router_with(db: &TestDb, settings: identity::Settings) -> axum::Router {
+    identity::router(db.context_of(&identity::SERVICE).with_section(settings))
 }
 
 /// [`stack`] with explicit settings (limits, password policy).
 pub async fn stack_with(settings: identity::Settings) -> Stack {
     let db = TestDb::new().await;
-    let app = testkit::spawn(identity::router_with(
-        db.service_context("identity"),
-        settings,
-    ))
-    .await;
+    let app = testkit::spawn(router_with(&db, settings)).await;
     ready(db, app).await
 }
 

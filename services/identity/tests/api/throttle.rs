@@ -324,7 +324,7 @@ async fn x_forwarded_for_is_believed_from_loopback_by_default() {
 #[tokio::test]
 async fn x_forwarded_for_is_ignored_from_a_peer_that_is_not_a_trusted_proxy() {
     let db = TestDb::new().await;
-    let router = identity::router_with(db.service_context("identity"), default_settings());
+    let router = crate::router_with(&db, default_settings());
     // Only 10.9.9.9 is a proxy of ours: the test client, on loopback, is not.
     let proxies: platform::client::TrustedProxies = "10.9.9.9".parse().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

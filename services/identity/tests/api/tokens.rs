@@ -42,10 +42,13 @@ pub fn assert_gotrue_claims(session: &Value, method: &str, since: i64) -> Value 
     let at = amr[0]["timestamp"].as_i64().unwrap();
     assert!((since - 1..=now() + 1).contains(&at), "{c}");
     let iat = c["iat"].as_i64().unwrap();
-    assert_eq!(c["exp"].as_i64().unwrap() - iat, identity::http::ACCESS_TTL);
+    assert_eq!(
+        c["exp"].as_i64().unwrap() - iat,
+        identity::session::ACCESS_TTL
+    );
     assert_eq!(
         session["expires_in"].as_i64().unwrap(),
-        identity::http::ACCESS_TTL
+        identity::session::ACCESS_TTL
     );
     let keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
     let mut keys = keys;

@@ -32,7 +32,7 @@ async fn scanning_page_in_chromium() {
             )
             .nest(
                 "/identity",
-                identity::router(db.service_context("identity")),
+                identity::router(db.context_of(&identity::SERVICE)),
             ),
     )
     .await;
