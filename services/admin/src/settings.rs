@@ -42,21 +42,8 @@ impl AdminSettings {
         };
         Ok(AdminSettings {
             health_base_url,
-            session_hours: session_hours(env)?,
+            session_hours: rest::sessions::admin_session_hours(env)?,
         })
-    }
-}
-
-/// `WOLO_ADMIN_SESSION_HOURS`: 1..=720 hours, default [`ADMIN_SESSION_HOURS`].
-pub fn session_hours(env: &Env) -> Result<i32, ConfigError> {
-    const NAME: &str = "WOLO_ADMIN_SESSION_HOURS";
-    match env.get(NAME) {
-        None => Ok(ADMIN_SESSION_HOURS),
-        Some(v) => v
-            .parse::<i32>()
-            .ok()
-            .filter(|h| (1..=720).contains(h))
-            .ok_or_else(|| ConfigError::invalid(NAME, format!("{v:?} is not 1 to 720 hours"))),
     }
 }
 

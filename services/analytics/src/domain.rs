@@ -55,6 +55,10 @@ fn actor(event: &Published) -> (Option<Uuid>, Option<DateTime<Utc>>) {
 /// The consumer's name.
 pub const CONSUMER: &str = "analytics.domain";
 
+/// Payload fields that are personal data (a donor's phone and name): never copied into
+/// `analytics.analytics_events.properties`.
+pub const PERSONAL_FIELDS: &[&str] = &["donor_phone", "donor_name"];
+
 struct Domain;
 
 impl Handler for Domain {
@@ -82,6 +86,10 @@ pub async fn record(conn: &mut PgConnection, event: &Event) -> anyhow::Result<bo
     let at = at.unwrap_or(event.created_at);
     let mut properties = event.payload.clone();
     if let Some(o) = properties.as_object_mut() {
+        // Personal data stays with the donation: analytics keeps ids and amounts only.
+        for personal in PERSONAL_FIELDS {
+            o.remove(*personal);
+        }
         o.insert("topic".into(), event.topic.clone().into());
         if let Some(s) = &event.source {
             o.insert("source".into(), s.clone().into());

@@ -56,7 +56,7 @@ impl Settings {
             limits: Limits::from_env(env)?,
             passwords: PasswordPolicy::from_env(env)?,
             refresh_reuse_seconds: refresh_reuse_seconds(env)?,
-            admin_session_hours: admin_session_hours(env)?,
+            admin_session_hours: rest::sessions::admin_session_hours(env)?,
         })
     }
 }
@@ -71,20 +71,6 @@ pub fn refresh_reuse_seconds(env: &Env) -> Result<i64, ConfigError> {
             .ok()
             .filter(|s| (0..=3600).contains(s))
             .ok_or_else(|| ConfigError::invalid(NAME, format!("{v:?} is not 0 to 3600 seconds"))),
-    }
-}
-
-/// `WOLO_ADMIN_SESSION_HOURS`: 1..=720 hours, default `rest::sessions::ADMIN_SESSION_HOURS`
-/// (the admin service reads it too, for the sessions its console records).
-pub fn admin_session_hours(env: &Env) -> Result<i32, ConfigError> {
-    const NAME: &str = "WOLO_ADMIN_SESSION_HOURS";
-    match env.get(NAME) {
-        None => Ok(rest::sessions::ADMIN_SESSION_HOURS),
-        Some(v) => v
-            .parse::<i32>()
-            .ok()
-            .filter(|h| (1..=720).contains(h))
-            .ok_or_else(|| ConfigError::invalid(NAME, format!("{v:?} is not 1 to 720 hours"))),
     }
 }
 

@@ -249,16 +249,6 @@ pub fn admin_session_hours(env: &platform::config::Env) -> Result<i32, ConfigErr
     }
 }
 
-/// [`admin_session_hours`] of the process environment as it is now, the error as one line.
-/// For the callers that do not read it in their settings yet (identity's and admin's
-/// routers); they should call [`admin_session_hours`] from their `Settings::read` instead.
-pub fn admin_session_hours_from_env() -> Result<i32, String> {
-    admin_session_hours(&platform::config::Env::process()).map_err(|e| match e {
-        ConfigError::Invalid { name, why } => format!("{name} {why}"),
-        other => other.to_string(),
-    })
-}
-
 /// What the layer needs: the pool to ask, the key to verify tokens with, the error shape.
 #[derive(Clone)]
 struct Guard {

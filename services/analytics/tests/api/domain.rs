@@ -57,6 +57,12 @@ async fn domain_events_land_once_in_analytics_events() {
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[0].0, "donation_made");
     assert_eq!(rows[0].3["amount_cfa"], 5000);
+    // The donor's phone and name stay with the donation.
+    let properties = rows[0].3.to_string();
+    assert!(
+        !properties.contains("+221770000099") && !properties.contains("Awa"),
+        "{properties}"
+    );
     assert_eq!(rows[0].4.to_rfc3339(), "2026-11-20T10:00:00+00:00");
     assert_eq!(rows[1].0, "pot_opened");
     assert_eq!(rows[1].1, Some(owner));
