@@ -146,6 +146,7 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
         config: Arc::new(config),
         clock: platform::Clock::system(),
         section: platform::Section::default(),
+        shared: platform::Shared::default(),
     };
     let addr = ctx.config.http_addr;
     let config = ctx.config.clone();

@@ -98,13 +98,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 /// Its settings ([`AdminSettings`]) are the context's, read at start-up.
 pub fn router(ctx: platform::Context) -> Router {
     let settings = ctx.settings::<AdminSettings>();
-    let api = rest::Api::new(
-        NAME,
-        ctx.config.database_url.expose(),
-        ctx.db.clone(),
-        ctx.jwt(),
-        ENDPOINTS.to_vec(),
-    );
+    let api = rest::Api::of(&ctx, NAME, ENDPOINTS.to_vec());
     let environment = match ctx.config.environment {
         platform::config::Environment::Development => "development",
         platform::config::Environment::Test => "test",

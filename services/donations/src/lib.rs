@@ -84,13 +84,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 /// Tests give explicit settings with `ctx.with_section(DonationsConfig::new(..))`.
 pub fn router(ctx: platform::Context) -> Router {
     let cfg = (*ctx.settings::<DonationsConfig>()).clone();
-    let api = rest::Api::new(
-        NAME,
-        ctx.config.database_url.expose(),
-        ctx.db.clone(),
-        ctx.jwt(),
-        ENDPOINTS.to_vec(),
-    );
+    let api = rest::Api::of(&ctx, NAME, ENDPOINTS.to_vec());
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),

@@ -144,13 +144,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 /// own with `Context::with_section`).
 pub fn router(ctx: platform::Context) -> Router {
     let settings = ctx.settings::<Settings>();
-    let api = rest::Api::new(
-        NAME,
-        ctx.config.database_url.expose(),
-        ctx.db.clone(),
-        ctx.jwt(),
-        ENDPOINTS.to_vec(),
-    );
+    let api = rest::Api::of(&ctx, NAME, ENDPOINTS.to_vec());
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),

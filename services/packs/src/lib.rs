@@ -76,13 +76,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 
 /// The service's routes: probes, custom endpoints, and its schema's tables PostgREST-style.
 pub fn router(ctx: platform::Context) -> Router {
-    let api = rest::Api::new(
-        NAME,
-        ctx.config.database_url.expose(),
-        ctx.db.clone(),
-        ctx.jwt(),
-        ENDPOINTS.to_vec(),
-    );
+    let api = rest::Api::of(&ctx, NAME, ENDPOINTS.to_vec());
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),

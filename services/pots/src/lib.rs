@@ -111,13 +111,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 /// The service's routes: probes, its custom endpoints, and its schema's tables PostgREST-style.
 pub fn router(ctx: platform::Context) -> Router {
     let public_web_url = ctx.config.public_web_url.clone();
-    let api = rest::Api::new(
-        NAME,
-        ctx.config.database_url.expose(),
-        ctx.db.clone(),
-        ctx.jwt(),
-        ENDPOINTS.to_vec(),
-    );
+    let api = rest::Api::of(&ctx, NAME, ENDPOINTS.to_vec());
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),

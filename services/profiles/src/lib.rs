@@ -107,13 +107,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 /// ([`ProfilesSettings`]: `WOLO_ID_HASH_KEY`, `WOLO_ID_ENCRYPTION_KEYS`; required in
 /// production).
 pub fn router(ctx: platform::Context) -> Router {
-    let api = rest::Api::new(
-        NAME,
-        ctx.config.database_url.expose(),
-        ctx.db.clone(),
-        ctx.jwt(),
-        ENDPOINTS.to_vec(),
-    );
+    let api = rest::Api::of(&ctx, NAME, ENDPOINTS.to_vec());
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),

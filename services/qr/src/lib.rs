@@ -104,13 +104,7 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 
 /// The service's routes, with the settings read at start-up ([`QrSettings`]).
 pub fn router(ctx: platform::Context) -> Router {
-    let api = rest::Api::new(
-        NAME,
-        ctx.config.database_url.expose(),
-        ctx.db.clone(),
-        ctx.jwt(),
-        ENDPOINTS.to_vec(),
-    );
+    let api = rest::Api::of(&ctx, NAME, ENDPOINTS.to_vec());
     let cfg = ctx.settings::<QrSettings>();
     let state = AppState {
         db: ctx.db.clone(),

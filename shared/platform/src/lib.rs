@@ -90,6 +90,34 @@ pub struct Context {
     pub clock: Clock,
     /// The service's own settings, read at start-up ([`Service::settings`]).
     pub section: Section,
+    /// What the services of one process share (the REST layer's schema cache): made once by
+    /// whoever builds the first context, carried by its clones.
+    pub shared: Shared,
+}
+
+/// Resources the services of one process share, one value per type, made on first use
+/// ([`Shared::get_or_init`]). It is an explicit value carried by [`Context`], not a global:
+/// two contexts built apart (two test databases) share nothing.
+#[derive(Clone, Default)]
+pub struct Shared(Arc<std::sync::Mutex<Vec<Arc<dyn Any + Send + Sync>>>>);
+
+impl Shared {
+    /// The shared `T`, made by `init` the first time it is asked for.
+    pub fn get_or_init<T: Send + Sync + 'static>(&self, init: impl FnOnce() -> T) -> Arc<T> {
+        let mut values = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = values.iter().find_map(|v| v.clone().downcast::<T>().ok()) {
+            return found;
+        }
+        let value = Arc::new(init());
+        values.push(value.clone());
+        value
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shared(..)")
+    }
 }
 
 impl Context {
@@ -219,6 +247,7 @@ pub async fn run(service: &Service) -> anyhow::Result<()> {
         config: Arc::new(config),
         clock: Clock::system(),
         section,
+        shared: Shared::default(),
     };
     // The service's own login role (wolo_svc_<name>); never a superuser or owner in production.
     let ctx = db::service_context(&ctx, name)?;

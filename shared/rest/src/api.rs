@@ -65,6 +65,24 @@ impl Api {
         })
     }
 
+    /// The API of service `schema` over the context's database, with the schema cache the
+    /// services of the context share ([`platform::Shared`]: `wolo serve`'s ten services load
+    /// the catalog once and hold one `LISTEN`; what the cache holds does not depend on the
+    /// role each service logs in as).
+    pub fn of(ctx: &platform::Context, schema: &str, endpoints: Vec<Endpoint>) -> Arc<Api> {
+        let url = ctx.config.database_url.expose();
+        let cache = ctx
+            .shared
+            .get_or_init(|| SharedCache::watching(url, ctx.db.clone()));
+        Arc::new(Api {
+            schema: schema.to_string(),
+            pool: ctx.db.clone(),
+            cache: (*cache).clone(),
+            jwt: ctx.jwt(),
+            endpoints,
+        })
+    }
+
     /// The schema cache; before its first load (the service is starting), waits for it up to
     /// [`FIRST_LOAD_WAIT`], then answers 503 `PGRST002`.
     pub(crate) async fn schema_cache(&self) -> ApiResult<Arc<SchemaCache>> {

@@ -199,6 +199,7 @@ impl TestDb {
             config: Arc::new(self.config()),
             clock: platform::Clock::system(),
             section: platform::Section::default(),
+            shared: platform::Shared::default(),
         }
     }
 }

@@ -78,6 +78,7 @@ async fn ready_is_503_when_the_database_is_unreachable() {
         config: Arc::new(config),
         clock: platform::Clock::system(),
         section: platform::Section::default(),
+        shared: platform::Shared::default(),
     }
     .with_settings(&qr::SERVICE, &platform::config::Env::process())
     .unwrap();
