@@ -2,35 +2,26 @@
 //! hex = HMAC-SHA256(secret, t's digits immediately followed by the raw body). Any `v1`
 //! matching any configured secret is accepted; compares are constant-time (`verify_slice`).
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+pub use platform::signature::SignatureError;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignatureError {
-    Missing,
-    Malformed,
-    Stale,
-    Mismatch,
-}
-
-impl SignatureError {
-    pub fn message(&self) -> &'static str {
-        match self {
-            SignatureError::Missing => {
-                "En-tête Wave-Signature manquant (missing Wave-Signature header)"
-            }
-            SignatureError::Malformed => {
-                "En-tête Wave-Signature illisible (malformed Wave-Signature header)"
-            }
-            SignatureError::Stale => {
-                "Horodatage de la signature hors tolérance (signature timestamp out of tolerance)"
-            }
-            SignatureError::Mismatch => "Signature Wave invalide (invalid Wave signature)",
+/// The answer's message for each refusal (French first).
+pub fn message(e: SignatureError) -> &'static str {
+    match e {
+        SignatureError::Missing => {
+            "En-tête Wave-Signature manquant (missing Wave-Signature header)"
         }
+        SignatureError::Malformed => {
+            "En-tête Wave-Signature illisible (malformed Wave-Signature header)"
+        }
+        SignatureError::Stale => {
+            "Horodatage de la signature hors tolérance (signature timestamp out of tolerance)"
+        }
+        SignatureError::Mismatch => "Signature Wave invalide (invalid Wave signature)",
     }
 }
 
-/// Checks `header` for `body` at unix time `now` against every secret.
+/// Checks `header` for `body` at unix time `now` against every secret: Wave signs `t`'s
+/// digits immediately followed by the raw body ([`platform::signature`]).
 pub fn verify(
     secrets: &[platform::config::Secret],
     header: Option<&str>,
@@ -38,43 +29,14 @@ pub fn verify(
     now: i64,
     tolerance_secs: i64,
 ) -> Result<(), SignatureError> {
-    let header = header.ok_or(SignatureError::Missing)?;
-    let mut t: Option<&str> = None;
-    let mut sigs: Vec<Vec<u8>> = Vec::new();
-    for part in header.split(',') {
-        let Some((k, v)) = part.trim().split_once('=') else {
-            continue;
-        };
-        match k {
-            "t" => t = Some(v),
-            "v1" => {
-                if let Ok(b) = hex::decode(v) {
-                    sigs.push(b)
-                }
-            }
-            _ => {}
-        }
-    }
-    let t = t.ok_or(SignatureError::Malformed)?;
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) || sigs.is_empty() {
-        return Err(SignatureError::Malformed);
-    }
-    let ts: i64 = t.parse().map_err(|_| SignatureError::Malformed)?;
-    if (now - ts).abs() > tolerance_secs {
-        return Err(SignatureError::Stale);
-    }
-    for secret in secrets {
-        for sig in &sigs {
-            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose().as_bytes())
-                .expect("hmac takes any key length");
-            mac.update(t.as_bytes());
-            mac.update(body);
-            if mac.verify_slice(sig).is_ok() {
-                return Ok(());
-            }
-        }
-    }
-    Err(SignatureError::Mismatch)
+    platform::signature::verify(
+        secrets.iter().map(|s| s.expose().as_bytes()),
+        header,
+        now,
+        tolerance_secs,
+        |t| [t.as_bytes(), body].concat(),
+    )
+    .map(|_| ())
 }
 
 #[cfg(test)]

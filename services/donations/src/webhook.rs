@@ -55,7 +55,10 @@ pub async fn post_wave_webhook(
         Utc::now().timestamp(),
         state.config.signature_tolerance.as_secs() as i64,
     ) {
-        return Err(ApiError::unauthorized("invalid_signature", e.message()));
+        return Err(ApiError::unauthorized(
+            "invalid_signature",
+            signature::message(e),
+        ));
     }
     // Wave's events are stored as sent (`raw_payload`): read as a JSON value, then checked.
     let parsed: Option<Value> = rest::extract::parse::<Value>(&bytes).ok().filter(|v| {

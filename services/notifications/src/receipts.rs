@@ -9,10 +9,8 @@ use axum::{
     Json,
 };
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use rest::{extract, ApiError};
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 use crate::AppState;
 
@@ -171,38 +169,30 @@ fn parse_receipts(v: &Value, now: DateTime<Utc>) -> Result<Vec<Receipt>, ApiErro
 /// What is signed: `<t>.<path>.<body>`, path = `/receipts/{provider}` (as the service sees it,
 /// whatever prefix a proxy or `wolo serve` mounts it under). A receipt signed for one
 /// provider's path is refused on another's.
-pub fn signed_payload(t: i64, path: &str, body: &[u8]) -> Vec<u8> {
+pub fn signed_payload(t: &str, path: &str, body: &[u8]) -> Vec<u8> {
     let mut p = format!("{t}.{path}.").into_bytes();
     p.extend_from_slice(body);
     p
 }
 
-/// Why a receipt signature was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignatureError {
-    Missing,
-    Malformed,
-    Stale,
-    Mismatch,
-}
+pub use platform::signature::SignatureError;
 
-impl SignatureError {
-    pub fn message(self) -> &'static str {
-        match self {
-            SignatureError::Missing => "missing receipt signature (X-Wolo-Signature)",
-            SignatureError::Malformed => {
-                "malformed receipt signature: expected t=<unix seconds>,v1=<hex>"
-            }
-            SignatureError::Stale => "receipt signature timestamp outside the accepted window",
-            SignatureError::Mismatch => "invalid receipt signature",
+/// The answer's message for each refusal.
+pub fn message(e: SignatureError) -> &'static str {
+    match e {
+        SignatureError::Missing => "missing receipt signature (X-Wolo-Signature)",
+        SignatureError::Malformed => {
+            "malformed receipt signature: expected t=<unix seconds>,v1=<hex>"
         }
+        SignatureError::Stale => "receipt signature timestamp outside the accepted window",
+        SignatureError::Mismatch => "invalid receipt signature",
     }
 }
 
-/// Verifies `t=<unix>,v1=<hex>[,v1=...]` for `path` and `body` at unix time `now`: the
-/// timestamp within [`SIGNATURE_TOLERANCE_SECS`], any `v1` equal to HMAC-SHA256(secret,
-/// [`signed_payload`]) compared in constant time (`hmac`'s `verify_slice`). Returns the
-/// expected MAC's hex (the request's identity for replay detection).
+/// Verifies `t=<unix>,v1=<hex>[,v1=...]` for `path` and `body` at unix time `now`
+/// ([`platform::signature`]): the timestamp within [`SIGNATURE_TOLERANCE_SECS`], any `v1`
+/// equal to HMAC-SHA256(secret, [`signed_payload`]). Returns the expected MAC's hex (the
+/// request's identity for replay detection).
 pub fn verify_signature(
     secret: &[u8],
     header: Option<&str>,
@@ -210,46 +200,16 @@ pub fn verify_signature(
     body: &[u8],
     now: i64,
 ) -> Result<String, SignatureError> {
-    let header = header.ok_or(SignatureError::Missing)?;
-    let mut t: Option<&str> = None;
-    let mut sigs: Vec<Vec<u8>> = vec![];
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", v)) => t = Some(v),
-            Some(("v1", v)) => {
-                if let Ok(b) = hex::decode(v) {
-                    sigs.push(b)
-                }
-            }
-            _ => {}
-        }
-    }
-    let t = t.ok_or(SignatureError::Malformed)?;
-    if t.is_empty() || t.len() > 12 || !t.bytes().all(|b| b.is_ascii_digit()) || sigs.is_empty() {
-        return Err(SignatureError::Malformed);
-    }
-    let ts: i64 = t.parse().map_err(|_| SignatureError::Malformed)?;
-    if (now - ts).abs() > SIGNATURE_TOLERANCE_SECS {
-        return Err(SignatureError::Stale);
-    }
-    let mac = || {
-        let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("hmac takes any key length");
-        m.update(&signed_payload(ts, path, body));
-        m
-    };
-    if sigs.iter().any(|s| mac().verify_slice(s).is_ok()) {
-        Ok(hex::encode(mac().finalize().into_bytes()))
-    } else {
-        Err(SignatureError::Mismatch)
-    }
+    platform::signature::verify([secret], header, now, SIGNATURE_TOLERANCE_SECS, |t| {
+        signed_payload(t, path, body)
+    })
+    .map(hex::encode)
 }
 
 /// The `X-Wolo-Signature` value for `body` posted to `path` at unix time `t` (for providers'
 /// relays and tests).
 pub fn sign(secret: &[u8], t: i64, path: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
-    mac.update(&signed_payload(t, path, body));
-    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+    platform::signature::sign(secret, t, |t| signed_payload(t, path, body))
 }
 
 /// POST /receipts/{provider} — signed delivery receipts; 200 `{"updated": n, "unknown":
@@ -281,7 +241,7 @@ pub async fn post_receipts(
         now.timestamp(),
     )
     .map_err(|e| {
-        ApiError::new(StatusCode::UNAUTHORIZED, "PT401", e.message()).hint(
+        ApiError::new(StatusCode::UNAUTHORIZED, "PT401", message(e)).hint(
             "X-Wolo-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<path>.<raw body>\">, path = /receipts/{provider}, t within 5 minutes",
         )
     })?;

@@ -11,6 +11,7 @@
 //! - [`outbox`]: events published with a change, consumed at most once per consumer;
 //! - [`events`]: every outbox topic with its payload type;
 //! - [`production`]: what `WOLO_ENV=production` refuses at start-up;
+//! - [`signature`]: signed webhooks (`t=..,v1=..` HMAC-SHA256), checked one way;
 //! - [`serve`]: the HTTP middleware stack, response protections, binding, graceful shutdown.
 //!
 //! A service describes itself once as a [`Service`], and its `main.rs` is one call:
@@ -61,6 +62,7 @@ pub mod outbox;
 pub mod production;
 pub mod request;
 pub mod serve;
+pub mod signature;
 pub mod telemetry;
 
 use std::{any::Any, sync::Arc};

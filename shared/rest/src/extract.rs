@@ -85,46 +85,29 @@ where
     }
 }
 
-impl<S> FromRequestParts<S> for User
-where
-    Jwt: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
+/// A signed-in caller's extractor: authenticated, then `$require` (401 anonymous, 403 role).
+macro_rules! signed_in {
+    ($($who:ident: $require:path,)*) => {$(
+        impl<S> FromRequestParts<S> for $who
+        where
+            Jwt: FromRef<S>,
+            S: Send + Sync,
+        {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
-        let caller = caller(parts, state)?;
-        let id = crate::api::require_user(&caller)?;
-        Ok(User { caller, id })
-    }
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
+                let caller = caller(parts, state)?;
+                let id = $require(&caller)?;
+                Ok($who { caller, id })
+            }
+        }
+    )*};
 }
 
-impl<S> FromRequestParts<S> for Partner
-where
-    Jwt: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
-        let caller = caller(parts, state)?;
-        let id = crate::api::require_partner(&caller)?;
-        Ok(Partner { caller, id })
-    }
-}
-
-impl<S> FromRequestParts<S> for Admin
-where
-    Jwt: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
-        let caller = caller(parts, state)?;
-        let id = crate::api::require_admin(&caller)?;
-        Ok(Admin { caller, id })
-    }
+signed_in! {
+    User: crate::api::require_user,
+    Partner: crate::api::require_partner,
+    Admin: crate::api::require_admin,
 }
 
 /// The JSON body as `T`. An empty body reads as `{}` (every field absent), so a body whose

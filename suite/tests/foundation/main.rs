@@ -9,9 +9,7 @@ mod migrations_and_seeds;
 mod production;
 mod protections;
 mod service_logins;
-mod settings_identity;
-mod settings_money;
-mod settings_venues;
+mod settings;
 
 use sqlx::PgPool;
 use uuid::Uuid;
