@@ -78,9 +78,7 @@ pub async fn post_session(
     if over {
         return Err(rest::sessions::ended(rest::sessions::Shape::PostgRest));
     }
-    sqlx::query("select pg_advisory_xact_lock(hashtext($1))")
-        .bind(&hash)
-        .execute(&mut *tx)
+    platform::db::xact_lock(&mut tx, &format!("admin.sessions:{hash}"))
         .await
         .map_err(db)?;
     let existing: Option<Value> = sqlx::query_scalar(&format!(

@@ -245,9 +245,7 @@ pub async fn partitions_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Resul
         Utc.from_utc_datetime(&retention_start.and_hms_opt(0, 0, 0).expect("midnight"));
     let mut tx = pool.begin().await?;
     // One maintenance run at a time across replicas.
-    sqlx::query("select pg_advisory_xact_lock(hashtext('analytics.partitions'))")
-        .execute(&mut *tx)
-        .await?;
+    platform::db::xact_lock(&mut tx, "analytics.partitions").await?;
     let del = sqlx::query("delete from analytics.analytics_events where timestamp < $1")
         .bind(retention_ts)
         .execute(&mut *tx)

@@ -275,10 +275,7 @@ pub(crate) async fn end_admin_sessions(
 
 /// Serialises one account's flows (`key`) until the transaction ends.
 pub(crate) async fn lock(conn: &mut PgConnection, key: &str) -> ApiResult<()> {
-    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("identity:{key}"))
-        .execute(conn)
+    platform::db::xact_lock(conn, &format!("identity:{key}"))
         .await
-        .map_err(db)?;
-    Ok(())
+        .map_err(db)
 }

@@ -13,7 +13,6 @@
 //! - `pot.refunded`: the pot's code, if still `issued`, becomes `cancelled`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Africa::Dakar;
 use platform::events::{
     self, NotificationRequested, PotClosed, PotFunded, PotRefunded, Published, QrIssued, Topic,
 };
@@ -242,11 +241,11 @@ pub async fn issue_for_pot(
         )
         .var(
             "redeemable_from",
-            from.with_timezone(&Dakar).date_naive().to_string(),
+            platform::calendar::dakar_day(from).to_string(),
         )
         .var(
             "expires_at",
-            until.with_timezone(&Dakar).date_naive().to_string(),
+            platform::calendar::dakar_day(until).to_string(),
         )
         .var(
             "qr_url",

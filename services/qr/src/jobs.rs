@@ -3,7 +3,6 @@
 //! updates; settlements lock the partner row with `skip locked` and are unique per period).
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use chrono_tz::Africa::Dakar;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
@@ -115,7 +114,7 @@ pub fn payout(carried_in: i64, share: i64, minimum: i64) -> (i64, i64) {
 /// partner, from the codes redeemed at the partner. Returns how many rows were created.
 /// Re-running creates nothing new.
 pub async fn build_settlements_once(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<u64> {
-    let today = now.with_timezone(&Dakar).date_naive();
+    let today = platform::calendar::dakar_day(now);
     let partners: Vec<Uuid> = sqlx::query_scalar(
         "select distinct redeemed_by_partner_id from qr.qr_codes
          where status = 'redeemed' and redeemed_by_partner_id is not null",

@@ -64,13 +64,9 @@ pub async fn accept(
     let mut tx = pool.begin().await.map_err(db)?;
     // One acceptance at a time per user (a user has one sponsor; the unique index
     // idx_referrals_one_sponsor backs this up).
-    sqlx::query(
-        "select pg_advisory_xact_lock(hashtextextended('referral.accept:' || $1::text, 0))",
-    )
-    .bind(user)
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?;
+    platform::db::xact_lock(&mut tx, &format!("referral.accept:{user}"))
+        .await
+        .map_err(db)?;
     let me = sqlx::query(
         "select phone, email, created_at from identity.users where id = $1 and coalesce(is_active, true)",
     )

@@ -192,13 +192,9 @@ pub async fn create_batch(
         .collect();
     let mut tx = pool.begin().await.map_err(db)?;
     // One sponsor's batches are numbered in order.
-    sqlx::query(
-        "select pg_advisory_xact_lock(hashtextextended('referral.batches:' || $1::text, 0))",
-    )
-    .bind(sponsor)
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?;
+    platform::db::xact_lock(&mut tx, &format!("referral.batches:{sponsor}"))
+        .await
+        .map_err(db)?;
     let row = sqlx::query(
         "insert into referral.sponsor_contact_batches
              (sponsor_user_id, batch_date, batch_number, start_position, end_position, status,

@@ -376,13 +376,9 @@ pub async fn convert(
     }
     let points = points as i32;
     let mut tx = pool.begin().await.map_err(db)?;
-    sqlx::query(
-        "select pg_advisory_xact_lock(hashtextextended('referral.points:' || $1::text, 0))",
-    )
-    .bind(sponsor)
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?;
+    platform::db::xact_lock(&mut tx, &format!("referral.points:{sponsor}"))
+        .await
+        .map_err(db)?;
     // The admins' switch (admin.feature_flags `points_conversion`).
     let open: bool = sqlx::query_scalar("select admin.flag_on('points_conversion')")
         .fetch_one(&mut *tx)

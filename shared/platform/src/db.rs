@@ -164,6 +164,18 @@ pub fn service_context_with(
     Ok(out)
 }
 
+/// Serialises the transactions that take the lock `key` until the holder's transaction ends
+/// (`pg_advisory_xact_lock` on the key's 64-bit hash): one sponsor's batches, one account's
+/// sign-ins, one maintenance run across replicas. Keys are namespaced by their caller
+/// (`"referral.points:<sponsor>"`).
+pub async fn xact_lock(conn: &mut sqlx::PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(key)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// Why a login must not serve in production: a superuser (or a member of one), or a role
 /// that owns (or may become the owner of) a table of the service schemas. `None` when the
 /// login is fit.
