@@ -307,7 +307,7 @@ pub const JOB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 
 /// Starts the outbox consumer `analytics.domain` and the jobs loop (metrics, funnels,
 /// A/B results, archive partitions) every 15 minutes.
 pub fn spawn_jobs(ctx: &platform::Context) {
-    crate::domain::consumer().spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
+    crate::domain::consumer().spawn(ctx.db.clone(), platform::outbox::watcher(ctx));
     let pool = ctx.db.clone();
     platform::jobs::every(crate::NAME, "run_all", JOB_INTERVAL, move || {
         let pool = pool.clone();

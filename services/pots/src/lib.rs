@@ -160,5 +160,5 @@ pub fn spawn_jobs(ctx: &platform::Context) {
         async move { Ok(analytics::snapshot_once(&db, Utc::now()).await?) }
     });
     events::donations_consumer()
-        .spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
+        .spawn(ctx.db.clone(), platform::outbox::watcher(ctx));
 }

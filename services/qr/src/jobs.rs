@@ -12,7 +12,7 @@ use uuid::Uuid;
 pub fn spawn_jobs(ctx: &platform::Context) {
     let cfg = ctx.settings::<crate::QrSettings>();
     crate::issue::consumer(cfg.secret.clone(), cfg.public_web_url.clone())
-        .spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
+        .spawn(ctx.db.clone(), platform::outbox::watcher(ctx));
     let pool = ctx.db.clone();
     platform::jobs::every(
         crate::NAME,

@@ -127,5 +127,5 @@ pub fn spawn_jobs(ctx: &platform::Context) {
         let db = db.clone();
         async move { Ok(points::mature_points_once(&db, Utc::now()).await?) }
     });
-    points::points_consumer().spawn(ctx.db.clone(), ctx.config.database_url.expose().to_string());
+    points::points_consumer().spawn(ctx.db.clone(), platform::outbox::watcher(ctx));
 }

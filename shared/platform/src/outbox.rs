@@ -19,7 +19,9 @@
 //! - a failing event is retried with exponential backoff and jitter, holding back the events
 //!   behind it (order is kept); after `max_attempts` it is parked with its error and the
 //!   consumer moves on;
-//! - consumers are woken by `LISTEN wolo_outbox` and poll as a fallback.
+//! - consumers are woken by their process's [`Watcher`], which reads the outbox's highest id
+//!   every [`WATCH_INTERVAL`] (one index lookup), and poll as a fallback. Publishing sends no
+//!   `NOTIFY`: PostgreSQL serialises the commits of transactions that notify (V113).
 //!
 //! Each event is handled inside the span `consume{consumer, topic, event_id}`; once a pass
 //! commits, its applied events are counted with their lag (from `created_at`) and its failed
@@ -34,11 +36,52 @@ use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{postgres::PgListener, Acquire, PgConnection, PgPool, Row};
+use sqlx::{Acquire, PgConnection, PgPool, Row};
 use tracing::Instrument;
 
-/// The channel `wolo.publish_event` notifies.
-pub const CHANNEL: &str = "wolo_outbox";
+/// How often a [`Watcher`] looks for new events.
+pub const WATCH_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Tells the consumers of a process that the outbox has grown: one task reads the outbox's
+/// highest committed id every [`WATCH_INTERVAL`] and wakes every consumer subscribed when it
+/// changes. One per process ([`watcher`]); it stops once no consumer holds it.
+#[derive(Clone)]
+pub struct Watcher(tokio::sync::watch::Receiver<i64>);
+
+impl Watcher {
+    /// Starts watching through `pool` (any service role may read `wolo.outbox`, V102).
+    pub fn start(pool: PgPool) -> Watcher {
+        let (tx, rx) = tokio::sync::watch::channel(0i64);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(WATCH_INTERVAL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            while !tx.is_closed() {
+                tick.tick().await;
+                let head: Result<i64, sqlx::Error> =
+                    sqlx::query_scalar("select coalesce(max(id), 0) from wolo.outbox")
+                        .fetch_one(&pool)
+                        .await;
+                if let Ok(head) = head {
+                    tx.send_if_modified(|seen| {
+                        let grew = *seen != head;
+                        *seen = head;
+                        grew
+                    });
+                }
+            }
+        });
+        Watcher(rx)
+    }
+}
+
+/// The watcher of the process `ctx` belongs to (made on first use, shared through
+/// [`crate::Shared`]: ten services' consumers, one query every [`WATCH_INTERVAL`]).
+pub fn watcher(ctx: &crate::Context) -> Watcher {
+    let shared = ctx
+        .shared
+        .get_or_init(|| Watcher::start(ctx.db.clone()));
+    (*shared).clone()
+}
 
 /// Appends an event in the caller's transaction. Works under any API role.
 ///
@@ -322,14 +365,14 @@ impl Consumer {
         Ok(())
     }
 
-    /// Runs the consumer for the life of the process: a pass whenever woken by
-    /// `NOTIFY wolo_outbox`, at least every `poll_interval`, and when a retry falls due.
-    pub fn spawn(self, pool: PgPool, database_url: String) -> tokio::task::JoinHandle<()> {
+    /// Runs the consumer for the life of the process: a pass whenever `watcher` sees the
+    /// outbox grow, at least every `poll_interval`, and when a retry falls due.
+    pub fn spawn(self, pool: PgPool, watcher: Watcher) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut listener: Option<PgListener> = None;
-            // After a NOTIFY the new events may not be readable yet (an older transaction of
-            // the cluster is still running): poll quickly until they are, or until the poll
-            // interval has passed.
+            let mut head = watcher.0;
+            // Once the outbox grew, the new events may not be readable yet (an older
+            // transaction of the cluster is still running): poll quickly until they are, or
+            // until the poll interval has passed.
             let mut eager_until: Option<tokio::time::Instant> = None;
             loop {
                 let pass = match self.run_once(&pool).await {
@@ -346,13 +389,6 @@ impl Consumer {
                 if moved > 0 {
                     eager_until = None;
                 }
-                if listener.is_none() {
-                    if let Ok(mut l) = PgListener::connect(&database_url).await {
-                        if l.listen(CHANNEL).await.is_ok() {
-                            listener = Some(l);
-                        }
-                    }
-                }
                 let mut wait = self.poll_interval;
                 if let Some(until) = eager_until {
                     if tokio::time::Instant::now() < until {
@@ -365,24 +401,18 @@ impl Consumer {
                     let until = (at - Utc::now()).to_std().unwrap_or_default();
                     wait = wait.min(until.max(Duration::from_millis(10)));
                 }
-                match listener.as_mut() {
-                    Some(l) => {
-                        tokio::select! {
-                            r = l.recv() => {
-                                match r {
-                                    Ok(_) => eager_until = Some(tokio::time::Instant::now() + self.poll_interval),
-                                    Err(_) => listener = None,
-                                }
-                            }
-                            _ = tokio::time::sleep(wait) => {}
-                        }
-                    }
-                    None => tokio::time::sleep(wait).await,
+                tokio::select! {
+                    changed = head.changed() => match changed {
+                        Ok(()) => eager_until = Some(tokio::time::Instant::now() + self.poll_interval),
+                        // The watcher is gone (its runtime is shutting down): poll.
+                        Err(_) => tokio::time::sleep(wait).await,
+                    },
+                    _ = tokio::time::sleep(wait) => {}
                 }
             }
         })
     }
 }
 
-/// How often a consumer re-reads right after a notification whose events are not readable yet.
+/// How often a consumer re-reads once the outbox grew but its new events are not readable yet.
 const EAGER_POLL: Duration = Duration::from_millis(50);

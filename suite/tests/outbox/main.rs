@@ -295,12 +295,13 @@ async fn an_event_committed_late_with_a_smaller_id_is_not_skipped() {
 }
 
 #[tokio::test]
-async fn a_spawned_consumer_is_woken_by_notify() {
+async fn a_spawned_consumer_is_woken_by_the_watcher() {
     let db = TestDb::new().await;
     applied_table(&db.pool).await;
     let mut c = Consumer::new("live", &[], recorder("live"));
-    c.poll_interval = Duration::from_secs(30); // only NOTIFY can wake it in time
-    let handle = c.spawn(db.pool.clone(), db.url.clone());
+    c.poll_interval = Duration::from_secs(30); // only the watcher can wake it in time
+    let watcher = platform::outbox::Watcher::start(db.pool.clone());
+    let handle = c.spawn(db.pool.clone(), watcher);
     tokio::time::sleep(Duration::from_millis(300)).await;
     publish_many(&db.pool, "pot.opened", 3).await;
     let mut done = false;
