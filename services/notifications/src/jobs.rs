@@ -187,8 +187,7 @@ pub fn spawn_jobs(ctx: &platform::Context) {
             }
         }
     }
-    crate::events::requested_consumer()
-        .spawn(ctx.db.clone(), platform::outbox::watcher(ctx));
+    crate::events::requested_consumer().spawn(ctx.db.clone(), platform::outbox::watcher(ctx));
     let providers = match Providers::from_config(&cfg) {
         Ok(p) => p,
         Err(e) => {

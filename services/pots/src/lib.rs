@@ -159,6 +159,5 @@ pub fn spawn_jobs(ctx: &platform::Context) {
         let db = db.clone();
         async move { Ok(analytics::snapshot_once(&db, Utc::now()).await?) }
     });
-    events::donations_consumer()
-        .spawn(ctx.db.clone(), platform::outbox::watcher(ctx));
+    events::donations_consumer().spawn(ctx.db.clone(), platform::outbox::watcher(ctx));
 }

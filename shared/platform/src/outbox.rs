@@ -77,9 +77,7 @@ impl Watcher {
 /// The watcher of the process `ctx` belongs to (made on first use, shared through
 /// [`crate::Shared`]: ten services' consumers, one query every [`WATCH_INTERVAL`]).
 pub fn watcher(ctx: &crate::Context) -> Watcher {
-    let shared = ctx
-        .shared
-        .get_or_init(|| Watcher::start(ctx.db.clone()));
+    let shared = ctx.shared.get_or_init(|| Watcher::start(ctx.db.clone()));
     (*shared).clone()
 }
 

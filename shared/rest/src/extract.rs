@@ -178,14 +178,20 @@ fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         let accepted = reason
             .split_once("expected one of ")
             .map(|(_, list)| list.replace('`', ""))
-            .or_else(|| reason.split_once("expected `").map(|(_, f)| f.replace('`', "")));
+            .or_else(|| {
+                reason
+                    .split_once("expected `")
+                    .map(|(_, f)| f.replace('`', ""))
+            });
         let mut e = ApiError::bad_request(
             "PGRST102",
             format!("Champ inconnu « {field} » (unknown field {field})"),
         )
         .details(reason.clone());
         if let Some(list) = accepted.filter(|l| !l.is_empty()) {
-            e = e.hint(format!("Champs acceptés : {list} (accepted fields: {list})"));
+            e = e.hint(format!(
+                "Champs acceptés : {list} (accepted fields: {list})"
+            ));
         }
         return e;
     }
@@ -257,17 +263,29 @@ mod tests {
     fn a_wrong_type_and_a_missing_field_are_named_with_their_path() {
         let body = format!(r#"{{"pot_id":"{POT}","amount_cfa":"cinq cents"}}"#);
         let e = parse::<Checkout>(body.as_bytes()).unwrap_err();
-        assert_eq!(e.message, "Champ « amount_cfa » invalide (invalid value at amount_cfa)");
+        assert_eq!(
+            e.message,
+            "Champ « amount_cfa » invalide (invalid value at amount_cfa)"
+        );
         let e = parse::<Checkout>(br#"{"amount_cfa":500}"#).unwrap_err();
-        assert_eq!(e.message, "Champ manquant « pot_id » (missing field pot_id)");
+        assert_eq!(
+            e.message,
+            "Champ manquant « pot_id » (missing field pot_id)"
+        );
         let body = format!(
             r#"{{"pot_id":"{POT}","amount_cfa":5,"recipient":{{"phone":"+221","fax":1}}}}"#
         );
         let e = parse::<Checkout>(body.as_bytes()).unwrap_err();
-        assert_eq!(e.message, "Champ inconnu « recipient.fax » (unknown field recipient.fax)");
+        assert_eq!(
+            e.message,
+            "Champ inconnu « recipient.fax » (unknown field recipient.fax)"
+        );
         let body = format!(r#"{{"pot_id":"{POT}","amount_cfa":5,"recipient":{{}}}}"#);
         let e = parse::<Checkout>(body.as_bytes()).unwrap_err();
-        assert_eq!(e.message, "Champ manquant « recipient.phone » (missing field recipient.phone)");
+        assert_eq!(
+            e.message,
+            "Champ manquant « recipient.phone » (missing field recipient.phone)"
+        );
     }
 
     #[test]
