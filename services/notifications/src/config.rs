@@ -130,14 +130,7 @@ mod tests {
     #[test]
     fn a_malformed_retry_base_and_a_whatsapp_url_without_key_are_named() {
         use platform::Settings;
-        let config = platform::Config::from_settings(
-            8088,
-            &Env::from_pairs(&[
-                ("DATABASE_URL", "postgres://x/y"),
-                ("WOLO_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
-            ]),
-        )
-        .unwrap();
+        let config = testkit::config_with(&[]);
         let read = |pairs: &[(&str, &str)]| NotifyConfig::read(&Env::from_pairs(pairs), &config);
         let e = read(&[("WOLO_NOTIFY_RETRY_BASE_SECONDS", "thirty")]).unwrap_err();
         assert!(

@@ -67,14 +67,7 @@ mod tests {
     use platform::Settings;
 
     fn config(production: bool) -> platform::Config {
-        let mut pairs = vec![
-            ("DATABASE_URL", "postgres://x/y"),
-            ("WOLO_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
-        ];
-        if production {
-            pairs.push(("WOLO_ENV", "production"));
-        }
-        platform::Config::from_settings(8087, &Env::from_pairs(&pairs)).unwrap()
+        testkit::config_with(&[("WOLO_ENV", if production { "production" } else { "test" })])
     }
 
     #[test]

@@ -35,13 +35,7 @@ mod tests {
     use platform::Settings;
 
     fn config() -> platform::Config {
-        platform::Config::from_lookup(8083, |k| match k {
-            "WOLO_JWT_SECRET" => Some("x".repeat(32)),
-            "DATABASE_URL" => Some("postgres://localhost/wolo".into()),
-            "WOLO_PUBLIC_WEB_URL" => Some("https://wolo.sn".into()),
-            _ => None,
-        })
-        .unwrap()
+        testkit::config_with(&[("WOLO_PUBLIC_WEB_URL", "https://wolo.sn")])
     }
 
     #[test]

@@ -154,15 +154,11 @@ impl TestDb {
 
     /// A configuration for services under test, pointing at this database.
     pub fn config(&self) -> platform::Config {
-        let url = self.url.clone();
-        platform::Config::from_lookup(0, move |k| match k {
-            "DATABASE_URL" => Some(url.clone()),
-            "WOLO_JWT_SECRET" => Some(TEST_JWT_SECRET.to_string()),
-            "WOLO_ENV" => Some("test".to_string()),
-            "WOLO_HTTP_ADDR" => Some("127.0.0.1:0".to_string()),
-            _ => None,
-        })
-        .expect("test configuration")
+        config_with(&[
+            ("DATABASE_URL", &self.url),
+            ("WOLO_ENV", "test"),
+            ("WOLO_HTTP_ADDR", "127.0.0.1:0"),
+        ])
     }
 
     /// The context service `name` runs on: [`TestDb::context`] logged in as the service's own
@@ -224,6 +220,19 @@ impl Drop for TestDb {
         })
         .join();
     }
+}
+
+/// A configuration with the required settings (a database URL that is never dialled, the
+/// test JWT secret) and `settings` on top: for tests of a service's own settings, which read
+/// the platform configuration beside their variables.
+pub fn config_with(settings: &[(&str, &str)]) -> platform::Config {
+    let mut pairs: Vec<(&str, &str)> = vec![
+        ("DATABASE_URL", "postgres://localhost/wolo"),
+        ("WOLO_JWT_SECRET", TEST_JWT_SECRET),
+    ];
+    pairs.extend_from_slice(settings);
+    platform::Config::from_settings(0, &platform::config::Env::from_pairs(&pairs))
+        .expect("test configuration")
 }
 
 /// A pool on the same database as `pool`, logged in as service `name`'s role
