@@ -355,11 +355,7 @@ pub async fn post_events(
             // extractor names an unknown field.
             Some(Value::Array(_)) if !o.is_empty() => {
                 let field = o.keys().next().cloned().unwrap_or_default();
-                return Err(ApiError::bad_request(
-                    "PGRST102",
-                    format!("Champ inconnu « {field} » (unknown field {field})"),
-                )
-                .hint("Champs acceptés : events (accepted fields: events)"));
+                return Err(extract::unknown_field(&field, Some("events")));
             }
             Some(Value::Array(a)) => a,
             _ => return Err(ApiError::bad_request(

@@ -183,17 +183,7 @@ fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
                     .split_once("expected `")
                     .map(|(_, f)| f.replace('`', ""))
             });
-        let mut e = ApiError::bad_request(
-            "PGRST102",
-            format!("Champ inconnu « {field} » (unknown field {field})"),
-        )
-        .details(reason.clone());
-        if let Some(list) = accepted.filter(|l| !l.is_empty()) {
-            e = e.hint(format!(
-                "Champs acceptés : {list} (accepted fields: {list})"
-            ));
-        }
-        return e;
+        return unknown_field(&field, accepted.as_deref()).details(reason.clone());
     }
     if let Some(name) = quoted_after(&reason, "missing field `") {
         let field = within(&name);
@@ -208,6 +198,21 @@ fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         format!("Champ « {path} » invalide (invalid value at {path})"),
     )
     .details(reason)
+}
+
+/// 400 `PGRST102` for the unknown field `field`, with the accepted ones (`"a, b"`) as a hint:
+/// what [`Json`] answers, for a handler that reads a body of several shapes itself.
+pub fn unknown_field(field: &str, accepted: Option<&str>) -> ApiError {
+    let e = ApiError::bad_request(
+        "PGRST102",
+        format!("Champ inconnu « {field} » (unknown field {field})"),
+    );
+    match accepted.filter(|l| !l.is_empty()) {
+        Some(list) => e.hint(format!(
+            "Champs acceptés : {list} (accepted fields: {list})"
+        )),
+        None => e,
+    }
 }
 
 fn quoted_after(text: &str, prefix: &str) -> Option<String> {
