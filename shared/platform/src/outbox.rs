@@ -202,14 +202,41 @@ impl Consumer {
     }
 
     /// Applies what is available now, in one transaction.
+    ///
+    /// A pass first applies its batch without a savepoint per event (two round trips fewer
+    /// per event, issue #16); if a handler fails, that transaction is rolled back whole and
+    /// the batch is applied again with a savepoint around each event, the failed event's
+    /// error recorded as that attempt (its handler is not run twice for one attempt) and the
+    /// events before it still counting. A batch holding an event that failed before goes the
+    /// careful way at once.
     pub async fn run_once(&self, pool: &PgPool) -> anyhow::Result<Pass> {
-        let mut pass = Pass::default();
         sqlx::query(
             "insert into wolo.outbox_cursors (consumer) values ($1) on conflict do nothing",
         )
         .bind(&self.name)
         .execute(pool)
         .await?;
+        match self.pass(pool, None).await? {
+            Ok(pass) => Ok(pass),
+            Err(failed) => Ok(self
+                .pass(pool, Some(failed))
+                .await?
+                .unwrap_or_else(|_| Pass::default())),
+        }
+    }
+
+    /// One pass. Without `failed`, no savepoints: a handler's failure rolls the transaction
+    /// back and is returned (`Err`: nothing happened). With `failed` (an event and the error
+    /// it just failed with), a savepoint around each event, and that event's handler is not
+    /// run again: its error is this attempt's.
+    async fn pass(
+        &self,
+        pool: &PgPool,
+        failed: Option<(i64, anyhow::Error)>,
+    ) -> anyhow::Result<Result<Pass, (i64, anyhow::Error)>> {
+        let mut failed = failed;
+        let careful = failed.is_some();
+        let mut pass = Pass::default();
         let mut tx = pool.begin().await?;
         let Some(cursor) = sqlx::query(
             "select last_txid, last_id from wolo.outbox_cursors where consumer = $1 for update skip locked",
@@ -219,7 +246,7 @@ impl Consumer {
         .await?
         else {
             pass.busy = true;
-            return Ok(pass);
+            return Ok(Ok(pass));
         };
         let (mut last_txid, mut last_id): (i64, i64) = (cursor.get(0), cursor.get(1));
         // Counted once the pass commits ([`crate::metrics`]): lags of applied events, and
@@ -227,17 +254,25 @@ impl Consumer {
         let mut lags: Vec<Duration> = Vec::new();
         let mut failures: Vec<bool> = Vec::new();
         let events = sqlx::query(
-            "select id, txid, topic, payload, source, created_at from wolo.outbox
-              where (txid, id) > ($1, $2)
-                and txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-              order by txid, id
+            "select o.id, o.txid, o.topic, o.payload, o.source, o.created_at,
+                    f.attempts, f.next_attempt_at
+               from wolo.outbox o
+               left join wolo.outbox_failures f on f.consumer = $4 and f.event_id = o.id
+              where (o.txid, o.id) > ($1, $2)
+                and o.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+              order by o.txid, o.id
               limit $3",
         )
         .bind(last_txid)
         .bind(last_id)
         .bind(self.batch_size)
+        .bind(&self.name)
         .fetch_all(&mut *tx)
         .await?;
+        let careful = careful
+            || events
+                .iter()
+                .any(|r| r.get::<Option<i32>, _>("attempts").is_some());
         for row in events {
             let txid: i64 = row.get("txid");
             let event = Event {
@@ -252,18 +287,9 @@ impl Consumer {
                 pass.skipped += 1;
                 continue;
             }
-            let failure = sqlx::query(
-                "select attempts, next_attempt_at from wolo.outbox_failures where consumer = $1 and event_id = $2",
-            )
-            .bind(&self.name)
-            .bind(event.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let attempts: i32 = failure.as_ref().map(|r| r.get(0)).unwrap_or(0);
-            if let Some(next) = failure
-                .as_ref()
-                .and_then(|r| r.get::<Option<DateTime<Utc>>, _>(1))
-            {
+            let failed_before: Option<i32> = row.get("attempts");
+            let attempts = failed_before.unwrap_or(0);
+            if let Some(next) = row.get::<Option<DateTime<Utc>>, _>("next_attempt_at") {
                 if next > Utc::now() {
                     pass.retry_at = Some(next);
                     break;
@@ -275,16 +301,35 @@ impl Consumer {
                 topic = %event.topic,
                 event_id = event.id
             );
-            let mut savepoint = tx.begin().await?;
-            let outcome = self
-                .handler
-                .handle(savepoint.acquire().await?, &event)
-                .instrument(span.clone())
-                .await;
+            let outcome = if let Some((_, err)) = failed.take_if(|(id, _)| *id == event.id) {
+                Err(err)
+            } else if careful {
+                let mut savepoint = tx.begin().await?;
+                let outcome = self
+                    .handler
+                    .handle(savepoint.acquire().await?, &event)
+                    .instrument(span.clone())
+                    .await;
+                match outcome {
+                    Ok(()) => savepoint.commit().await?,
+                    Err(_) => savepoint.rollback().await?,
+                }
+                outcome
+            } else {
+                let outcome = self
+                    .handler
+                    .handle(&mut *tx, &event)
+                    .instrument(span.clone())
+                    .await;
+                if let Err(err) = outcome {
+                    tx.rollback().await?;
+                    return Ok(Err((event.id, err)));
+                }
+                Ok(())
+            };
             match outcome {
                 Ok(()) => {
-                    savepoint.commit().await?;
-                    if failure.is_some() {
+                    if failed_before.is_some() {
                         sqlx::query("delete from wolo.outbox_failures where consumer = $1 and event_id = $2")
                             .bind(&self.name)
                             .bind(event.id)
@@ -296,7 +341,6 @@ impl Consumer {
                     lags.push((Utc::now() - event.created_at).to_std().unwrap_or_default());
                 }
                 Err(err) => {
-                    savepoint.rollback().await?;
                     let attempts = attempts + 1;
                     let error = format!("{err:#}");
                     if attempts >= self.max_attempts {
@@ -333,7 +377,7 @@ impl Consumer {
         for parked in failures {
             crate::metrics::outbox_failed(&self.name, parked);
         }
-        Ok(pass)
+        Ok(Ok(pass))
     }
 
     async fn record_failure(

@@ -2,6 +2,8 @@
 //! consumers independent — proved against a real database, with consumers killed mid-batch
 //! and racing each other.
 
+mod storm;
+
 use std::{
     sync::{
         atomic::{AtomicUsize, Ordering},
