@@ -85,37 +85,30 @@ async fn succeeded(conn: &mut PgConnection, d: DonationSucceeded) -> anyhow::Res
         );
     }
     let amount_cfa = amount(d.donation_id, d.amount_cfa)?;
-    // Lock the pot first: the ledger row and the totals change together.
-    let status: Option<Option<String>> =
-        sqlx::query_scalar("select status from pots.pots where id = $1 for update")
-            .bind(d.pot_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some(status) = status else {
-        anyhow::bail!("donation {} is for unknown pot {}", d.donation_id, d.pot_id);
-    };
-    let inserted = sqlx::query(
-        "insert into pots.pot_donation_credits (donation_id, pot_id, amount_cfa, pot_status_at_credit)
-         values ($1, $2, $3, $4)
-         on conflict (donation_id) do nothing",
+    // One statement (issue #16: a round trip per step made the consumer trail a burst of
+    // webhooks): lock the pot, add the ledger row once, and move the totals only when it was
+    // added; the ledger row and the totals change together.
+    let found: Option<bool> = sqlx::query_scalar(
+        "with pot as (select id, status from pots.pots where id = $2 for update),
+              credit as (
+                insert into pots.pot_donation_credits (donation_id, pot_id, amount_cfa, pot_status_at_credit)
+                select $1, pot.id, $3, pot.status from pot
+                on conflict (donation_id) do nothing
+                returning pot_id),
+              totals as (
+                update pots.pots p
+                   set raised_amount_cfa = raised_amount_cfa + $3, donor_count = donor_count + 1
+                  from credit where p.id = credit.pot_id
+                returning p.id)
+         select true from pot",
     )
     .bind(d.donation_id)
     .bind(d.pot_id)
     .bind(amount_cfa)
-    .bind(status.as_deref())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
-        sqlx::query(
-            "update pots.pots
-             set raised_amount_cfa = raised_amount_cfa + $2, donor_count = donor_count + 1
-             where id = $1",
-        )
-        .bind(d.pot_id)
-        .bind(amount_cfa)
-        .execute(&mut *conn)
-        .await?;
+    .fetch_optional(&mut *conn)
+    .await?;
+    if found.is_none() {
+        anyhow::bail!("donation {} is for unknown pot {}", d.donation_id, d.pot_id);
     }
     mark_funded_if_reached(conn, d.pot_id).await?;
     Ok(())
