@@ -223,6 +223,11 @@ async fn wave_for_donations(env: &Env, config: &Config, webhook_path: &str) -> a
         ..Default::default()
     };
     let explicit = env.get("WOLO_FAKE_WAVE_ADDR").is_some();
+    let delay = fake_wave_delay(env)?;
+    let fake_config = |addr| fakewave::FakeWaveConfig {
+        delay,
+        ..fake_config(addr)
+    };
     let fake = match fakewave::spawn(fake_config(addr)).await {
         Ok(f) => f,
         // The default port is taken (another `wolo serve`?): any free port will do.
@@ -244,6 +249,20 @@ async fn wave_for_donations(env: &Env, config: &Config, webhook_path: &str) -> a
         .with("WOLO_WAVE_WEBHOOK_SECRET", &secrets.join(",")))
 }
 
+/// `WOLO_FAKE_WAVE_DELAY_MS`: how long the fake holds every API answer (a slow Wave, for
+/// benchmarks); zero when unset.
+fn fake_wave_delay(env: &Env) -> anyhow::Result<std::time::Duration> {
+    match env.get("WOLO_FAKE_WAVE_DELAY_MS") {
+        None => Ok(std::time::Duration::ZERO),
+        Some(raw) => raw
+            .parse::<u64>()
+            .map(std::time::Duration::from_millis)
+            .map_err(|_| {
+                anyhow::anyhow!("WOLO_FAKE_WAVE_DELAY_MS must be milliseconds (got {raw:?})")
+            }),
+    }
+}
+
 fn fake_wave_addr(env: &Env) -> anyhow::Result<std::net::SocketAddr> {
     let raw = env
         .get("WOLO_FAKE_WAVE_ADDR")
@@ -260,6 +279,7 @@ async fn fake_wave() -> anyhow::Result<()> {
     let secrets = env("WOLO_WAVE_WEBHOOK_SECRET", fakewave::DEV_WEBHOOK_SECRET);
     let fake = fakewave::spawn(fakewave::FakeWaveConfig {
         addr,
+        delay: fake_wave_delay(&vars)?,
         api_key: env("WOLO_WAVE_API_KEY", fakewave::DEV_API_KEY),
         webhook_secrets: secrets
             .split(',')
