@@ -123,7 +123,12 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     let port = service.map_or(suite::SUITE_PORT, |s| s.default_port);
     // Every setting is read from this one snapshot of the environment, now.
     let env = Env::process();
-    let config = Config::from_settings(port, &env)?;
+    let mut config = Config::from_settings(port, &env)?;
+    // Ten services in one process: ten request pools and ten background pools
+    // (suite::SUITE_DB_MAX_CONNECTIONS, platform::db).
+    if service.is_none() && env.get("WOLO_DB_MAX_CONNECTIONS").is_none() {
+        config.db_max_connections = suite::SUITE_DB_MAX_CONNECTIONS;
+    }
     // Production refuses development secrets, the fake Wave, open CORS... (exit 2), before
     // any job, fake or listener starts.
     let running: Vec<&str> = service.map_or_else(names, |s| vec![s.name]);
@@ -140,9 +145,9 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     } else {
         env
     };
-    let db = platform::db::connect(&config)?;
     let ctx = Context {
-        db,
+        db: platform::db::connect(&config)?,
+        background_db: platform::db::connect_background(&config)?,
         config: Arc::new(config),
         clock: platform::Clock::system(),
         section: platform::Section::default(),
@@ -177,7 +182,7 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     match service {
         Some(s) => {
             let ctx = contexts[0].1.clone();
-            (s.jobs)(&ctx);
+            platform::start_jobs(s, &ctx);
             let router = platform::metrics::label((s.router)(ctx), s.name)
                 .merge(suite::metrics::router(&config, &contexts));
             platform::serve::serve(&config, router, s.name).await
