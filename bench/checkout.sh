@@ -185,7 +185,7 @@ for i in $(seq 1 300); do
   sleep 0.1
 done
 
-# Every 0.2 s while wrk runs: checkouts waiting on Wave, and donations connections idle in a
+# Repeatedly while wrk runs: checkouts waiting on Wave, and donations connections idle in a
 # transaction (a statement of a short transaction in between can show up; a connection held
 # across Wave's 5 s would show up in every sample).
 sample() {
@@ -261,7 +261,7 @@ REST reads through \`wolo serve\` idle, then while ${CHECKOUTS} checkouts wait o
 | read p99 | ${idle_p99} ms | ${during_p99} ms | $(ratio "$during_p99" "$idle_p99") |
 | reads (all 2xx) | ${idle_n} | ${during_n} | |
 
-- **Checkouts**: ${total} during the run, every one 201 with its Wave payment URL and its session stored (none 5xx); median ${median} s each, longest ${max} s (Wave's search then create, $((WAVE_DELAY_MS / 1000)) s each). Checkouts waiting on Wave, sampled every 0.2 s during the reads (${samples} samples): ${wait_min} to ${wait_max}.
+- **Checkouts**: ${total} during the run, every one 201 with its Wave payment URL and its session stored (none 5xx); median ${median} s each, longest ${max} s (Wave's search then create, $((WAVE_DELAY_MS / 1000)) s each). Checkouts waiting on Wave, sampled from \`donations.donations\` during the reads (${samples} samples): ${wait_min} to ${wait_max}.
 - **Donations connections** (\`wolo_svc_donations\` in \`pg_stat_activity\`, same samples): at most ${conns_max} open; \`idle in transaction\` in ${iit_share} % of the samples, at most ${iit_max} at once (a short checkout transaction between two statements; a connection held while Wave answers would be in every sample).
 - **Measured**: \`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --latency\` on \`GET /pots/pots?id=eq.<pot>\` with a user JWT (as the read benchmark), after a ${WARMUP} s warm-up, once idle and once while ${CHECKOUTS} clients each POST \`/donations/checkout\` in a loop (a new \`Idempotency-Key\` each time) to the same \`wolo serve\` (release build, default pools), whose donations service calls the fake Wave started in process with \`WOLO_FAKE_WAVE_DELAY_MS=${WAVE_DELAY_MS}\`. \`bench/checkout.sh\`; it fails on a correctness check, never on a time.
 EOF
