@@ -33,6 +33,11 @@ pub const SERVICES: [Service; 10] = [
 /// Default port of `wolo serve` (all services).
 pub const SUITE_PORT: u16 = 8080;
 
+/// Each service's request pool under `wolo serve` of all ten when `WOLO_DB_MAX_CONNECTIONS` is
+/// unset: 10 × (5 + 2 background) = 70 connections at most, well under PostgreSQL's default
+/// `max_connections` of 100 (`platform::db`). One service alone keeps the default of 10.
+pub const SUITE_DB_MAX_CONNECTIONS: u32 = 5;
+
 pub fn find(name: &str) -> Option<&'static Service> {
     SERVICES.iter().find(|s| s.name == name)
 }
@@ -64,10 +69,11 @@ pub fn start_jobs(ctx: &Context) {
     start_jobs_of(&contexts);
 }
 
-/// Starts the jobs and consumers of every service on its own context.
+/// Starts the jobs and consumers of every service on its own context's background pool
+/// (`platform::start_jobs`).
 pub fn start_jobs_of(contexts: &[(&'static Service, Context)]) {
     for (s, ctx) in contexts {
-        (s.jobs)(ctx);
+        platform::start_jobs(s, ctx);
     }
 }
 

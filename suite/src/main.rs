@@ -123,7 +123,12 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     let port = service.map_or(suite::SUITE_PORT, |s| s.default_port);
     // Every setting is read from this one snapshot of the environment, now.
     let env = Env::process();
-    let config = Config::from_settings(port, &env)?;
+    let mut config = Config::from_settings(port, &env)?;
+    // Ten services in one process: ten request pools and ten background pools
+    // (suite::SUITE_DB_MAX_CONNECTIONS, platform::db).
+    if service.is_none() && env.get("WOLO_DB_MAX_CONNECTIONS").is_none() {
+        config.db_max_connections = suite::SUITE_DB_MAX_CONNECTIONS;
+    }
     // Production refuses development secrets, the fake Wave, open CORS... (exit 2), before
     // any job, fake or listener starts.
     let running: Vec<&str> = service.map_or_else(names, |s| vec![s.name]);
@@ -140,9 +145,9 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     } else {
         env
     };
-    let db = platform::db::connect(&config)?;
     let ctx = Context {
-        db,
+        db: platform::db::connect(&config)?,
+        background_db: platform::db::connect_background(&config)?,
         config: Arc::new(config),
         clock: platform::Clock::system(),
         section: platform::Section::default(),
@@ -177,7 +182,7 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     match service {
         Some(s) => {
             let ctx = contexts[0].1.clone();
-            (s.jobs)(&ctx);
+            platform::start_jobs(s, &ctx);
             let router = platform::metrics::label((s.router)(ctx), s.name)
                 .merge(suite::metrics::router(&config, &contexts));
             platform::serve::serve(&config, router, s.name).await
@@ -223,6 +228,11 @@ async fn wave_for_donations(env: &Env, config: &Config, webhook_path: &str) -> a
         ..Default::default()
     };
     let explicit = env.get("WOLO_FAKE_WAVE_ADDR").is_some();
+    let delay = fake_wave_delay(env)?;
+    let fake_config = |addr| fakewave::FakeWaveConfig {
+        delay,
+        ..fake_config(addr)
+    };
     let fake = match fakewave::spawn(fake_config(addr)).await {
         Ok(f) => f,
         // The default port is taken (another `wolo serve`?): any free port will do.
@@ -244,6 +254,20 @@ async fn wave_for_donations(env: &Env, config: &Config, webhook_path: &str) -> a
         .with("WOLO_WAVE_WEBHOOK_SECRET", &secrets.join(",")))
 }
 
+/// `WOLO_FAKE_WAVE_DELAY_MS`: how long the fake holds every API answer (a slow Wave, for
+/// benchmarks); zero when unset.
+fn fake_wave_delay(env: &Env) -> anyhow::Result<std::time::Duration> {
+    match env.get("WOLO_FAKE_WAVE_DELAY_MS") {
+        None => Ok(std::time::Duration::ZERO),
+        Some(raw) => raw
+            .parse::<u64>()
+            .map(std::time::Duration::from_millis)
+            .map_err(|_| {
+                anyhow::anyhow!("WOLO_FAKE_WAVE_DELAY_MS must be milliseconds (got {raw:?})")
+            }),
+    }
+}
+
 fn fake_wave_addr(env: &Env) -> anyhow::Result<std::net::SocketAddr> {
     let raw = env
         .get("WOLO_FAKE_WAVE_ADDR")
@@ -260,6 +284,7 @@ async fn fake_wave() -> anyhow::Result<()> {
     let secrets = env("WOLO_WAVE_WEBHOOK_SECRET", fakewave::DEV_WEBHOOK_SECRET);
     let fake = fakewave::spawn(fakewave::FakeWaveConfig {
         addr,
+        delay: fake_wave_delay(&vars)?,
         api_key: env("WOLO_WAVE_API_KEY", fakewave::DEV_API_KEY),
         webhook_secrets: secrets
             .split(',')

@@ -1,12 +1,24 @@
 //! `POST /checkout`: a donation `pending`, then its Wave checkout session.
 //!
-//! Sequence (nothing half-done): (1) one transaction validates the pot (`open`, locked `for
-//! share`), scores the risk and inserts the donation `pending` (unique `idempotency_key`), and
-//! commits; (2) a second transaction locks the donation row, asks Wave for an existing session
-//! with `client_reference` = the donation id (a retry after a timeout reuses it), else creates
-//! one, and stores its id, URL and expiry; if Wave fails or times out the donation is marked
-//! `failed` with the reason in that same transaction and the donor gets 502/504. A retry with
-//! the same `Idempotency-Key` answers the same donation (and re-tries Wave if it had failed).
+//! Sequence (nothing half-done, and nothing held while Wave answers):
+//!
+//! 1. one transaction validates the pot (`open`, locked `for share`), scores the risk and
+//!    inserts the donation `pending` (unique `idempotency_key`), and commits;
+//! 2. one short statement claims the donation's Wave call (V115: `wave_claim_id`, a lease
+//!    `wave_claim_until` of twice the Wave timeout and 5 s) unless it has a session already
+//!    (that session is the answer) or another request holds a live claim (this one then polls
+//!    the row, holding no connection between looks, and answers the other's outcome);
+//! 3. with no transaction open and no pooled connection held, Wave is asked for an open
+//!    session with `client_reference` = the donation id (an earlier attempt whose answer was
+//!    lost made one), else creates one (`Idempotency-Key` = the donation id);
+//! 4. one short statement stores its id, URL and expiry where no session is stored yet (else
+//!    the stored one is the answer); if Wave fails or times out, one statement marks the
+//!    donation `failed` with the reason (while the claim is still this request's) and the donor
+//!    gets 502/504.
+//!
+//! A slow Wave therefore costs no database connection and no row lock: the pool serves other
+//! requests meanwhile. A retry with the same `Idempotency-Key` answers the same donation (and
+//! re-tries Wave if it had failed); concurrent ones make one Wave session between them.
 //!
 //! Idempotency keys are scoped to their caller ([`idempotency_scope`]: the signed-in donor, else
 //! the client's IP) and bound to the request first sent with them (SHA-256 of the canonical
@@ -17,6 +29,8 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
@@ -282,26 +296,90 @@ pub async fn post_checkout(
     };
     tx.commit().await.map_err(db)?;
 
-    // (2) The Wave session, under the donation's row lock (same-key retries wait here).
-    let mut tx = state.db.begin().await.map_err(db)?;
-    let row = sqlx::query(
-        "select status, wave_payment_url, wave_session_expires_at, amount_cfa
-         from donations.donations where id = $1 for update",
-    )
-    .bind(donation_id)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(db)?;
-    let status: Option<String> = row.get(0);
-    let url: Option<String> = row.get(1);
-    let expires: Option<DateTime<Utc>> = row.get(2);
-    let amount_cfa: i32 = row.get(3);
-    let status = status.unwrap_or_default();
-    let needs_session = url.is_none() && matches!(status.as_str(), "pending" | "failed");
-    if !needs_session {
-        tx.commit().await.map_err(db)?;
-        return Ok(answer(donation_id, &status, url, expires, created));
-    }
+    // (2) The Wave session, with no connection or row lock held while Wave answers.
+    wave_session(&state, donation_id, created).await
+}
+
+/// A claim on a donation's Wave call lapses after twice the Wave timeout (a search and a
+/// create) and this margin: by then its holder has stored its outcome, or died.
+const CLAIM_MARGIN: Duration = Duration::from_secs(5);
+/// How often a request waiting on another one's Wave call for the same donation looks at the
+/// row: first after this long, then twice as long each time up to [`POLL_MAX`].
+const POLL_FIRST: Duration = Duration::from_millis(25);
+const POLL_MAX: Duration = Duration::from_millis(500);
+
+/// Step (2) of the module docs: the donation's Wave session, claimed, asked for and stored in
+/// short statements of their own, none of them open while Wave is called.
+async fn wave_session(
+    state: &AppState,
+    donation_id: Uuid,
+    created: bool,
+) -> Result<Response, ApiError> {
+    let claim = Uuid::new_v4();
+    let lease = 2 * state.config.wave_timeout + CLAIM_MARGIN;
+    // Waiting for another request's claim ends when it lapses (then this request claims);
+    // this bound only guards against a clock gone wrong.
+    let give_up = tokio::time::Instant::now() + 2 * lease;
+    let mut pause = POLL_FIRST;
+    let mut waited = false;
+    let amount_cfa = loop {
+        let row = sqlx::query(
+            "select status, wave_payment_url, wave_session_expires_at, failure_reason,
+                    wave_claim_until is not null, wave_claim_until >= now()
+             from donations.donations where id = $1",
+        )
+        .bind(donation_id)
+        .fetch_one(&state.db)
+        .await
+        .map_err(db)?;
+        let status: String = row.get::<Option<String>, _>(0).unwrap_or_default();
+        let url: Option<String> = row.get(1);
+        let expires: Option<DateTime<Utc>> = row.get(2);
+        let reason: Option<String> = row.get(3);
+        let claimed: bool = row.get(4);
+        let claim_live: bool = row.get::<Option<bool>, _>(5).unwrap_or(false);
+        if url.is_some() || !matches!(status.as_str(), "pending" | "failed") {
+            // Its session (stored by this key's earlier or concurrent request), or an outcome.
+            return Ok(answer(donation_id, &status, url, expires, created));
+        }
+        if waited && !claimed && status == "failed" {
+            // The concurrent request this one waited on failed at Wave: the same answer.
+            return Err(failed_attempt_error(reason.as_deref())
+                .details(format!("donation_id: {donation_id}")));
+        }
+        if !claim_live {
+            // Nobody is calling Wave for it (or a claim lapsed, its holder gone): claim the
+            // call, unless another request just did.
+            let mine: Option<i32> = sqlx::query_scalar(
+                "update donations.donations
+                 set wave_claim_id = $2, wave_claim_until = now() + make_interval(secs => $3)
+                 where id = $1 and wave_payment_url is null and status in ('pending', 'failed')
+                   and (wave_claim_until is null or wave_claim_until < now())
+                 returning amount_cfa",
+            )
+            .bind(donation_id)
+            .bind(claim)
+            .bind(lease.as_secs_f64())
+            .fetch_optional(&state.db)
+            .await
+            .map_err(db)?;
+            match mine {
+                Some(amount) => break amount,
+                None => continue,
+            }
+        }
+        if tokio::time::Instant::now() >= give_up {
+            return Err(
+                wave_error(&WaveError::Timeout).details(format!("donation_id: {donation_id}"))
+            );
+        }
+        waited = true;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(POLL_MAX);
+    };
+
+    // No connection is held from here until Wave has answered. A session a previous attempt
+    // created (its answer lost) is found by client_reference and reused.
     let session = match state.wave.search(&donation_id.to_string()).await {
         Ok(found) => match found
             .into_iter()
@@ -315,43 +393,83 @@ pub async fn post_checkout(
     match session {
         Ok(s) => {
             let launch = s.wave_launch_url.clone().unwrap_or_default();
-            sqlx::query(
+            // Stored unless a session already was (a request whose claim lapsed got there
+            // first): then that one is the answer.
+            let stored = sqlx::query(
                 "update donations.donations
                  set status = 'pending', wave_session_id = $2, wave_payment_url = $3,
-                     wave_session_expires_at = $4, failure_reason = null, failed_at = null
-                 where id = $1",
+                     wave_session_expires_at = $4, failure_reason = null, failed_at = null,
+                     wave_claim_id = null, wave_claim_until = null
+                 where id = $1 and wave_payment_url is null and status in ('pending', 'failed')",
             )
             .bind(donation_id)
             .bind(&s.id)
             .bind(&launch)
             .bind(s.when_expires)
-            .execute(&mut *tx)
+            .execute(&state.db)
             .await
-            .map_err(db)?;
-            tx.commit().await.map_err(db)?;
+            .map_err(db)?
+            .rows_affected();
+            if stored == 1 {
+                return Ok(answer(
+                    donation_id,
+                    "pending",
+                    Some(launch),
+                    s.when_expires,
+                    created,
+                ));
+            }
+            let (status, url, expires): (Option<String>, Option<String>, Option<DateTime<Utc>>) =
+                sqlx::query_as(
+                    "select status, wave_payment_url, wave_session_expires_at
+                     from donations.donations where id = $1",
+                )
+                .bind(donation_id)
+                .fetch_one(&state.db)
+                .await
+                .map_err(db)?;
             Ok(answer(
                 donation_id,
-                "pending",
-                Some(launch),
-                s.when_expires,
+                &status.unwrap_or_default(),
+                url,
+                expires,
                 created,
             ))
         }
         Err(e) => {
             tracing::warn!(donation = %donation_id, error = %e, "Wave checkout session failed");
+            // Only while this request's claim stands: a lapsed claim is someone else's now.
             sqlx::query(
                 "update donations.donations
-                 set status = 'failed', failed_at = now(), failure_reason = $2
-                 where id = $1 and status in ('pending', 'failed')",
+                 set status = 'failed', failed_at = now(), failure_reason = $2,
+                     wave_claim_id = null, wave_claim_until = null
+                 where id = $1 and wave_claim_id = $3 and wave_payment_url is null
+                   and status in ('pending', 'failed')",
             )
             .bind(donation_id)
-            .bind(format!("wave_checkout_error: {e}"))
-            .execute(&mut *tx)
+            .bind(format!("{FAILURE_PREFIX}{e}"))
+            .bind(claim)
+            .execute(&state.db)
             .await
             .map_err(db)?;
-            tx.commit().await.map_err(db)?;
             Err(wave_error(&e).details(format!("donation_id: {donation_id}")))
         }
+    }
+}
+
+/// `failure_reason` of a donation whose Wave call failed: this, then the error.
+const FAILURE_PREFIX: &str = "wave_checkout_error: ";
+
+/// The answer to a request that waited on a concurrent one (same donation) whose Wave call
+/// failed with `reason`: 504 when it timed out, else 502.
+fn failed_attempt_error(reason: Option<&str>) -> ApiError {
+    let what = reason
+        .and_then(|r| r.strip_prefix(FAILURE_PREFIX))
+        .unwrap_or_default();
+    if what == WaveError::Timeout.to_string() {
+        wave_error(&WaveError::Timeout)
+    } else {
+        wave_unavailable(what.to_string())
     }
 }
 
@@ -397,13 +515,18 @@ pub fn wave_error(e: &WaveError) -> ApiError {
             "wave_timeout",
             "Wave ne répond pas. Aucun paiement n'a été demandé : réessayez dans un instant (Wave timed out)",
         ),
-        _ => ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "wave_unavailable",
-            "Le paiement Wave est momentanément indisponible. Aucun paiement n'a été demandé : réessayez dans un instant (Wave error)",
-        )
-        .hint(e.to_string()),
+        _ => wave_unavailable(e.to_string()),
     }
+}
+
+/// 502 `wave_unavailable`, Wave's error in the hint.
+fn wave_unavailable(hint: String) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "wave_unavailable",
+        "Le paiement Wave est momentanément indisponible. Aucun paiement n'a été demandé : réessayez dans un instant (Wave error)",
+    )
+    .hint(hint)
 }
 
 fn answer(

@@ -13,6 +13,9 @@
 //! | `POST /_fake/sessions/{id}/complete` / `fail` / `expire` | simulate an outcome; complete and fail POST a signed webhook |
 //! | `POST /_fake/failures` | `{"target": "create"\|"refund", "mode": "500"\|"hang"}`: the next such call fails |
 //!
+//! A slow Wave: [`FakeWaveConfig::delay`] (or [`FakeWave::set_delay`]; `WOLO_FAKE_WAVE_DELAY_MS` for
+//! `wolo serve` and `wolo fake-wave`) holds every answer of the `/v1` API that long.
+//!
 //! Webhooks are signed like Wave's: `Wave-Signature: t=<unix>,v1=<hex hmac-sha256(secret, t + body)>`.
 
 use std::{
@@ -59,6 +62,8 @@ pub struct FakeWaveConfig {
     pub session_ttl: chrono::Duration,
     /// Public base URL of the pay page (default: the fake's own URL).
     pub public_url: Option<String>,
+    /// How long every `/v1` API call waits before it answers (a slow Wave); zero by default.
+    pub delay: Duration,
 }
 
 impl Default for FakeWaveConfig {
@@ -70,6 +75,7 @@ impl Default for FakeWaveConfig {
             webhook_url: None,
             session_ttl: chrono::Duration::minutes(30),
             public_url: None,
+            delay: Duration::ZERO,
         }
     }
 }
@@ -98,6 +104,7 @@ struct Inner {
     failures: Mutex<Failures>,
     refunds: Mutex<HashMap<String, u32>>,
     creates: Mutex<u32>,
+    delay: Mutex<Duration>,
     webhook_url: Mutex<Option<String>>,
     http: reqwest::Client,
 }
@@ -120,6 +127,7 @@ pub async fn spawn(config: FakeWaveConfig) -> anyhow::Result<FakeWave> {
         failures: Mutex::new(Failures::default()),
         refunds: Mutex::new(HashMap::new()),
         creates: Mutex::new(0),
+        delay: Mutex::new(config.delay),
         webhook_url: Mutex::new(config.webhook_url.clone()),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -200,6 +208,11 @@ impl FakeWave {
     /// The next refund call fails this way.
     pub fn fail_next_refund(&self, f: Failure) {
         self.inner.failures.lock().unwrap().refund.push(f);
+    }
+
+    /// From now on every `/v1` API call answers after `delay` (zero: at once).
+    pub fn set_delay(&self, delay: Duration) {
+        *self.inner.delay.lock().unwrap() = delay;
     }
 
     /// Sessions created so far (successful create calls).
@@ -366,7 +379,12 @@ fn err(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"code": code, "message": message}))).into_response()
 }
 
-fn check_key(fake: &FakeWave, headers: &HeaderMap) -> Result<(), Response> {
+/// Checks the Bearer key, after the configured delay (a slow Wave answers nothing sooner).
+async fn check_key(fake: &FakeWave, headers: &HeaderMap) -> Result<(), Response> {
+    let delay = *fake.inner.delay.lock().unwrap();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let Some(v) = headers.get(header::AUTHORIZATION) else {
         return Err(err(
             StatusCode::UNAUTHORIZED,
@@ -420,7 +438,7 @@ fn validation(loc: &str, msg: &str) -> Response {
 }
 
 async fn create(State(fake): State<FakeWave>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = check_key(&fake, &headers) {
+    if let Err(r) = check_key(&fake, &headers).await {
         return r;
     }
     let next = {
@@ -524,7 +542,7 @@ async fn retrieve(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check_key(&fake, &headers) {
+    if let Err(r) = check_key(&fake, &headers).await {
         return r;
     }
     match fake.session(&id) {
@@ -544,7 +562,7 @@ async fn search(
     Query(q): Query<SearchQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check_key(&fake, &headers) {
+    if let Err(r) = check_key(&fake, &headers).await {
         return r;
     }
     let Some(r) = q.client_reference else {
@@ -558,7 +576,7 @@ async fn by_transaction(
     Query(q): Query<SearchQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check_key(&fake, &headers) {
+    if let Err(r) = check_key(&fake, &headers).await {
         return r;
     }
     let Some(t) = q.transaction_id else {
@@ -583,7 +601,7 @@ async fn expire(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check_key(&fake, &headers) {
+    if let Err(r) = check_key(&fake, &headers).await {
         return r;
     }
     match fake.expire(&id) {
@@ -602,7 +620,7 @@ async fn refund(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check_key(&fake, &headers) {
+    if let Err(r) = check_key(&fake, &headers).await {
         return r;
     }
     let next = {

@@ -6,7 +6,8 @@
 //! | `WOLO_HTTP_ADDR` | `127.0.0.1:<service port>` (`127.0.0.1:8080` for `wolo serve`) | address to listen on |
 //! | `WOLO_JWT_SECRET` | required | HS256 key for access tokens, at least 32 bytes |
 //! | `WOLO_ENV` | `development` | `development`, `test` or `production` |
-//! | `WOLO_DB_MAX_CONNECTIONS` | `10` | pool size |
+//! | `WOLO_DB_MAX_CONNECTIONS` | `10` (`5` per service under `wolo serve` of all ten) | request pool size, per service |
+//! | `WOLO_DB_BACKGROUND_CONNECTIONS` | `2` | background pool size, per service: its outbox consumers and periodic jobs, never its requests (a whole number from 1) |
 //! | `WOLO_DB_ACQUIRE_TIMEOUT_MS` | `5000` | how long a request waits for a connection |
 //! | `WOLO_DB_STATEMENT_TIMEOUT_MS` | `15000` | server-side cap on one statement |
 //! | `WOLO_JWT_AUDIENCE` | unset | when set, tokens must carry this `aud` |
@@ -25,6 +26,9 @@ use std::{collections::HashMap, fmt, net::SocketAddr, str::FromStr, sync::Arc, t
 use crate::client::TrustedProxies;
 
 pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
+/// Connections of a service's background pool (its consumers and jobs) when
+/// `WOLO_DB_BACKGROUND_CONNECTIONS` is unset.
+pub const DEFAULT_DB_BACKGROUND_CONNECTIONS: u32 = 2;
 pub const DEFAULT_DB_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(5000);
 pub const DEFAULT_DB_STATEMENT_TIMEOUT: Duration = Duration::from_millis(15000);
 /// HS256 keys shorter than this are refused.
@@ -88,7 +92,11 @@ pub struct Config {
     pub http_addr: SocketAddr,
     pub jwt_secret: Secret,
     pub environment: Environment,
+    /// The request pool's size: the connections the service's handlers share.
     pub db_max_connections: u32,
+    /// The background pool's size: the connections the service's outbox consumers and
+    /// periodic jobs share, so they never take the ones requests need ([`crate::db`]).
+    pub db_background_connections: u32,
     pub db_acquire_timeout: Duration,
     pub db_statement_timeout: Duration,
     pub jwt_audience: Option<String>,
@@ -139,6 +147,16 @@ impl Config {
             db_max_connections: env
                 .parsed("WOLO_DB_MAX_CONNECTIONS")?
                 .unwrap_or(DEFAULT_DB_MAX_CONNECTIONS),
+            db_background_connections: match env.parsed::<u32>("WOLO_DB_BACKGROUND_CONNECTIONS")? {
+                None => DEFAULT_DB_BACKGROUND_CONNECTIONS,
+                Some(0) => {
+                    return Err(ConfigError::Invalid {
+                        name: "WOLO_DB_BACKGROUND_CONNECTIONS",
+                        why: "must be at least 1 (consumers and jobs need a connection)".into(),
+                    })
+                }
+                Some(n) => n,
+            },
             db_acquire_timeout: env
                 .parsed("WOLO_DB_ACQUIRE_TIMEOUT_MS")?
                 .map(Duration::from_millis)
@@ -389,6 +407,31 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn the_background_pool_size_is_read_and_a_bad_one_named() {
+        let with = |v: Option<&str>| {
+            let mut all = vec![
+                ("DATABASE_URL", "postgres://x/y"),
+                ("WOLO_JWT_SECRET", SECRET),
+            ];
+            all.extend(v.map(|v| ("WOLO_DB_BACKGROUND_CONNECTIONS", v)));
+            Config::from_lookup(8080, lookup(&all))
+        };
+        assert_eq!(
+            with(None).unwrap().db_background_connections,
+            DEFAULT_DB_BACKGROUND_CONNECTIONS
+        );
+        assert_eq!(with(Some(" 3 ")).unwrap().db_background_connections, 3);
+        for bad in ["0", "-1", "deux", "2.5"] {
+            let text = with(Some(bad)).unwrap_err().to_string();
+            assert!(
+                text.starts_with("bad setting WOLO_DB_BACKGROUND_CONNECTIONS")
+                    && !text.contains('\n'),
+                "{bad}: {text}"
+            );
+        }
     }
 
     #[test]

@@ -1,4 +1,18 @@
 //! The one pool builder: bounded size, acquire timeout, server-side statement timeout.
+//!
+//! Each service has two pools, both logged in as its own role ([`service_context`]): the
+//! request pool ([`connect`], `WOLO_DB_MAX_CONNECTIONS`), which only its HTTP handlers use,
+//! and the background pool ([`connect_background`], `WOLO_DB_BACKGROUND_CONNECTIONS`), which
+//! its outbox consumers and periodic jobs use ([`crate::Context::background`]): a burst of
+//! events or a slow job never takes the connections requests need, and requests never starve
+//! the consumers.
+//!
+//! Connections, worst case: `wolo serve` runs all ten services in one process, so it may open
+//! 10 × (request + background) = 10 × (5 + 2) = 70 with the defaults (its request pools
+//! default to 5 each, [`crate::config`]), under PostgreSQL's default `max_connections` of 100
+//! (97 for non-superusers), leaving room for `wolo migrate`, `psql` and monitoring. One
+//! service alone (`wolo serve S`, `wolo-S`) opens at most 10 + 2. Replicas multiply these.
+//! Pools are lazy and close idle connections after 10 minutes, so an idle process holds few.
 
 use std::{str::FromStr, time::Duration};
 
@@ -14,9 +28,19 @@ use crate::Config;
 /// new connection is checked: a superuser or table-owner login is refused
 /// ([`privileged_login`]), so no statement ever runs with more than the service's rights.
 pub fn connect(config: &Config) -> anyhow::Result<PgPool> {
+    pool_of(config, config.db_max_connections)
+}
+
+/// The background pool of consumers and jobs: as [`connect`], of
+/// `WOLO_DB_BACKGROUND_CONNECTIONS` connections.
+pub fn connect_background(config: &Config) -> anyhow::Result<PgPool> {
+    pool_of(config, config.db_background_connections)
+}
+
+fn pool_of(config: &Config, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = connect_options(config.database_url.expose(), config.db_statement_timeout)?;
     let mut pool = PgPoolOptions::new()
-        .max_connections(config.db_max_connections)
+        .max_connections(max_connections)
         .acquire_timeout(config.db_acquire_timeout);
     if config.environment == crate::config::Environment::Production {
         pool = pool.after_connect(|conn, _meta| {
@@ -141,8 +165,8 @@ pub fn with_user(url: &str, user: &str, password: Option<&str>) -> anyhow::Resul
     Ok(url.to_string())
 }
 
-/// The context of `service`: `ctx` with its own pool (lazy, as [`connect`]) logged in as the
-/// service's role (see [`service_database_url`]; settings from the process environment) and
+/// The context of `service`: `ctx` with its own pools (request and background, lazy, as
+/// [`connect`] and [`connect_background`]) logged in as the service's role (see [`service_database_url`]; settings from the process environment) and
 /// its `database_url` set to that URL (listeners log in the same way).
 pub fn service_context(ctx: &crate::Context, service: &str) -> anyhow::Result<crate::Context> {
     service_context_with(ctx, service, |k| std::env::var(k).ok())
@@ -157,9 +181,9 @@ pub fn service_context_with(
     let url = service_database_url(ctx.config.database_url.expose(), service, get)?;
     let mut config = (*ctx.config).clone();
     config.database_url = crate::config::Secret::new(url);
-    let db = connect(&config)?;
     let mut out = ctx.clone();
-    out.db = db;
+    out.db = connect(&config)?;
+    out.background_db = connect_background(&config)?;
     out.config = std::sync::Arc::new(config);
     Ok(out)
 }

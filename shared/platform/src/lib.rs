@@ -86,7 +86,11 @@ impl Context {
 /// Each service turns it into its own small `AppState`.
 #[derive(Clone)]
 pub struct Context {
+    /// The request pool: what the service's HTTP handlers use (`WOLO_DB_MAX_CONNECTIONS`).
     pub db: sqlx::PgPool,
+    /// The background pool: what the service's outbox consumers and periodic jobs use
+    /// (`WOLO_DB_BACKGROUND_CONNECTIONS`), through [`Context::background`]; see [`db`].
+    pub background_db: sqlx::PgPool,
     pub config: Arc<Config>,
     /// Where calendar rules read the time: the system clock, or one a test sets.
     pub clock: Clock,
@@ -141,6 +145,15 @@ impl Context {
     pub fn with_settings(mut self, service: &Service, env: &Env) -> Result<Context, ConfigError> {
         self.section = (service.settings)(env, &self.config)?;
         Ok(self)
+    }
+
+    /// This context for background work: `db` is the background pool, so consumers and jobs
+    /// written over `ctx.db` never take the connections requests need. [`start_jobs`] gives
+    /// it to [`Service::jobs`].
+    pub fn background(&self) -> Context {
+        let mut ctx = self.clone();
+        ctx.db = self.background_db.clone();
+        ctx
     }
 
     /// This context with the given settings (tests).
@@ -203,12 +216,19 @@ pub struct Service {
     pub name: &'static str,
     pub default_port: u16,
     pub router: fn(Context) -> axum::Router,
-    /// Starts the service's background jobs and outbox consumers.
+    /// Starts the service's background jobs and outbox consumers; called through
+    /// [`start_jobs`], on the background context (`ctx.db` is the background pool).
     pub jobs: fn(&Context),
     /// Reads the service's own settings ([`section`]`::<T>`), once, at start-up: an error
     /// names the setting and stops start-up (one line, status 2) before anything listens,
     /// never a panic. The router and jobs find them in [`Context::settings`].
     pub settings: fn(&Env, &Config) -> Result<Section, ConfigError>,
+}
+
+/// Starts `service`'s jobs and consumers on its background pool ([`Context::background`]):
+/// every way of running a service (`wolo serve`, `wolo serve S`, `wolo-S`) goes through here.
+pub fn start_jobs(service: &Service, ctx: &Context) {
+    (service.jobs)(&ctx.background());
 }
 
 /// [`Service::settings`] of a service with no settings of its own.
@@ -243,9 +263,9 @@ pub async fn run(service: &Service) -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    let db = db::connect(&config)?;
     let ctx = Context {
-        db,
+        db: db::connect(&config)?,
+        background_db: db::connect_background(&config)?,
         config: Arc::new(config),
         clock: Clock::system(),
         section,
@@ -259,7 +279,7 @@ pub async fn run(service: &Service) -> anyhow::Result<()> {
             std::process::exit(2);
         }
     }
-    (service.jobs)(&ctx);
+    start_jobs(service, &ctx);
     // GET /metrics: this process's requests, pool, outbox and jobs (config: who may read).
     let metrics = metrics::router(
         metrics::Access::of(&ctx.config),

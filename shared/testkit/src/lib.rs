@@ -192,6 +192,7 @@ impl TestDb {
     pub fn context(&self) -> platform::Context {
         platform::Context {
             db: self.pool.clone(),
+            background_db: self.pool.clone(),
             config: Arc::new(self.config()),
             clock: platform::Clock::system(),
             section: platform::Section::default(),

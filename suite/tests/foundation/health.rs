@@ -74,7 +74,8 @@ async fn ready_is_503_when_the_database_is_unreachable() {
     config.db_acquire_timeout = Duration::from_millis(500);
     let pool = platform::db::connect(&config).unwrap();
     let ctx = platform::Context {
-        db: pool,
+        db: pool.clone(),
+        background_db: pool,
         config: Arc::new(config),
         clock: platform::Clock::system(),
         section: platform::Section::default(),

@@ -4,6 +4,7 @@
 mod checkout;
 mod jobs;
 mod refunds;
+mod slow_wave;
 mod webhook;
 
 use std::time::Duration;
@@ -27,6 +28,20 @@ pub struct Stack {
 
 /// A stack whose service accepts `service_secrets` and whose fake Wave signs with `fake_secrets`.
 pub async fn stack_with(service_secrets: &[&str], fake_secrets: &[&str]) -> Stack {
+    stack_of(service_secrets, fake_secrets, Duration::from_secs(2)).await
+}
+
+/// A stack whose service gives Wave `wave_timeout` per call (slow-Wave tests: the fake's
+/// delay is set on `wave` afterwards).
+pub async fn stack_timing_out_after(wave_timeout: Duration) -> Stack {
+    stack_of(&[SECRET], &[SECRET], wave_timeout).await
+}
+
+async fn stack_of(
+    service_secrets: &[&str],
+    fake_secrets: &[&str],
+    wave_timeout: Duration,
+) -> Stack {
     let db = TestDb::new().await;
     let wave = fakewave::spawn(FakeWaveConfig {
         api_key: KEY.to_string(),
@@ -36,7 +51,7 @@ pub async fn stack_with(service_secrets: &[&str], fake_secrets: &[&str]) -> Stac
     .await
     .unwrap();
     let mut cfg = donations::DonationsConfig::new(&wave.url, KEY, service_secrets);
-    cfg.wave_timeout = Duration::from_secs(2);
+    cfg.wave_timeout = wave_timeout;
     cfg.public_web_url = "https://wolo.example.sn".to_string();
     let app = testkit::spawn(donations::router(
         db.service_context("donations").with_section(cfg),

@@ -3,6 +3,7 @@
 //! owner close, invitations and their tracking, counters under concurrency, the public page,
 //! the analytics snapshot.
 
+mod background;
 mod consumer;
 mod creation;
 mod invitations;
