@@ -190,7 +190,8 @@ cat <<EOF
 
 \`wolo serve\` (the ten services in one process, release build, default settings: a pool of
 up to 10 connections per service, opened lazily), on $(nproc) CPUs. Resident memory is
-\`VmRSS\` (now) and \`VmHWM\` (peak) of \`/proc/<pid>/status\`.
+\`VmRSS\` (now) and \`VmHWM\` (peak) of \`/proc/<pid>/status\`, in MiB (1 024 kB; the targets are
+read as MiB).
 
 | | figure | target | | how |
 |---|---:|---:|---|---|
