@@ -15,6 +15,10 @@
 #   rendering   wolo-bench-load --concurrency 4 for DURATION seconds -> GET the PNG, then the
 #               SVG, of one code (/qr/codes/{code}.png|.svg) with the same token.
 #
+# A scan is given 60 s to be answered (--timeout 60): one without an answer counts as a
+# failed check (its outcome is unknown), so the timeout is far above any latency worth
+# reporting, however loaded the machine.
+#
 # The codes are real: rows of qr.qr_codes for pots of their own (one code per pot, as the
 # service issues them: issuance_key = the pot), pack "Pack Ciné Duo", valid since yesterday,
 # whose values are signed with WOLO_QR_SECRET exactly as services/qr/src/code.rs signs them
@@ -41,7 +45,7 @@ for v in DURATION WARMUP RATE RENDER_C; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number (got ${!v})"
 done
 ((DURATION >= 1 && RATE >= 1 && RENDER_C >= 1)) || die "DURATION, QR_RATE and QR_RENDER_CONCURRENCY must be at least 1"
-LIMIT=$((DURATION + 60)) # hard cap on any one load run
+LIMIT=$((4 * DURATION + 120)) # hard cap on any one load run (a backlog drains after the schedule ends)
 mkdir -p "$WORK"
 work=$(mktemp -d "$WORK/qr.XXXXXX")
 
@@ -190,13 +194,13 @@ sum() { awk -v k="$2" '$1 == k { print $2 }' "$work/$1.sum"; }
 status_count() { awk -v s="$2" '$1 == "status" && $2 == s { print $3 }' "$work/$1.sum" | grep . || echo 0; }
 
 # --- redemption --------------------------------------------------------------------------
-redeem_cmd="wolo-bench-load --rate $RATE --duration $DURATION --max-in-flight 256 --requests run.jsonl --base \$BASE -H 'Authorization: Bearer \$PARTNER_TOKEN'"
+redeem_cmd="wolo-bench-load --rate $RATE --duration $DURATION --max-in-flight 256 --timeout 60 --requests run.jsonl --base \$BASE -H 'Authorization: Bearer \$PARTNER_TOKEN'"
 if ((WARMUP > 0)); then
   log "redemption: warm-up ${WARMUP}s at $RATE req/s"
-  load warmup --rate "$RATE" --duration "$WARMUP" --max-in-flight 256 --requests "$work/warmup.jsonl"
+  load warmup --rate "$RATE" --duration "$WARMUP" --max-in-flight 256 --timeout 60 --requests "$work/warmup.jsonl"
 fi
 log "redemption: ${DURATION}s at $RATE req/s ($run_requests scans of $n_run_codes codes)"
-load run --rate "$RATE" --duration "$DURATION" --max-in-flight 256 --requests "$work/run.jsonl"
+load run --rate "$RATE" --duration "$DURATION" --max-in-flight 256 --timeout 60 --requests "$work/run.jsonl"
 
 failures=()
 # From the answers: per code, exactly one 200, and 409 for every other scan.
