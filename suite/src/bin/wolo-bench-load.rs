@@ -131,7 +131,11 @@ fn read_requests(a: &Args) -> Result<Vec<Request>, String> {
     let file = a.requests.as_deref().unwrap_or_default();
     let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
     let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let bad = |why: &str| format!("{file}:{}: {why}", n + 1);
         let v: Value = serde_json::from_str(line).map_err(|e| bad(&e.to_string()))?;
         let method = v
