@@ -397,3 +397,34 @@ fn main() -> ExitCode {
     }
     ExitCode::SUCCESS
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Result<Args, String> {
+        parse_args(&s.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let ms: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&ms, 50.0), 50.0);
+        assert_eq!(percentile(&ms, 99.0), 99.0);
+        assert_eq!(percentile(&ms, 100.0), 100.0);
+        assert_eq!(percentile(&ms[..1], 99.0), 1.0);
+        assert_eq!(percentile(&[], 99.0), 0.0);
+    }
+
+    #[test]
+    fn one_model_and_one_source() {
+        let a = args("--rate 200 --duration 15 --url http://x/ -H a:b").unwrap();
+        assert_eq!(a.rate, Some(200.0));
+        assert_eq!(a.headers, vec![("a".to_string(), "b".to_string())]);
+        assert!(args("--rate 200 --concurrency 4 --duration 1 --url u").is_err());
+        assert!(args("--duration 1 --url u").is_err());
+        assert!(args("--rate 200 --duration 1").is_err());
+        assert!(args("--rate 200 --url u").is_err());
+        assert!(args("--rate -1 --duration 1 --url u").is_err());
+    }
+}
