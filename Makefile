@@ -70,5 +70,5 @@ lint: ## clippy with warnings as errors, and a format check
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-bench: ## pot reads through the stack vs the same SQL, webhooks applied/s vs plain INSERTs; writes docs/benchmarks.md
+bench: ## every workload users wait for (reads, webhooks + outbox lag, checkout with a slow Wave, QR redemption and rendering, footprint), release build; writes docs/benchmarks.md, fails only on a correctness check
 	bench/run.sh
