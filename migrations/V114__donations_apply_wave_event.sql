@@ -156,8 +156,10 @@ begin
                                             'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')), 'donations');
                 -- The owner hears of it (`donation_received`), with the pot's new total.
                 select p.owner_user_id, p.title, p.target_amount_cfa,
-                       (select coalesce(sum(amount_cfa), 0)::bigint from donations.donations
-                         where pot_id = p.id and status = 'succeeded') as raised,
+                       -- The filter in the aggregate, not the WHERE: the pot's own donations
+                       -- by its index, never the index of every succeeded donation.
+                       (select coalesce(sum(amount_cfa) filter (where status = 'succeeded'), 0)::bigint
+                          from donations.donations where pot_id = p.id) as raised,
                        (select (regexp_match(pr.full_name, '\S+'))[1] from profiles.profiles pr
                          where pr.user_id = p.owner_user_id) as first_name
                   into v_pot
