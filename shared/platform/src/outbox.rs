@@ -318,7 +318,7 @@ impl Consumer {
             } else {
                 let outcome = self
                     .handler
-                    .handle(&mut *tx, &event)
+                    .handle(&mut tx, &event)
                     .instrument(span.clone())
                     .await;
                 if let Err(err) = outcome {

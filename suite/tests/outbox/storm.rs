@@ -157,11 +157,8 @@ async fn a_sigkill_in_a_webhook_storm_loses_nothing_and_applies_nothing_twice() 
                 if i >= events.len() {
                     return;
                 }
-                let mut times = 1;
                 sent += 1;
-                if sent % 4 == 0 {
-                    times = 2;
-                }
+                let times = if sent.is_multiple_of(4) { 2 } else { 1 };
                 for _ in 0..times {
                     match deliver(&http, &addr, &events[i]).await {
                         Some(s) if (200..300).contains(&s) => {
