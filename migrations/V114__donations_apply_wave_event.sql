@@ -55,20 +55,10 @@ declare
     v_pot record;
     v_first text;
 begin
-    insert into donations.wave_webhook_events (wave_event_id, event_type, raw_payload)
-    values (v_id, left(v_kind, 50), p_event)
-    on conflict (wave_event_id) do nothing
-    returning id into v_row;
-    if v_row is null then
-        update donations.wave_webhook_events
-           set retry_count = coalesce(retry_count, 0) + 1
-         where wave_event_id = v_id;
-        return 'duplicate';
-    end if;
-
     if v_kind in ('checkout.session.completed', 'checkout.session.payment_failed') then
-        -- The donation, locked: by client_reference (the donation id), else by the stored
-        -- session id.
+        -- The donation, locked first (twins of one delivery wait here for each other, then
+        -- the second finds the first's event row): by client_reference (the donation id),
+        -- else by the stored session id.
         -- (A client_reference that is no uuid is not one of ours: no lookup, no cast error.)
         if jsonb_typeof(v_data -> 'client_reference') = 'string'
            and (v_data ->> 'client_reference') ~*
@@ -87,11 +77,30 @@ begin
               from donations.donations where wave_session_id = v_data ->> 'id' for update;
             v_found := found;
         end if;
+        if v_found then
+            v_donation := d.id;
+        end if;
+    end if;
+
+    -- Stored once, under Wave's event id, already marked processed (now() is the
+    -- transaction's time either way): one row written, updated only to record an error.
+    insert into donations.wave_webhook_events
+        (wave_event_id, event_type, raw_payload, processed_at, donation_id)
+    values (v_id, left(v_kind, 50), p_event, now(), v_donation)
+    on conflict (wave_event_id) do nothing
+    returning id into v_row;
+    if v_row is null then
+        update donations.wave_webhook_events
+           set retry_count = coalesce(retry_count, 0) + 1
+         where wave_event_id = v_id;
+        return 'duplicate';
+    end if;
+
+    if v_kind in ('checkout.session.completed', 'checkout.session.payment_failed') then
         if not v_found then
             v_outcome := 'error';
             v_error := 'unknown donation (client_reference and session id match none)';
         else
-            v_donation := d.id;
             -- Only the donation's own session applies.
             if d.wave_session_id is null then
                 v_error := 'session mismatch: the donation has no Wave session';
@@ -207,17 +216,42 @@ begin
         v_error := format('unsupported event type %s', v_kind);
     end if;
 
-    update donations.wave_webhook_events
-       set processed_at = now(), processing_error = v_error, donation_id = v_donation
-     where id = v_row;
+    if v_error is not null then
+        update donations.wave_webhook_events set processing_error = v_error where id = v_row;
+    end if;
     return v_outcome;
 end;
 $$;
+
+-- Several verified events in one transaction, in the order given (the server sorts them by
+-- Wave's event id, so two batches take their locks in one order): one round trip and one
+-- commit for the lot (group commit, issue #16). Any error rolls the whole batch back; the
+-- server then applies each event alone.
+create function donations.apply_wave_events(p_events jsonb)
+returns text[]
+language plpgsql
+set search_path = ''
+as $$
+declare
+    v_out text[] := '{}';
+    v_event jsonb;
+begin
+    for v_event in select e from jsonb_array_elements(p_events) e loop
+        v_out := v_out || donations.apply_wave_event(v_event);
+    end loop;
+    return v_out;
+end;
+$$;
+
+comment on function donations.apply_wave_events(jsonb) is
+    'Stores and applies a JSON array of verified Wave webhook events in order, in the caller''s transaction; returns each outcome (V114).';
 
 comment on function donations.apply_wave_event(jsonb) is
     'Stores and applies one verified Wave webhook event in the caller''s transaction; returns duplicate, applied, ignored or error (V114).';
 
 revoke execute on function donations.apply_wave_event(jsonb) from public;
 revoke execute on function donations.wave_preview(jsonb) from public;
+revoke execute on function donations.apply_wave_events(jsonb) from public;
+grant execute on function donations.apply_wave_events(jsonb) to wolo_svc_donations;
 grant execute on function donations.apply_wave_event(jsonb) to wolo_svc_donations;
 grant execute on function donations.wave_preview(jsonb) to wolo_svc_donations;

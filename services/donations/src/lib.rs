@@ -41,6 +41,8 @@ pub struct AppState {
     pub jwt: auth::Jwt,
     pub config: Arc<DonationsConfig>,
     pub wave: wave::Wave,
+    /// Wave deliveries applied together ([`webhook::Batcher`]).
+    pub webhooks: webhook::Batcher,
 }
 
 impl FromRef<AppState> for PgPool {
@@ -89,6 +91,7 @@ pub fn router(ctx: platform::Context) -> Router {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
         wave: wave::Wave::new(cfg.clone()),
+        webhooks: webhook::Batcher::default(),
         config: Arc::new(cfg),
     };
     Router::new()

@@ -11,7 +11,9 @@
 //! Applied, the donation becomes `succeeded` and `donation.succeeded` and the owner's
 //! `notification.requested` (`donation_received`) join the outbox in the same transaction.
 //! The server checks the signature and the JSON; storing and applying is one call of
-//! `donations.apply_wave_event` (migration V114), one round trip (issue #16).
+//! `donations.apply_wave_event` (migration V114), one round trip (issue #16). Deliveries that
+//! arrive together share a transaction ([`Batcher`]: group commit), each answered once the
+//! transaction holding it has committed.
 
 use axum::{
     body::Bytes,
@@ -76,7 +78,7 @@ pub async fn post_wave_webhook(
     if has_nul(&event) {
         return record_unstorable(&state.db, &bytes, "unstorable event: contains U+0000").await;
     }
-    let outcome = match process(&state.db, &event).await {
+    let outcome = match state.webhooks.apply(&state.db, event).await {
         Ok(o) => o,
         // A value Postgres refuses (data exception, class 22): retrying cannot help.
         Err(sqlx::Error::Database(e)) if e.code().is_some_and(|c| c.starts_with("22")) => {
@@ -136,6 +138,121 @@ async fn record_unstorable(
     .details(reason.to_string()))
 }
 
+/// Most deliveries applied in one transaction.
+pub const MAX_BATCH: usize = 64;
+/// Most batches in flight at once (each holds one pooled connection).
+pub const MAX_BATCHES_IN_FLIGHT: usize = 3;
+
+/// A verified delivery waiting for its batch, and where its outcome goes.
+type Pending = (
+    Value,
+    tokio::sync::oneshot::Sender<Result<&'static str, sqlx::Error>>,
+);
+
+/// Group commit of Wave deliveries. A burst of webhooks each paying its own transaction,
+/// commit and round trip spends most of the database's time on that overhead; here the
+/// deliveries waiting when a batch starts are applied together by one call of
+/// `donations.apply_wave_events` (V114): one statement, one transaction, one commit. Nothing
+/// waits for company: a batch starts as soon as one of [`MAX_BATCHES_IN_FLIGHT`] slots is
+/// free, with whatever is queued (up to [`MAX_BATCH`]), so a lone delivery goes alone.
+///
+/// Each delivery is answered after the commit of the transaction that applied it, with its
+/// own outcome: a 2xx still means "committed". A batch is sorted by Wave's event id, so
+/// concurrent batches take their locks in one order; if the batch fails anyway (a value
+/// PostgreSQL refuses in one event, a deadlock, a lost connection), nothing of it was
+/// committed and each of its deliveries is applied alone, with its own error as before.
+#[derive(Clone, Default)]
+pub struct Batcher(std::sync::Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<Pending>>>);
+
+impl Batcher {
+    /// Applies `event` (verified) in the next batch; its outcome as [`process`]'s.
+    pub async fn apply(
+        &self,
+        pool: &sqlx::PgPool,
+        event: Value,
+    ) -> Result<&'static str, sqlx::Error> {
+        let queue = self.0.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
+            tokio::spawn(run_batches(pool.clone(), rx));
+            tx
+        });
+        let (answer, outcome) = tokio::sync::oneshot::channel();
+        if let Err(e) = queue.send((event, answer)).await {
+            // The batching task is gone (it never stops while the service runs): alone.
+            let (event, _) = e.0;
+            return process(pool, &event).await;
+        }
+        match outcome.await {
+            Ok(r) => r,
+            Err(_) => Err(sqlx::Error::PoolClosed),
+        }
+    }
+}
+
+async fn run_batches(pool: sqlx::PgPool, mut rx: tokio::sync::mpsc::Receiver<Pending>) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_BATCHES_IN_FLIGHT));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let Some(first) = rx.recv().await else { return };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            apply_batch(&pool, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn apply_batch(pool: &sqlx::PgPool, mut batch: Vec<Pending>) {
+    if batch.len() > 1 {
+        batch.sort_by(|a, b| a.0["id"].as_str().cmp(&b.0["id"].as_str()));
+        let events = Value::Array(batch.iter().map(|(e, _)| e.clone()).collect());
+        let applied: Result<Vec<String>, sqlx::Error> =
+            sqlx::query_scalar("select donations.apply_wave_events($1)")
+                .bind(&events)
+                .fetch_one(pool)
+                .await;
+        match applied {
+            Ok(outcomes) if outcomes.len() == batch.len() => {
+                for ((_, answer), outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = answer.send(Ok(outcome_name(&outcome)));
+                }
+                return;
+            }
+            Ok(outcomes) => tracing::error!(
+                sent = batch.len(),
+                got = outcomes.len(),
+                "Wave webhooks: a batch answered the wrong number of outcomes; applying each alone"
+            ),
+            Err(e) => tracing::info!(
+                error = %e,
+                deliveries = batch.len(),
+                "Wave webhooks: a batch failed (nothing committed); applying each alone"
+            ),
+        }
+    }
+    for (event, answer) in batch {
+        let _ = answer.send(process(pool, &event).await);
+    }
+}
+
+fn outcome_name(outcome: &str) -> &'static str {
+    match outcome {
+        "duplicate" => "duplicate",
+        "applied" => "applied",
+        "ignored" => "ignored",
+        _ => "error",
+    }
+}
+
 /// Stores and applies one verified event: one call of `donations.apply_wave_event` (V114),
 /// one statement and its own transaction, so a delivery holds its row locks and its pooled
 /// connection for one round trip. Returns what happened (`duplicate`, `applied`, `ignored`,
@@ -145,10 +262,5 @@ pub async fn process(pool: &sqlx::PgPool, event: &Value) -> Result<&'static str,
         .bind(event)
         .fetch_one(pool)
         .await?;
-    Ok(match outcome.as_str() {
-        "duplicate" => "duplicate",
-        "applied" => "applied",
-        "ignored" => "ignored",
-        _ => "error",
-    })
+    Ok(outcome_name(&outcome))
 }

@@ -28,11 +28,7 @@ pub async fn get_public(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let pot_id = parse_id(&id, "pot")?;
-    let mut tx = state.db.begin().await.map_err(db)?;
-    sqlx::query("set transaction read only")
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+    let mut tx = state.db.begin_with("BEGIN READ ONLY").await.map_err(db)?;
     let pot: Option<PublicPot> = sqlx::query_as(
         "select id, title, description, birthday_date, coalesce(status, 'scheduled') as status,
                 target_amount_cfa, raised_amount_cfa, donor_count, scheduled_open_at,

@@ -37,11 +37,28 @@ pub fn connect_background(config: &Config) -> anyhow::Result<PgPool> {
     pool_of(config, config.db_background_connections)
 }
 
+/// A pooled connection idle at least this long is pinged before it is handed out.
+pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 fn pool_of(config: &Config, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = connect_options(config.database_url.expose(), config.db_statement_timeout)?;
     let mut pool = PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(config.db_acquire_timeout);
+        .acquire_timeout(config.db_acquire_timeout)
+        // sqlx pings every connection it hands out by default: one more round trip per
+        // request (a pot read is otherwise five, a webhook one). A connection in steady use
+        // is known alive, so only one idle for a while is checked (the database may have
+        // restarted meanwhile); a connection that died since fails its first statement and
+        // is dropped by sqlx.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        });
     if config.environment == crate::config::Environment::Production {
         pool = pool.after_connect(|conn, _meta| {
             Box::pin(async move {

@@ -187,6 +187,23 @@ impl Consumer {
             })
     }
 
+    /// [`Consumer::topics`] for SQL: the exact names, and the prefixes (`donation.`, `pot`
+    /// of `pot*`); the events query ships the payloads of these topics only (all when
+    /// `topics` is empty), and [`Consumer::wants`] decides.
+    fn topic_filter(&self) -> (Vec<String>, Vec<String>) {
+        let (mut exact, mut prefixes) = (vec![], vec![]);
+        for t in &self.topics {
+            if let Some(prefix) = t.strip_suffix('*') {
+                prefixes.push(prefix.to_string());
+            } else if t.ends_with('.') {
+                prefixes.push(t.clone());
+            } else {
+                exact.push(t.clone());
+            }
+        }
+        (exact, prefixes)
+    }
+
     fn backoff(&self, attempts: i32) -> Duration {
         let exp = self
             .backoff_base
@@ -253,9 +270,15 @@ impl Consumer {
         // failed attempts (true: parked).
         let mut lags: Vec<Duration> = Vec::new();
         let mut failures: Vec<bool> = Vec::new();
+        // Every event is read to move the cursor past it, but the payload only of those this
+        // consumer applies: the others cost an index entry, not their JSON.
+        let (exact, prefixes) = self.topic_filter();
         let events = sqlx::query(
-            "select o.id, o.txid, o.topic, o.payload, o.source, o.created_at,
-                    f.attempts, f.next_attempt_at
+            "select o.id, o.txid, o.topic,
+                    case when $7 or o.topic = any($5)
+                              or exists (select 1 from unnest($6::text[]) p where starts_with(o.topic, p))
+                         then o.payload end as payload,
+                    o.source, o.created_at, f.attempts, f.next_attempt_at
                from wolo.outbox o
                left join wolo.outbox_failures f on f.consumer = $4 and f.event_id = o.id
               where (o.txid, o.id) > ($1, $2)
@@ -267,6 +290,9 @@ impl Consumer {
         .bind(last_id)
         .bind(self.batch_size)
         .bind(&self.name)
+        .bind(&exact)
+        .bind(&prefixes)
+        .bind(self.topics.is_empty())
         .fetch_all(&mut *tx)
         .await?;
         let careful = careful
@@ -275,18 +301,21 @@ impl Consumer {
                 .any(|r| r.get::<Option<i32>, _>("attempts").is_some());
         for row in events {
             let txid: i64 = row.get("txid");
-            let event = Event {
-                id: row.get("id"),
-                topic: row.get("topic"),
-                payload: row.get("payload"),
-                source: row.get("source"),
-                created_at: row.get("created_at"),
-            };
-            if !self.wants(&event.topic) {
-                (last_txid, last_id) = (txid, event.id);
+            let topic: String = row.get("topic");
+            if !self.wants(&topic) {
+                (last_txid, last_id) = (txid, row.get("id"));
                 pass.skipped += 1;
                 continue;
             }
+            let event = Event {
+                id: row.get("id"),
+                topic,
+                payload: row
+                    .get::<Option<Value>, _>("payload")
+                    .unwrap_or(Value::Null),
+                source: row.get("source"),
+                created_at: row.get("created_at"),
+            };
             let failed_before: Option<i32> = row.get("attempts");
             let attempts = failed_before.unwrap_or(0);
             if let Some(next) = row.get::<Option<DateTime<Utc>>, _>("next_attempt_at") {

@@ -33,16 +33,13 @@ pub async fn begin(
     read_only: bool,
 ) -> ApiResult<Transaction<'static, Postgres>> {
     let anon = caller.role == auth::Role::Anon;
-    let mut tx = pool
-        .begin()
-        .await
-        .map_err(|e| ApiError::from_sqlx(e, anon))?;
-    if read_only {
-        sqlx::query("set transaction read only")
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| ApiError::from_sqlx(e, anon))?;
+    // A read-only transaction is opened read-only (one statement, not BEGIN then SET).
+    let mut tx = if read_only {
+        pool.begin_with("BEGIN READ ONLY").await
+    } else {
+        pool.begin().await
     }
+    .map_err(|e| ApiError::from_sqlx(e, anon))?;
     let header_json: serde_json::Map<String, Json> = headers
         .iter()
         .filter(|(k, _)| *k != header::AUTHORIZATION && *k != header::COOKIE)

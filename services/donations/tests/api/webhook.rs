@@ -1,6 +1,7 @@
 use chrono::Utc;
 use serde_json::{json, Value};
 use sqlx::Row;
+use uuid::Uuid;
 
 use crate::{expect, stack, stack_with, OLD_SECRET, SECRET};
 
@@ -265,6 +266,102 @@ async fn a_hundred_concurrent_deliveries_of_one_event_change_the_donation_once()
         .await
         .unwrap();
     assert_eq!(retries, 99);
+}
+
+/// Many deliveries at once share transactions (group commit): each still gets its own
+/// outcome, applied once; and when a batch cannot run, its deliveries are applied one by one.
+#[tokio::test]
+async fn deliveries_arriving_together_are_each_applied_once_batched_or_alone() {
+    let st = stack().await;
+    let pot = st.pot("open").await;
+    let mut donations = vec![];
+    for _ in 0..12 {
+        donations.push(st.pending(pot, 2000).await);
+    }
+    // Every event twice, plus one for an unknown session, all in flight together.
+    let mut events: Vec<Value> = vec![];
+    for (_, sid) in &donations {
+        let e = st.wave.complete_event(sid).unwrap();
+        events.push(e.clone());
+        events.push(e);
+    }
+    let mut stray = st.wave.complete_event(&donations[0].1).unwrap();
+    stray["id"] = json!("AE_stray");
+    stray["data"]["id"] = json!("cos-nobody");
+    stray["data"]["client_reference"] = json!(Uuid::new_v4().to_string());
+    events.push(stray);
+    let send_all = |events: Vec<Value>| {
+        let mut set = tokio::task::JoinSet::new();
+        for e in events {
+            let body = serde_json::to_vec(&e).unwrap();
+            let header =
+                fakewave::signature_header(&[SECRET.to_string()], Utc::now().timestamp(), &body);
+            let req = st
+                .app
+                .request(reqwest::Method::POST, "/webhooks/wave")
+                .header("wave-signature", header)
+                .body(body);
+            set.spawn(async move {
+                let r = req.send().await.unwrap();
+                let s = r.status().as_u16();
+                (s, r.json::<Value>().await.unwrap())
+            });
+        }
+        set
+    };
+    let mut set = send_all(events);
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    while let Some(r) = set.join_next().await {
+        let (s, b) = r.unwrap();
+        assert_eq!(s, 200, "{b}");
+        *outcomes
+            .entry(b["outcome"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(outcomes.get("applied"), Some(&12), "{outcomes:?}");
+    assert_eq!(outcomes.get("duplicate"), Some(&12), "{outcomes:?}");
+    assert_eq!(outcomes.get("error"), Some(&1), "{outcomes:?}");
+    for (id, _) in &donations {
+        assert_eq!(st.status(*id).await, "succeeded");
+        assert_eq!(st.outbox_count("donation.succeeded", *id).await, 1);
+    }
+    let stray_error: Option<String> = sqlx::query_scalar(
+        "select processing_error from donations.wave_webhook_events where wave_event_id = 'AE_stray'",
+    )
+    .fetch_one(&st.db.pool)
+    .await
+    .unwrap();
+    assert!(stray_error.unwrap().contains("unknown donation"));
+
+    // The batch function unavailable (a stand-in for a batch that fails): nothing of a failed
+    // batch is committed, and each delivery is then applied alone.
+    let more: Vec<(Uuid, String)> = {
+        let mut v = vec![];
+        for _ in 0..8 {
+            v.push(st.pending(pot, 3000).await);
+        }
+        v
+    };
+    sqlx::query(
+        "revoke execute on function donations.apply_wave_events(jsonb) from wolo_svc_donations",
+    )
+    .execute(&st.db.pool)
+    .await
+    .unwrap();
+    let events: Vec<Value> = more
+        .iter()
+        .map(|(_, sid)| st.wave.complete_event(sid).unwrap())
+        .collect();
+    let mut set = send_all(events);
+    while let Some(r) = set.join_next().await {
+        let (s, b) = r.unwrap();
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(b["outcome"], "applied");
+    }
+    for (id, _) in &more {
+        assert_eq!(st.status(*id).await, "succeeded");
+        assert_eq!(st.outbox_count("donation.succeeded", *id).await, 1);
+    }
 }
 
 #[tokio::test]
