@@ -163,7 +163,26 @@ impl Jwt {
             match e.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
                 ErrorKind::ImmatureSignature => AuthError::NotYetValid,
-                _ => AuthError::Invalid(e.to_string()),
+                // A reason a person can act on, not the parser's own words.
+                ErrorKind::InvalidToken => {
+                    AuthError::Invalid("not a JWT (three base64url parts)".into())
+                }
+                ErrorKind::InvalidSignature => AuthError::Invalid(
+                    "signature does not match: not a token of this service".into(),
+                ),
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                    AuthError::Invalid("not signed with HS256".into())
+                }
+                ErrorKind::MissingRequiredClaim(c) => {
+                    AuthError::Invalid(format!("{c} claim missing"))
+                }
+                ErrorKind::InvalidAudience => {
+                    AuthError::Invalid("issued for another audience".into())
+                }
+                ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
+                    AuthError::Invalid("its parts cannot be read (base64url JSON)".into())
+                }
+                _ => AuthError::Invalid("it cannot be verified".into()),
             }
         })?;
         let claims = data.claims;

@@ -113,6 +113,39 @@ pub async fn protections(req: Request, next: Next) -> axum::response::Response {
     res
 }
 
+/// Every answer is an answer: the router's own 404 (no route for the path) and 405 (a
+/// route, not for that method) come with an empty body; they get the PostgREST error shape
+/// (`code`, `message`, `details`, `hint`) that every other error has, `PGRST125` and
+/// `PGRST117` as PostgREST names them. Answers that have a body are left alone.
+pub async fn bare_errors(req: Request, next: Next) -> axum::response::Response {
+    let method = req.method().clone();
+    let res = next.run(req).await;
+    let status = res.status();
+    if !matches!(
+        status,
+        axum::http::StatusCode::NOT_FOUND | axum::http::StatusCode::METHOD_NOT_ALLOWED
+    ) || res.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return res;
+    }
+    let (code, message) = if status == axum::http::StatusCode::NOT_FOUND {
+        (
+            "PGRST125",
+            "Invalid path specified in request URL".to_string(),
+        )
+    } else {
+        ("PGRST117", format!("Unsupported HTTP method: {method}"))
+    };
+    let (mut parts, _) = res.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    let body = serde_json::json!({"code": code, "message": message, "details": null, "hint": null});
+    axum::response::Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+}
+
 /// Whether a proxy of ours (a peer in the trusted proxies the edge put into the request)
 /// says the request reached it over https.
 fn came_over_https(req: &Request) -> bool {
@@ -212,6 +245,7 @@ pub fn edge_with(router: Router, origins: Option<&[String]>, proxies: TrustedPro
             // The id readable by handlers (error answers quote it: rest::error).
             .layer(axum::middleware::from_fn(crate::request::scope))
             .layer(axum::middleware::from_fn(protections))
+            .layer(axum::middleware::from_fn(bare_errors))
             .layer(axum::middleware::from_fn(panic_answer))
             .layer(CatchPanicLayer::custom(on_panic))
             .layer(axum::middleware::from_fn(crate::client::client_ip_header))

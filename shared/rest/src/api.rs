@@ -122,7 +122,9 @@ pub fn authenticate(jwt: &Jwt, headers: &HeaderMap) -> ApiResult<Caller> {
         auth::AuthError::RoleNotAllowed(r) => {
             ApiError::unauthorized("PGRST303", format!("JWT role \"{r}\" is not allowed"))
         }
-        auth::AuthError::Invalid(m) => ApiError::unauthorized("PGRST301", m),
+        auth::AuthError::Invalid(why) => ApiError::unauthorized("PGRST301", "Invalid token")
+            .details(format!("The bearer token was refused: {why}."))
+            .hint("Sign in again for a new token (reconnectez-vous)."),
     })
 }
 

@@ -250,3 +250,43 @@ fn the_scan_page_may_call_an_absolute_identity_url_and_nothing_else() {
     );
     assert!(header::HeaderValue::from_str(&csp).is_ok());
 }
+
+/// Every answer is an answer (issue #17, item 6): a path nothing serves, at the root or under
+/// a service, and a method a route does not take, answer in the PostgREST error shape; an
+/// error a handler wrote itself is left as it is.
+#[tokio::test]
+async fn unknown_paths_and_methods_answer_json_errors() {
+    let service = Router::new().route("/ok", get(|| async { "ok" })).route(
+        "/gone",
+        get(|| async {
+            (
+                axum::http::StatusCode::NOT_FOUND,
+                axum::Json(json!({"code": "own", "message": "m", "details": null, "hint": null})),
+            )
+        }),
+    );
+    let app = testkit::spawn(Router::new().nest("/svc", service)).await;
+    for path in ["/nope", "/svc/nope", "/svc/ok/deeper", "/svc"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 404, "{path}");
+        assert!(header_of(&res, "content-type").starts_with("application/json"));
+        assert_eq!(header_of(&res, "x-content-type-options"), "nosniff");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"code": "PGRST125", "message": "Invalid path specified in request URL",
+                   "details": null, "hint": null}),
+            "{path}"
+        );
+    }
+    let res = app.request(Method::DELETE, "/svc/ok").send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    assert!(!header_of(&res, "allow").is_empty());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "PGRST117");
+    assert_eq!(body["message"], "Unsupported HTTP method: DELETE");
+    // A handler's own 404 is untouched.
+    let body: Value = app.get("/svc/gone").await.json().await.unwrap();
+    assert_eq!(body["code"], "own");
+    assert_eq!(app.get("/svc/ok").await.text().await.unwrap(), "ok");
+}

@@ -118,8 +118,32 @@ async fn bad_tokens_are_401_with_www_authenticate() {
             .to_str()
             .unwrap()
             .starts_with("Bearer"));
-        assert_eq!(expect(res, 401).await["code"], code);
+        let body = expect(res, 401).await;
+        assert_eq!(body["code"], code);
+        if code == "PGRST301" {
+            // A clear reason, not the parser's words (issue #17, item 6).
+            assert_eq!(body["message"], "Invalid token");
+            assert!(body["details"]
+                .as_str()
+                .unwrap()
+                .starts_with("The bearer token was refused"));
+            assert!(body["hint"].as_str().unwrap().contains("Sign in again"));
+        }
     }
+    // Not a JWT at all.
+    let res = s
+        .app
+        .request(Method::GET, "/pots/pots")
+        .bearer_auth("abc")
+        .send()
+        .await
+        .unwrap();
+    let body = expect(res, 401).await;
+    assert_eq!(body["message"], "Invalid token");
+    assert_eq!(
+        body["details"],
+        "The bearer token was refused: not a JWT (three base64url parts)."
+    );
 }
 
 #[tokio::test]
