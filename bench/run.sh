@@ -93,10 +93,11 @@ command -v python3 >/dev/null 2>&1 || die "python3 is missing"
 # --- build -------------------------------------------------------------------------------
 log "building the release binaries"
 cargo build --release --quiet --bin wolo --bin wolo-bench-token --bin wolo-bench-load
-WOLO=target/release/wolo
-LOAD_BIN=target/release/wolo-bench-load
+target_dir=${CARGO_TARGET_DIR:-target}
+WOLO=$target_dir/release/wolo
+LOAD_BIN=$target_dir/release/wolo-bench-load
 built=$(date +%s)
-TOKEN_BIN=target/release/wolo-bench-token
+TOKEN_BIN=$target_dir/release/wolo-bench-token
 
 # --- database ----------------------------------------------------------------------------
 base_url=$(scripts/ensure-db.sh)
