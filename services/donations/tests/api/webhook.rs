@@ -27,6 +27,15 @@ async fn a_completed_payment_marks_the_donation_succeeded_and_publishes_once() {
     );
     assert!(row.get::<bool, _>("c"));
     assert_eq!(row.get::<Value, _>("wave_webhook_data")["id"], sid);
+    // The public name is kept through the confirmation (V116: the trigger deriving it runs
+    // only when what it derives from is written).
+    let public: Option<String> =
+        sqlx::query_scalar("select public_donor_name from donations.donations where id = $1")
+            .bind(id)
+            .fetch_one(&st.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(public.as_deref(), Some("Fatou"));
     let payload: Value =
         sqlx::query_scalar("select payload from wolo.outbox where topic = 'donation.succeeded'")
             .fetch_one(&st.db.pool)
