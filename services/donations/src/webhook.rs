@@ -184,6 +184,8 @@ impl Batcher {
         }
         match outcome.await {
             Ok(r) => r,
+            // The batch's task ended without answering (it panicked): nothing is known to be
+            // committed, so the delivery is answered 503 and Wave sends it again.
             Err(_) => Err(sqlx::Error::PoolClosed),
         }
     }
@@ -211,37 +213,57 @@ async fn run_batches(pool: sqlx::PgPool, mut rx: tokio::sync::mpsc::Receiver<Pen
     }
 }
 
-async fn apply_batch(pool: &sqlx::PgPool, mut batch: Vec<Pending>) {
-    if batch.len() > 1 {
-        batch.sort_by(|a, b| a.0["id"].as_str().cmp(&b.0["id"].as_str()));
-        let events = Value::Array(batch.iter().map(|(e, _)| e.clone()).collect());
+async fn apply_batch(pool: &sqlx::PgPool, batch: Vec<Pending>) {
+    let (events, answers): (Vec<Value>, Vec<_>) = batch.into_iter().unzip();
+    let outcomes = apply_together(pool, &events).await;
+    for (answer, outcome) in answers.into_iter().zip(outcomes) {
+        let _ = answer.send(outcome);
+    }
+}
+
+/// Applies verified `events` together: several in one call of `donations.apply_wave_events`
+/// (sorted by Wave's event id, so concurrent batches lock in one order), one transaction and
+/// one commit; if that call fails, nothing of it was committed and each event is applied alone
+/// ([`process`]). Outcomes in the order given.
+pub async fn apply_together(
+    pool: &sqlx::PgPool,
+    events: &[Value],
+) -> Vec<Result<&'static str, sqlx::Error>> {
+    if events.len() > 1 {
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by(|&a, &b| events[a]["id"].as_str().cmp(&events[b]["id"].as_str()));
+        let sorted = Value::Array(order.iter().map(|&i| events[i].clone()).collect());
         let applied: Result<Vec<String>, sqlx::Error> =
             sqlx::query_scalar("select donations.apply_wave_events($1)")
-                .bind(&events)
+                .bind(&sorted)
                 .fetch_one(pool)
                 .await;
         match applied {
-            Ok(outcomes) if outcomes.len() == batch.len() => {
-                for ((_, answer), outcome) in batch.into_iter().zip(outcomes) {
-                    let _ = answer.send(Ok(outcome_name(&outcome)));
+            Ok(outcomes) if outcomes.len() == events.len() => {
+                let mut out: Vec<Result<&'static str, sqlx::Error>> =
+                    events.iter().map(|_| Ok("error")).collect();
+                for (i, outcome) in order.into_iter().zip(outcomes) {
+                    out[i] = Ok(outcome_name(&outcome));
                 }
-                return;
+                return out;
             }
             Ok(outcomes) => tracing::error!(
-                sent = batch.len(),
+                sent = events.len(),
                 got = outcomes.len(),
                 "Wave webhooks: a batch answered the wrong number of outcomes; applying each alone"
             ),
             Err(e) => tracing::info!(
                 error = %e,
-                deliveries = batch.len(),
+                deliveries = events.len(),
                 "Wave webhooks: a batch failed (nothing committed); applying each alone"
             ),
         }
     }
-    for (event, answer) in batch {
-        let _ = answer.send(process(pool, &event).await);
+    let mut out = Vec::with_capacity(events.len());
+    for event in events {
+        out.push(process(pool, event).await);
     }
+    out
 }
 
 fn outcome_name(outcome: &str) -> &'static str {

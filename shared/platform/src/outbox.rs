@@ -174,22 +174,9 @@ impl Consumer {
         }
     }
 
-    fn wants(&self, topic: &str) -> bool {
-        self.topics.is_empty()
-            || self.topics.iter().any(|t| {
-                if let Some(prefix) = t.strip_suffix('*') {
-                    topic.starts_with(prefix)
-                } else if t.ends_with('.') {
-                    topic.starts_with(t.as_str())
-                } else {
-                    t == topic
-                }
-            })
-    }
-
     /// [`Consumer::topics`] for SQL: the exact names, and the prefixes (`donation.`, `pot`
-    /// of `pot*`); the events query ships the payloads of these topics only (all when
-    /// `topics` is empty), and [`Consumer::wants`] decides.
+    /// of `pot*`); the events query decides from them which events this consumer applies
+    /// (all when `topics` is empty) and ships only their payloads.
     fn topic_filter(&self) -> (Vec<String>, Vec<String>) {
         let (mut exact, mut prefixes) = (vec![], vec![]);
         for t in &self.topics {
@@ -271,15 +258,18 @@ impl Consumer {
         let mut lags: Vec<Duration> = Vec::new();
         let mut failures: Vec<bool> = Vec::new();
         // Every event is read to move the cursor past it, but the payload only of those this
-        // consumer applies: the others cost an index entry, not their JSON.
+        // consumer applies (`wanted`, decided here and nowhere else): the others cost an index
+        // entry, not their JSON.
         let (exact, prefixes) = self.topic_filter();
         let events = sqlx::query(
-            "select o.id, o.txid, o.topic,
-                    case when $7 or o.topic = any($5)
-                              or exists (select 1 from unnest($6::text[]) p where starts_with(o.topic, p))
-                         then o.payload end as payload,
+            "select o.id, o.txid, o.topic, w.wanted,
+                    case when w.wanted then o.payload end as payload,
                     o.source, o.created_at, f.attempts, f.next_attempt_at
                from wolo.outbox o
+               cross join lateral (
+                 select $7 or o.topic = any($5)
+                        or exists (select 1 from unnest($6::text[]) p where starts_with(o.topic, p))
+                        as wanted) w
                left join wolo.outbox_failures f on f.consumer = $4 and f.event_id = o.id
               where (o.txid, o.id) > ($1, $2)
                 and o.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
@@ -301,15 +291,14 @@ impl Consumer {
                 .any(|r| r.get::<Option<i32>, _>("attempts").is_some());
         for row in events {
             let txid: i64 = row.get("txid");
-            let topic: String = row.get("topic");
-            if !self.wants(&topic) {
+            if !row.get::<bool, _>("wanted") {
                 (last_txid, last_id) = (txid, row.get("id"));
                 pass.skipped += 1;
                 continue;
             }
             let event = Event {
                 id: row.get("id"),
-                topic,
+                topic: row.get("topic"),
                 payload: row
                     .get::<Option<Value>, _>("payload")
                     .unwrap_or(Value::Null),

@@ -373,6 +373,75 @@ async fn deliveries_arriving_together_are_each_applied_once_batched_or_alone() {
     }
 }
 
+/// The group commit itself: events applied together share one transaction (their rows carry
+/// one transaction id), each with its own outcome in the order given, a duplicate inside the
+/// group included; when the batch call fails, each is applied in its own transaction.
+#[tokio::test]
+async fn events_applied_together_commit_in_one_transaction_or_each_alone() {
+    let st = stack().await;
+    let pot = st.pot("open").await;
+    let pool = st.db.service_pool("donations");
+    let xids = |ids: Vec<String>| {
+        let db = st.db.pool.clone();
+        async move {
+            let n: i64 = sqlx::query_scalar(
+                "select count(distinct xmin::text) from donations.wave_webhook_events
+                  where wave_event_id = any($1)",
+            )
+            .bind(ids)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+            n
+        }
+    };
+    let mut events = vec![];
+    for _ in 0..4 {
+        let (_, sid) = st.pending(pot, 2500).await;
+        events.push(st.wave.complete_event(&sid).unwrap());
+    }
+    // The last event again, inside the same group: the second sees the first's row.
+    events.push(events[3].clone());
+    let outcomes: Vec<&str> = donations::webhook::apply_together(&pool, &events)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["applied", "applied", "applied", "applied", "duplicate"]
+    );
+    let ids: Vec<String> = events[..4]
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(xids(ids).await, 1, "one transaction for the group");
+
+    // The batch function unavailable: each event alone, in its own transaction.
+    sqlx::query(
+        "revoke execute on function donations.apply_wave_events(jsonb) from wolo_svc_donations",
+    )
+    .execute(&st.db.pool)
+    .await
+    .unwrap();
+    let mut events = vec![];
+    for _ in 0..3 {
+        let (_, sid) = st.pending(pot, 2500).await;
+        events.push(st.wave.complete_event(&sid).unwrap());
+    }
+    let outcomes: Vec<&str> = donations::webhook::apply_together(&pool, &events)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(outcomes, ["applied", "applied", "applied"]);
+    let ids: Vec<String> = events
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(xids(ids).await, 3, "one transaction each");
+}
+
 #[tokio::test]
 async fn a_database_outage_answers_5xx_so_wave_retries() {
     let st = stack().await;
