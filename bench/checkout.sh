@@ -34,6 +34,7 @@ KEY_PREFIX=bench-checkout-$$-
 
 log() { echo "bench checkout: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 for v in DURATION WARMUP CONNECTIONS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number (got ${!v})"
@@ -74,7 +75,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 sql() { psql "$DATABASE_URL" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 
 # --- server with a slow fake Wave ---------------------------------------------------------
@@ -88,23 +88,13 @@ env -u WOLO_WAVE_API_URL -u WOLO_WAVE_API_KEY -u WOLO_WAVE_WEBHOOK_SECRET \
   "$WOLO" serve >"$WORK/checkout-serve.log" 2>&1 &
 server_pid=$!
 log "wolo serve (pid $server_pid) on $base, fake Wave on 127.0.0.1:$wave_port answering after ${WAVE_DELAY_MS} ms"
-for i in $(seq 1 100); do
-  curl -fsS --max-time 2 "$base/pots/ready" >/dev/null 2>&1 &&
-    curl -fsS --max-time 2 "$base/donations/ready" >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$WORK/checkout-serve.log" >&2; die "wolo serve exited"; }
-  [ "$i" = 100 ] && { cat "$WORK/checkout-serve.log" >&2; die "/pots/ready and /donations/ready did not answer 200 within 20 s"; }
-  sleep 0.2
-done
+wait_ready "$server_pid" "$WORK/checkout-serve.log" /pots/ready /donations/ready
 
 token=$("$TOKEN_BIN" wolo_user "$OWNER" 3600)
 path="/pots/pots?id=eq.$POT"
 url="$base$path"
 body=$(curl -fsS --max-time 5 -H "Authorization: Bearer $token" "$url") || die "GET $path failed"
-python3 - "$body" "$POT" <<'PY' || die "GET $path did not return exactly the one pot"
-import json, sys
-rows = json.loads(sys.argv[1])
-assert isinstance(rows, list) and len(rows) == 1 and rows[0]["id"] == sys.argv[2], rows
-PY
+check_one_pot "$body" "$POT" "$path"
 
 # wrk's latency percentile $2 (50%, 99%) in ms, from its --latency output $1.
 percentile_ms() {

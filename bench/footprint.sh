@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 
 log() { echo "bench/footprint: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 for v in DATABASE_URL WOLO TOKEN_BIN LOAD_BIN WORK DURATION WARMUP; do
   [ -n "${!v:-}" ] || die "$v is not set"
@@ -69,7 +70,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
@@ -146,23 +146,14 @@ export WOLO_HTTP_ADDR=127.0.0.1:$(free_port)
 base=http://$WOLO_HTTP_ADDR
 "$WOLO" serve >>"$work/serve.log" 2>&1 &
 server_pid=$!
-for i in $(seq 1 100); do
-  curl -fsS --max-time 2 "$base/pots/ready" >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || { tail -20 "$work/serve.log" >&2; die "wolo serve exited"; }
-  [ "$i" = 100 ] && { tail -20 "$work/serve.log" >&2; die "/pots/ready did not answer 200 within 20 s"; }
-  sleep 0.2
-done
+wait_ready "$server_pid" "$work/serve.log" /pots/ready
 sleep "$IDLE_WAIT"
 before_rss=$(kb "$server_pid" VmRSS)
 token=$("$TOKEN_BIN" wolo_user "$OWNER" 3600)
 path="/pots/pots?id=eq.$POT"
 url="$base$path"
 body=$(curl -fsS --max-time 5 -H "Authorization: Bearer $token" "$url") || die "GET $path failed"
-python3 - "$body" "$POT" <<'PY' || die "GET $path did not return exactly the one pot"
-import json, sys
-rows = json.loads(sys.argv[1])
-assert isinstance(rows, list) and len(rows) == 1 and rows[0]["id"] == sys.argv[2], rows
-PY
+check_one_pot "$body" "$POT" "$path"
 if command -v wrk >/dev/null 2>&1; then
   tool="wrk -t$THREADS -c$CONNECTIONS"
   load_cmd="wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s"

@@ -34,6 +34,7 @@ cd "$(dirname "$0")/.."
 
 log() { echo "bench/qr: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 for v in DATABASE_URL WOLO TOKEN_BIN LOAD_BIN WORK DURATION WARMUP; do
   [ -n "${!v:-}" ] || die "$v is not set"
@@ -169,18 +170,12 @@ SQL
 unmatched0=$(psql_q -c "select count(*) from qr.unmatched_scan_logs")
 
 # --- server --------------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 export WOLO_HTTP_ADDR=127.0.0.1:$(free_port)
 base=http://$WOLO_HTTP_ADDR
 "$WOLO" serve >"$work/serve.log" 2>&1 &
 server_pid=$!
 log "wolo serve (pid $server_pid) on $base"
-for i in $(seq 1 100); do
-  curl -fsS --max-time 2 "$base/qr/ready" >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log" >&2; die "wolo serve exited"; }
-  [ "$i" = 100 ] && { cat "$work/serve.log" >&2; die "/qr/ready did not answer 200 within 20 s"; }
-  sleep 0.2
-done
+wait_ready "$server_pid" "$work/serve.log" /qr/ready
 token=$("$TOKEN_BIN" wolo_partner "$STAFF" 3600)
 
 load() { # load NAME ARGS...: wolo-bench-load's summary in NAME.sum, its outcomes in NAME.out
