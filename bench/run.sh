@@ -47,6 +47,7 @@ unset RUST_LOG_FORMAT
 
 log() { echo "bench: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 [[ $WEBHOOK_EVENTS =~ ^[0-9]+$ ]] && ((WEBHOOK_EVENTS > WEBHOOK_WARMUP_EVENTS)) ||
   die "BENCH_WEBHOOK_EVENTS must be a whole number above $WEBHOOK_WARMUP_EVENTS"
@@ -135,18 +136,12 @@ pgbench=/usr/lib/postgresql/$pg_major/bin/pgbench
 [ -n "$pgbench" ] || { apt_install pgbench "postgresql-$pg_major"; pgbench=/usr/lib/postgresql/$pg_major/bin/pgbench; }
 
 # --- server ------------------------------------------------------------------------------
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export WOLO_HTTP_ADDR=127.0.0.1:$port
+export WOLO_HTTP_ADDR=127.0.0.1:$(free_port)
 base=http://$WOLO_HTTP_ADDR
 "$WOLO" serve >"$work/serve.log" 2>&1 &
 server_pid=$!
 log "wolo serve (pid $server_pid) on $base"
-for i in $(seq 1 100); do
-  curl -fsS --max-time 2 "$base/pots/ready" >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log" >&2; die "wolo serve exited"; }
-  [ "$i" = 100 ] && { cat "$work/serve.log" >&2; die "/pots/ready did not answer 200 within 20 s"; }
-  sleep 0.2
-done
+wait_ready "$server_pid" "$work/serve.log" /pots/ready
 pool_size=${WOLO_DB_MAX_CONNECTIONS:-5} # suite::SUITE_DB_MAX_CONNECTIONS under `wolo serve`
 
 # --- the request and its SQL ---------------------------------------------------------------
@@ -155,11 +150,7 @@ token=$("$TOKEN_BIN" "$ROLE" "$OWNER" 3600)
 claims=$(python3 -c 'import base64,sys; p=sys.argv[1].split(".")[1]; print(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)).decode())' "$token")
 path="/pots/pots?id=eq.$POT"
 http_body=$(curl -fsS --max-time 5 -H "Authorization: Bearer $token" "$base$path")
-python3 - "$http_body" "$POT" <<'PY' || die "GET $path did not return exactly the one pot"
-import json, sys
-rows = json.loads(sys.argv[1])
-assert isinstance(rows, list) and len(rows) == 1 and rows[0]["id"] == sys.argv[2], rows
-PY
+check_one_pot "$http_body" "$POT" "$path"
 
 # The select list as the schema cache builds it: the columns wolo_user may read, in table
 # order (all of them when it may read none), each quoted.
@@ -325,12 +316,7 @@ webhook_counts() { # applied|errors|duplicates so far
 WOLO_WAVE_API_URL=http://127.0.0.1:9 WOLO_WAVE_API_KEY=bench-unused \
   WOLO_WAVE_WEBHOOK_SECRET=$BENCH_WAVE_SECRET "$WOLO" serve >"$work/serve-webhooks.log" 2>&1 &
 server_pid=$!
-for i in $(seq 1 100); do
-  curl -fsS --max-time 2 "$base/donations/ready" >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve-webhooks.log" >&2; die "wolo serve exited"; }
-  [ "$i" = 100 ] && { cat "$work/serve-webhooks.log" >&2; die "/donations/ready did not answer 200 within 20 s"; }
-  sleep 0.2
-done
+wait_ready "$server_pid" "$work/serve-webhooks.log" /donations/ready
 wh_wrk() { # wh_wrk FROM TO SECONDS [extra wrk args]
   local from=$1 to=$2 secs=$3
   shift 3
@@ -498,7 +484,7 @@ process on it, the rest being PostgreSQL plus anything else that ran at the time
 
 - Through the stack the machine served $(fmt_int "$rps") pot reads per second against $(fmt_int "$tps") bare transactions, a ratio of **${ratio}**. Both runs keep the $(nproc) CPUs busy (${http_busy} % and ${db_busy} %), load generator, server and PostgreSQL sharing them: what is measured is CPU per request, not network or disk time.
 - The load generators do not cost the same: wrk used ${wrk_us} µs per request, pgbench ${pgb_us} µs per transaction (libpq handles four round trips, and \`-l\` logs each one). Without them, serving a read costs ${srv_http_us} µs of CPU through the stack against ${srv_db_us} µs in PostgreSQL alone: a server-side ratio of about ${srv_ratio}.
-- Of those ${srv_http_us} µs, \`wolo serve\` used ${wolo_us} µs (HTTP, the HS256 check, query parsing, SQL building, the pool, sqlx driving the statements) and the rest ${rest_http_us} µs, against ${rest_db_us} µs directly: PostgreSQL gets the same four statements in the same order, prepared, either way (sqlx sends BEGIN READ ONLY and COMMIT as simple queries where pgbench prepares them; sqlx pings no connection in steady use, see `shared/platform/src/db.rs`; the server multiplexes ${CONNECTIONS} HTTP connections over ${pool_size} sessions, pgbench holds ${CONNECTIONS}), so the gap between the two runs is the server's own work.
+- Of those ${srv_http_us} µs, \`wolo serve\` used ${wolo_us} µs (HTTP, the HS256 check, query parsing, SQL building, the pool, sqlx driving the statements) and the rest ${rest_http_us} µs, against ${rest_db_us} µs directly: PostgreSQL gets the same four statements in the same order, prepared, either way (sqlx sends BEGIN READ ONLY and COMMIT as simple queries where pgbench prepares them; sqlx pings no connection in steady use, see \`shared/platform/src/db.rs\`; the server multiplexes ${CONNECTIONS} HTTP connections over ${pool_size} sessions, pgbench holds ${CONNECTIONS}), so the gap between the two runs is the server's own work.
 - One run of ${DURATION} s per side on a machine that may be doing other things (load average above; it lands in the "rest" column): a few percent between runs is noise, so run \`make bench\` again before reading anything into it. On more cores, or with PostgreSQL on another host, the figures and the ratio change.
 
 ## How it is measured
@@ -582,7 +568,7 @@ EOF
 ## Why Wave webhooks were slow, and what changed (issue #16)
 
 Before the changes below, 391-533 webhooks were applied per second against 7 900-11 400 plain
-INSERTs (a ratio of 0.05, p50 23 ms). Two causes, found in that order.
+INSERTs (a ratio of 0.05, p50 23 ms). Three causes, found in that order.
 
 **1. `NOTIFY` serialises commits (fixed by V113).** `wolo.publish_event` ended with
 `pg_notify('wolo_outbox', topic)`. PostgreSQL serialises the commits of every transaction that
@@ -627,18 +613,18 @@ killed with SIGKILL in the middle of a webhook storm: every acknowledged deliver
 every pot total equal to its succeeded donations).
 
 **3. A commit and two round trips per delivery (group commit, V114 and
-\`webhook::Batcher\`).** With (2) done, the CPU of one webhook run (15 s, 16 connections, read
-from \`/proc\` per process, PostgreSQL backends grouped by login) went: \`wolo_svc_donations\`
-backends 10.0 s (the deliveries), \`wolo serve\` 7.0 s (HTTP, HMAC, JSON, sqlx, and the
+`webhook::Batcher`).** With (2) done, the CPU of one webhook run (15 s, 16 connections, read
+from `/proc` per process, PostgreSQL backends grouped by login) went: `wolo_svc_donations`
+backends 10.0 s (the deliveries), `wolo serve` 7.0 s (HTTP, HMAC, JSON, sqlx, and the
 consumers' Rust side), the consumers' backends 11.3 s (notifications 3.4, pots 3.1, analytics 2.7,
 referral 1.4, qr 0.8): a delivery is followed by four consumers' work. Two changes:
 
-- sqlx pinged every pooled connection before handing it out (\`test_before_acquire\`, a round
+- sqlx pinged every pooled connection before handing it out (`test_before_acquire`, a round
   trip): a delivery was two round trips, a pot read six. Now only a connection idle for a second
-  or more is pinged (\`shared/platform/src/db.rs\`), and read-only REST transactions open with
-  \`BEGIN READ ONLY\` (one statement instead of two; \`direct.sql\` above does the same).
+  or more is pinged (`shared/platform/src/db.rs`), and read-only REST transactions open with
+  `BEGIN READ ONLY` (one statement instead of two; `direct.sql` above does the same).
 - The deliveries waiting when a batch starts (up to 64; at most 3 batches in flight, each on one
-  pooled connection) are applied by one call of \`donations.apply_wave_events\`: one statement,
+  pooled connection) are applied by one call of `donations.apply_wave_events`: one statement,
   one transaction, one commit for the lot, each delivery answered after that commit with its own
   outcome. A batch is sorted by Wave's event id so two batches lock in one order; a batch that
   fails (a value PostgreSQL refuses, a deadlock) committed nothing, and each of its deliveries is
