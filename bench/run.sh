@@ -636,10 +636,37 @@ statement, per delivery: the donation's UPDATE 215 µs (a new row version and an
 its 12 indexes, the status being indexed, and two row triggers), the event row 85 µs (four
 indexes and its foreign key check), the pot's total for the owner's message 65 µs (the pot's
 donations summed), two outbox rows 15 µs each, the donation's lock 17 µs: about 430 µs against
-15 µs for one plain INSERT in a loop. Next (issue #16 stays open): set-based application of a
-batch (one UPDATE of its donations, one INSERT of its events and outbox rows), the owner's message
-built by the pots consumer that already holds the new total, and consumers that apply a batch in a
-few statements instead of several per event.
+15 µs for one plain INSERT in a loop.
+
+**Tried and not kept: a group applied set-based.** A version of `apply_wave_events` that locked
+a group's donations at once (in id order) and then stored the events, confirmed the donations and
+appended the outbox rows in one statement, the unusual deliveries one at a time after them, was
+faster inside PostgreSQL alone (pgbench, 3 clients each calling it with groups of 16 fresh
+deliveries: 334-361 groups/s against 217-261 for the one-at-a-time loop) and gave the same
+outcomes (the test `a_mixed_group_ends_as_one_event_at_a_time_would` holds for both). Under the
+storm it was slower: 549-579 applied/s against 1 037 and 1 413 for the loop, in runs of the same
+hour (p50 22 ms against 9-12 ms). The likely reason: it takes every lock of its group before doing
+any work, so a group holding a duplicate of a delivery in flight in another group waits for that
+group whole, with all its own locks held, where the loop has already done the deliveries before
+it. Two lessons kept from it: a statement driven by `jsonb_array_elements` must reach each row by
+a probe of a unique index that no plan can turn into a scan (the bench loads 60 000 donations a
+second before the storm, and the planner's statistics still said the table was small: one plan
+hash-joined the whole table for a group of two), and a CTE referenced from a join must be
+`materialized` or it runs once per outer row.
+
+**The consumers' share.** The consumer of `notification.requested` now reads what a message needs
+of its user (preferences, or the admins' quiet hours when none are saved; the profile's locale;
+the account's phone and e-mail; the WhatsApp switch) in one statement instead of five, and the
+pots consumer runs the funded check only when the credit says the open pot has reached its
+target (one statement per donation instead of two). In the run of this page every consumer was
+at the outbox's end 11 s after the storm, against 18.5 s for the previous commit's binary in a run
+of the same hour, the webhook ratio unchanged within this machine's noise (0.12 here, 0.14
+then). Making consumers yield to requests (one consumer pass at a time per process) was tried:
+webhook p99 19 ms, but every consumer caught up only 29 s after the storm, and one slow consumer
+would stall the others; not kept.
+
+Next (issue #16 stays open): consumers that apply a batch in a few statements instead of several
+per event, and less written per confirmation where the spec allows.
 EOF
   for f in "${sections[@]}"; do
     echo

@@ -85,42 +85,88 @@ impl Default for Preferences {
     }
 }
 
-impl Preferences {
-    pub async fn load(conn: &mut PgConnection, user_id: Option<Uuid>) -> sqlx::Result<Preferences> {
-        let row: Option<Preferences> =
-            match user_id {
-                None => None,
-                Some(user_id) => sqlx::query_as(
-                    "select email_enabled, sms_enabled, whatsapp_enabled, referral_notifications,
-                    pot_notifications, donation_notifications, marketing_notifications,
-                    digest_frequency, quiet_hours_start, quiet_hours_end
-             from notifications.notification_preferences where user_id = $1",
-                )
-                .bind(user_id)
-                .fetch_optional(&mut *conn)
-                .await?,
-            };
-        match row {
-            Some(p) => Ok(p),
-            None => {
-                // No preferences saved: the column defaults, with the quiet hours the admins
-                // set in `notifications.quiet_hours` ({"start": "22:00", "end": "08:00"}).
-                let mut p = Preferences::default();
-                let hours: Option<(Option<NaiveTime>, Option<NaiveTime>)> = sqlx::query_as(
-                    "select (config_value ->> 'start')::time, (config_value ->> 'end')::time
-                     from admin.system_config where config_key = 'notifications.quiet_hours'
+/// What a request needs to know of its user, read by one statement: the preferences (the
+/// column defaults with the admins' quiet hours when none are saved), the profile's locale,
+/// the account's phone and e-mail, and whether the WhatsApp switch is on.
+struct Context {
+    prefs: Preferences,
+    profile_locale: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    whatsapp: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct ContextRow {
+    saved: bool,
+    #[sqlx(flatten)]
+    prefs: Preferences,
+    config_quiet_start: Option<NaiveTime>,
+    config_quiet_end: Option<NaiveTime>,
+    profile_locale: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    whatsapp: bool,
+}
+
+impl Context {
+    async fn load(conn: &mut PgConnection, user_id: Option<Uuid>) -> sqlx::Result<Context> {
+        // One round trip instead of five (issue #16: the consumer of `notification.requested`
+        // trailed a burst of donations).
+        let row: ContextRow = sqlx::query_as(
+            "select np.user_id is not null as saved,
+                    np.email_enabled, np.sms_enabled, np.whatsapp_enabled,
+                    np.referral_notifications, np.pot_notifications, np.donation_notifications,
+                    np.marketing_notifications, np.digest_frequency, np.quiet_hours_start,
+                    np.quiet_hours_end,
+                    qh.start as config_quiet_start, qh.end as config_quiet_end,
+                    (select pr.locale from profiles.profiles pr where pr.user_id = $1 limit 1)
+                        as profile_locale,
+                    u.phone, u.email,
+                    admin.flag_on('whatsapp_notifications') as whatsapp
+               from (select 1) one
+               left join notifications.notification_preferences np on np.user_id = $1
+               left join identity.users u on u.id = $1
+               left join lateral (
+                    select (config_value ->> 'start')::time as start,
+                           (config_value ->> 'end')::time as end
+                      from admin.system_config where config_key = 'notifications.quiet_hours'
                        and config_value ->> 'start' ~ '^[0-9]{2}:[0-9]{2}$'
-                       and config_value ->> 'end' ~ '^[0-9]{2}:[0-9]{2}$'",
-                )
-                .fetch_optional(&mut *conn)
-                .await?;
-                if let Some((start, end)) = hours {
-                    p.quiet_hours_start = start;
-                    p.quiet_hours_end = end;
-                }
-                Ok(p)
-            }
+                       and config_value ->> 'end' ~ '^[0-9]{2}:[0-9]{2}$') qh on np.user_id is null",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let prefs = if row.saved {
+            row.prefs
+        } else {
+            Preferences::unsaved(row.config_quiet_start.zip(row.config_quiet_end))
+        };
+        Ok(Context {
+            prefs,
+            profile_locale: row.profile_locale,
+            phone: row.phone,
+            email: row.email,
+            whatsapp: row.whatsapp,
+        })
+    }
+}
+
+impl Preferences {
+    /// A user's preferences: their saved row, else [`Preferences::unsaved`].
+    pub async fn load(conn: &mut PgConnection, user_id: Option<Uuid>) -> sqlx::Result<Preferences> {
+        Ok(Context::load(conn, user_id).await?.prefs)
+    }
+
+    /// No preferences saved: the column defaults, with the quiet hours the admins set in
+    /// `notifications.quiet_hours` ({"start": "22:00", "end": "08:00"}) when they did.
+    fn unsaved(quiet_hours: Option<(NaiveTime, NaiveTime)>) -> Preferences {
+        let mut p = Preferences::default();
+        if let Some((start, end)) = quiet_hours {
+            p.quiet_hours_start = Some(start);
+            p.quiet_hours_end = Some(end);
         }
+        p
     }
 
     pub fn channel_enabled(&self, c: Channel) -> bool {
@@ -224,21 +270,24 @@ pub async fn request_message_at(
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, NotifyError> {
     let message = req.message.trim().to_string();
+    let context = Context::load(conn, req.user_id).await?;
     // The locale: asked for, else the profile's, else fr-SN.
     let wanted = match req.locale.as_deref() {
-        Some(l) => normalise_locale(l).unwrap_or(DEFAULT_LOCALE).to_string(),
-        None => profile_locale(conn, req.user_id)
-            .await?
-            .unwrap_or_else(|| DEFAULT_LOCALE.to_string()),
+        Some(l) => normalise_locale(l).unwrap_or(DEFAULT_LOCALE),
+        None => context
+            .profile_locale
+            .as_deref()
+            .and_then(normalise_locale)
+            .unwrap_or(DEFAULT_LOCALE),
     };
-    let template = load_template(conn, &message, &wanted)
+    let template = load_template(conn, &message, wanted)
         .await?
         .ok_or_else(|| NotifyError::UnknownMessage(message.clone()))?;
     let values = template.check(&req.data)?;
     let rendered = template.render(&values)?;
 
     let cat = category(&message);
-    let prefs = Preferences::load(conn, req.user_id).await?;
+    let prefs = &context.prefs;
     let template_channels = template.channels();
     let explicit = req.channels.is_some();
     let channels = match &req.channels {
@@ -261,34 +310,16 @@ pub async fn request_message_at(
         }
         // WhatsApp comes on top of SMS and e-mail only while the admins' switch
         // `whatsapp_notifications` is on; an explicit request for it is honoured.
-        None => {
-            let whatsapp: bool =
-                sqlx::query_scalar("select admin.flag_on('whatsapp_notifications')")
-                    .fetch_one(&mut *conn)
-                    .await?;
-            template_channels
-                .into_iter()
-                .filter(|c| whatsapp || *c != Channel::Whatsapp)
-                .collect()
-        }
+        None => template_channels
+            .into_iter()
+            .filter(|c| context.whatsapp || *c != Channel::Whatsapp)
+            .collect(),
     };
 
     // Addresses: given, else the user's own.
     let mut recipient = req.recipient.clone();
-    if let (Some(uid), true) = (
-        req.user_id,
-        recipient.phone.is_none() || recipient.email.is_none(),
-    ) {
-        let row: Option<(Option<String>, Option<String>)> =
-            sqlx::query_as("select phone, email from identity.users where id = $1")
-                .bind(uid)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if let Some((phone, email)) = row {
-            recipient.phone = recipient.phone.or(phone);
-            recipient.email = recipient.email.or(email);
-        }
-    }
+    recipient.phone = recipient.phone.or(context.phone);
+    recipient.email = recipient.email.or(context.email);
     let address = |c: Channel| {
         match c {
             Channel::Email => recipient.email.clone(),
@@ -377,21 +408,6 @@ pub async fn request_message_at(
         ids.push(id);
     }
     Ok(ids)
-}
-
-async fn profile_locale(
-    conn: &mut PgConnection,
-    user_id: Option<Uuid>,
-) -> Result<Option<String>, NotifyError> {
-    let Some(uid) = user_id else { return Ok(None) };
-    let l: Option<Option<String>> =
-        sqlx::query_scalar("select locale from profiles.profiles where user_id = $1 limit 1")
-            .bind(uid)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(l.flatten()
-        .and_then(|l| normalise_locale(&l))
-        .map(str::to_string))
 }
 
 /// The active template `<message>.<locale>`, else `<message>.fr-SN`.

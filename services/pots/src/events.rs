@@ -87,8 +87,10 @@ async fn succeeded(conn: &mut PgConnection, d: DonationSucceeded) -> anyhow::Res
     let amount_cfa = amount(d.donation_id, d.amount_cfa)?;
     // One statement (issue #16: a round trip per step made the consumer trail a burst of
     // webhooks): lock the pot, add the ledger row once, and move the totals only when it was
-    // added; the ledger row and the totals change together.
-    let found: Option<bool> = sqlx::query_scalar(
+    // added; the ledger row and the totals change together. It also says whether the pot,
+    // still open, has now reached its target (null: counted before), so the funded check's
+    // statement runs only when it can do something.
+    let found: Option<Option<bool>> = sqlx::query_scalar(
         "with pot as (select id, status from pots.pots where id = $2 for update),
               credit as (
                 insert into pots.pot_donation_credits (donation_id, pot_id, amount_cfa, pot_status_at_credit)
@@ -99,18 +101,20 @@ async fn succeeded(conn: &mut PgConnection, d: DonationSucceeded) -> anyhow::Res
                 update pots.pots p
                    set raised_amount_cfa = raised_amount_cfa + $3, donor_count = donor_count + 1
                   from credit where p.id = credit.pot_id
-                returning p.id)
-         select true from pot",
+                returning p.status = 'open' and p.raised_amount_cfa >= p.target_amount_cfa as reached)
+         select (select reached from totals) from pot",
     )
     .bind(d.donation_id)
     .bind(d.pot_id)
     .bind(amount_cfa)
     .fetch_optional(&mut *conn)
     .await?;
-    if found.is_none() {
+    let Some(reached) = found else {
         anyhow::bail!("donation {} is for unknown pot {}", d.donation_id, d.pot_id);
+    };
+    if reached != Some(false) {
+        mark_funded_if_reached(conn, d.pot_id).await?;
     }
-    mark_funded_if_reached(conn, d.pot_id).await?;
     Ok(())
 }
 

@@ -442,6 +442,132 @@ async fn events_applied_together_commit_in_one_transaction_or_each_alone() {
     assert_eq!(xids(ids).await, 3, "one transaction each");
 }
 
+/// A group mixing clean successes with the cases that need care (a duplicate inside the group,
+/// a wrong amount, two events for one donation, a failed payment): every outcome, every
+/// donation and every message is what applying them one after the other gives, the owner's
+/// running total included.
+#[tokio::test]
+async fn a_mixed_group_ends_as_one_event_at_a_time_would() {
+    let st = stack().await;
+    let pot = st.pot("open").await;
+    let pool = st.db.service_pool("donations");
+    let (d1, s1) = st.pending(pot, 1000).await;
+    let (d2, s2) = st.pending(pot, 2500).await;
+    let (d3, s3) = st.pending(pot, 3000).await;
+    let (d4, s4) = st.pending(pot, 1500).await;
+    let (d5, s5) = st.pending(pot, 700).await;
+    let e1 = st.wave.complete_event(&s1).unwrap();
+    let e2 = st.wave.complete_event(&s2).unwrap();
+    let mut e3 = st.wave.complete_event(&s3).unwrap();
+    e3["data"]["amount"] = json!("30"); // not the donation's amount
+    let e4a = st.wave.complete_event(&s4).unwrap();
+    let e4b = st.wave.complete_event(&s4).unwrap(); // a second event for the same donation
+    let e5 = st.wave.fail_event(&s5, "insufficient-funds").unwrap();
+    let events = vec![
+        e1.clone(),
+        e2.clone(),
+        e2.clone(),
+        e3,
+        e4a.clone(),
+        e4b.clone(),
+        e5,
+        e1.clone(),
+    ];
+    let outcomes: Vec<&str> = donations::webhook::apply_together(&pool, &events)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    // Of two events for one donation, the first in the group's order (Wave's event ids)
+    // applies; the other finds it succeeded.
+    let (e4a_first, e4b_first) = if e4a["id"].as_str() < e4b["id"].as_str() {
+        ("applied", "ignored")
+    } else {
+        ("ignored", "applied")
+    };
+    assert_eq!(
+        outcomes,
+        [
+            "applied",
+            "applied",
+            "duplicate",
+            "error",
+            e4a_first,
+            e4b_first,
+            "applied",
+            "duplicate"
+        ]
+    );
+    for (d, status) in [
+        (d1, "succeeded"),
+        (d2, "succeeded"),
+        (d3, "pending"),
+        (d4, "succeeded"),
+        (d5, "pending"),
+    ] {
+        assert_eq!(st.status(d).await, status, "donation {d}");
+        let n = if status == "succeeded" { 1 } else { 0 };
+        assert_eq!(st.outbox_count("donation.succeeded", d).await, n);
+    }
+    let tx: Option<String> =
+        sqlx::query_scalar("select wave_transaction_id from donations.donations where id = $1")
+            .bind(d1)
+            .fetch_one(&st.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(tx.as_deref(), e1["data"]["transaction_id"].as_str());
+    let rows = sqlx::query(
+        "select wave_event_id, retry_count, processing_error, processed_at is not null as done,
+                donation_id
+           from donations.wave_webhook_events where wave_event_id = any($1)",
+    )
+    .bind(vec![
+        e1["id"].as_str().unwrap().to_string(),
+        e2["id"].as_str().unwrap().to_string(),
+    ])
+    .fetch_all(&st.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        assert_eq!(
+            r.get::<Option<i32>, _>("retry_count"),
+            Some(1),
+            "one duplicate each"
+        );
+        assert_eq!(r.get::<Option<String>, _>("processing_error"), None);
+        assert!(r.get::<bool, _>("done"));
+        assert!(r.get::<Option<Uuid>, _>("donation_id").is_some());
+    }
+    // The owner hears of each success with the pot's total as it stood after it: in the order
+    // the messages were queued, each total is the one before plus its amount.
+    let notes: Vec<Value> = sqlx::query_scalar(
+        "select payload -> 'data' from wolo.outbox where topic = 'notification.requested'
+          order by id",
+    )
+    .fetch_all(&st.db.pool)
+    .await
+    .unwrap();
+    let seen: Vec<(i64, i64)> = notes
+        .iter()
+        .map(|n| {
+            (
+                n["amount_cfa"].as_i64().unwrap(),
+                n["raised_cfa"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let mut raised = 0;
+    for (amount, total) in &seen {
+        raised += amount;
+        assert_eq!(*total, raised, "{seen:?}");
+    }
+    let mut amounts: Vec<i64> = seen.iter().map(|s| s.0).collect();
+    amounts.sort();
+    assert_eq!(amounts, [1000, 1500, 2500]);
+    assert!(notes.iter().all(|n| n["donor_name"] == "Fatou"));
+}
+
 #[tokio::test]
 async fn a_database_outage_answers_5xx_so_wave_retries() {
     let st = stack().await;
