@@ -373,6 +373,23 @@ async fn deliveries_arriving_together_are_each_applied_once_batched_or_alone() {
     }
 }
 
+/// `apply_together`'s outcomes, each call expected to reach the database.
+async fn together(pool: &sqlx::PgPool, events: &[Value]) -> Vec<&'static str> {
+    donations::webhook::apply_together(pool, events)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Wave's ids of `events`.
+fn event_ids(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// The group commit itself: events applied together share one transaction (their rows carry
 /// one transaction id), each with its own outcome in the order given, a duplicate inside the
 /// group included; when the batch call fails, each is applied in its own transaction.
@@ -402,20 +419,16 @@ async fn events_applied_together_commit_in_one_transaction_or_each_alone() {
     }
     // The last event again, inside the same group: the second sees the first's row.
     events.push(events[3].clone());
-    let outcomes: Vec<&str> = donations::webhook::apply_together(&pool, &events)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let outcomes = together(&pool, &events).await;
     assert_eq!(
         outcomes,
         ["applied", "applied", "applied", "applied", "duplicate"]
     );
-    let ids: Vec<String> = events[..4]
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(xids(ids).await, 1, "one transaction for the group");
+    assert_eq!(
+        xids(event_ids(&events[..4])).await,
+        1,
+        "one transaction for the group"
+    );
 
     // The batch function unavailable: each event alone, in its own transaction.
     sqlx::query(
@@ -429,17 +442,9 @@ async fn events_applied_together_commit_in_one_transaction_or_each_alone() {
         let (_, sid) = st.pending(pot, 2500).await;
         events.push(st.wave.complete_event(&sid).unwrap());
     }
-    let outcomes: Vec<&str> = donations::webhook::apply_together(&pool, &events)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let outcomes = together(&pool, &events).await;
     assert_eq!(outcomes, ["applied", "applied", "applied"]);
-    let ids: Vec<String> = events
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(xids(ids).await, 3, "one transaction each");
+    assert_eq!(xids(event_ids(&events)).await, 3, "one transaction each");
 }
 
 /// A group mixing clean successes with the cases that need care (a duplicate inside the group,
@@ -473,11 +478,7 @@ async fn a_mixed_group_ends_as_one_event_at_a_time_would() {
         e5,
         e1.clone(),
     ];
-    let outcomes: Vec<&str> = donations::webhook::apply_together(&pool, &events)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let outcomes = together(&pool, &events).await;
     // Of two events for one donation, the first in the group's order (Wave's event ids)
     // applies; the other finds it succeeded.
     let (e4a_first, e4b_first) = if e4a["id"].as_str() < e4b["id"].as_str() {
@@ -521,10 +522,7 @@ async fn a_mixed_group_ends_as_one_event_at_a_time_would() {
                 donation_id
            from donations.wave_webhook_events where wave_event_id = any($1)",
     )
-    .bind(vec![
-        e1["id"].as_str().unwrap().to_string(),
-        e2["id"].as_str().unwrap().to_string(),
-    ])
+    .bind(event_ids(&[e1.clone(), e2.clone()]))
     .fetch_all(&st.db.pool)
     .await
     .unwrap();
