@@ -77,7 +77,8 @@ pub fn start_jobs_of(contexts: &[(&'static Service, Context)]) {
     }
 }
 
-/// All ten services in one router, service `S` under `/S`, plus a small index at `/`; each
+/// All ten services in one router, service `S` under `/S`, the pages people open from a link
+/// at the root (`/p/...`, `/dons/...`, `/cadeau/...`: `web`), plus a small index at `/`; each
 /// service connects as its own role ([`service_contexts`]), and its requests are counted and
 /// logged under its name (`platform::metrics::label`). `GET /metrics` is merged by the caller
 /// ([`metrics::router`]), once per process.
@@ -105,6 +106,9 @@ pub fn suite_router_of(contexts: &[(&'static Service, Context)]) -> Router {
     );
     // Each service's requests are counted and logged under its name (platform::metrics).
     let mut router = platform::metrics::label_routes(index, "wolo");
+    if let Some(pages) = pages(contexts) {
+        router = router.merge(platform::metrics::label_routes(pages, "web"));
+    }
     for (s, ctx) in contexts {
         router = router.nest(
             &format!("/{}", s.name),
@@ -112,6 +116,25 @@ pub fn suite_router_of(contexts: &[(&'static Service, Context)]) -> Router {
         );
     }
     router
+}
+
+/// The pages people open from a link (`web`), at the root, when the pots, donations and qr
+/// services are all there: each page reads as the service owning its data.
+fn pages(contexts: &[(&'static Service, Context)]) -> Option<Router> {
+    let ctx = |name: &str| {
+        contexts
+            .iter()
+            .find(|(s, _)| s.name == name)
+            .map(|(_, c)| c)
+    };
+    let (pots, donations, qr) = (ctx("pots")?, ctx("donations")?, ctx("qr")?);
+    Some(web::router(web::Sources {
+        pots: pots.db.clone(),
+        donations: donations.db.clone(),
+        qr: qr.db.clone(),
+        donations_router: (donations::SERVICE.router)(donations.clone()),
+        links: platform::links::Links::from_config(&pots.config),
+    }))
 }
 
 /// Loads the demo data (`seeds/*.sql`) in one transaction. Every seed statement is

@@ -25,7 +25,8 @@ pub struct DonationsConfig {
     pub wave_api_key: Secret,
     /// Every accepted webhook secret (rotation: old and new).
     pub webhook_secrets: Vec<Secret>,
-    pub public_web_url: String,
+    /// Where Wave sends the donor back (`platform::links`).
+    pub links: platform::links::Links,
     pub wave_timeout: Duration,
     pub signature_tolerance: Duration,
 }
@@ -36,7 +37,7 @@ impl platform::Settings for DonationsConfig {
     /// configuration's (`WOLO_ENV`, read once by [`platform::Config`]).
     fn read(env: &Env, config: &platform::Config) -> Result<Self, ConfigError> {
         let mut cfg = DonationsConfig::from_env(env, config.environment)?;
-        cfg.public_web_url = config.public_web_url.clone();
+        cfg.links = platform::links::Links::from_config(config);
         Ok(cfg)
     }
 }
@@ -48,7 +49,7 @@ impl DonationsConfig {
             wave_api_url: url.trim_end_matches('/').to_string(),
             wave_api_key: Secret::new(key),
             webhook_secrets: secrets.iter().map(|s| Secret::new(*s)).collect(),
-            public_web_url: platform::config::DEFAULT_PUBLIC_WEB_URL.to_string(),
+            links: platform::links::Links::local(),
             wave_timeout: Duration::from_secs(10),
             signature_tolerance: Duration::from_secs(300),
         }

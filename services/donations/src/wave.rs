@@ -91,13 +91,13 @@ impl Wave {
         donation_id: uuid::Uuid,
         amount_cfa: i32,
     ) -> Result<Session, WaveError> {
-        let web = &self.cfg.public_web_url;
+        let links = &self.cfg.links;
         let body = json!({
             "amount": amount_cfa.to_string(),
             "currency": "XOF",
             "client_reference": donation_id.to_string(),
-            "success_url": format!("{web}/dons/{donation_id}/merci"),
-            "error_url": format!("{web}/dons/{donation_id}/echec"),
+            "success_url": links.donation_thanks(donation_id),
+            "error_url": links.donation_failed(donation_id),
         });
         let res = self
             .http

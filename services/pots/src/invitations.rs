@@ -126,12 +126,7 @@ pub async fn post_invitation(
             .fetch_optional(&mut *tx)
             .await
             .map_err(db)?;
-    let url = format!(
-        "{}/p/{}?i={}",
-        state.public_web_url.trim_end_matches('/'),
-        pot_id,
-        invitation.0
-    );
+    let url = state.links.pot_invitation(pot_id, invitation.0);
     let request = NotificationRequested::to_recipient(address, "pot_invitation")
         .channels(&channel.into_iter().collect::<Vec<_>>())
         .var(

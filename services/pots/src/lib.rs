@@ -52,9 +52,9 @@ pub const SERVICE: platform::Service = platform::Service {
 pub struct AppState {
     pub db: PgPool,
     pub jwt: auth::Jwt,
-    /// The web app's base URL (`WOLO_PUBLIC_WEB_URL`): invitation links are
-    /// `<base>/p/<pot_id>?i=<invitation_id>`.
-    pub public_web_url: String,
+    /// Where links point (`platform::links`): invitation links, and the share key that
+    /// opens a private pot's public view.
+    pub links: platform::links::Links,
 }
 
 impl FromRef<AppState> for PgPool {
@@ -110,12 +110,12 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
 
 /// The service's routes: probes, its custom endpoints, and its schema's tables PostgREST-style.
 pub fn router(ctx: platform::Context) -> Router {
-    let public_web_url = ctx.config.public_web_url.clone();
+    let links = platform::links::Links::from_config(&ctx.config);
     let api = rest::Api::of(&ctx, NAME, ENDPOINTS.to_vec());
     let state = AppState {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
-        public_web_url,
+        links,
     };
     Router::new()
         .merge(platform::health::router(NAME))
@@ -149,7 +149,7 @@ pub const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(3600);
 /// `pots.donations`.
 pub fn spawn_jobs(ctx: &platform::Context) {
     let db = ctx.db.clone();
-    let web = ctx.config.public_web_url.clone();
+    let web = platform::links::Links::from_config(&ctx.config);
     platform::jobs::every(NAME, "lifecycle", LIFECYCLE_INTERVAL, move || {
         let (db, web) = (db.clone(), web.clone());
         async move { lifecycle::lifecycle_once(&db, Utc::now(), &web).await }

@@ -20,6 +20,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Africa::Dakar;
 use platform::{
     events::{self, NotificationRequested, PotClosed, PotExpired, PotFunded, PotOpened},
+    links::Links,
     names::first_name,
 };
 use sqlx::{PgConnection, PgPool};
@@ -52,11 +53,11 @@ pub struct LifecycleCounts {
 /// total reached the target funded (a target lowered by the owner, or money that arrived
 /// while the pot was not open yet), expires scheduled and open pots whose birthday day is
 /// over in Dakar. Safe to run concurrently (row locks taken with `skip locked`, conditional
-/// updates). `web` is the web app's base URL, for the link in the owner's message.
+/// updates). `web` gives the owner's share link in the `pot_opened` message.
 pub async fn lifecycle_once(
     pool: &PgPool,
     now: DateTime<Utc>,
-    web: &str,
+    web: &Links,
 ) -> anyhow::Result<LifecycleCounts> {
     let mut counts = LifecycleCounts::default();
     loop {
@@ -83,7 +84,7 @@ pub async fn lifecycle_once(
     Ok(counts)
 }
 
-async fn open_due(pool: &PgPool, now: DateTime<Utc>, web: &str) -> anyhow::Result<u64> {
+async fn open_due(pool: &PgPool, now: DateTime<Utc>, web: &Links) -> anyhow::Result<u64> {
     let mut tx = pool.begin().await?;
     let rows: Vec<(Uuid, Uuid, NaiveDate)> = sqlx::query_as(
         "update pots.pots p set status = 'open', actual_opened_at = $1
@@ -206,7 +207,7 @@ async fn notify_opened(
     conn: &mut PgConnection,
     pot_id: Uuid,
     now: DateTime<Utc>,
-    web: &str,
+    web: &Links,
 ) -> anyhow::Result<()> {
     let (owner, title, birthday, target): (Uuid, String, NaiveDate, i32) = sqlx::query_as(
         "select owner_user_id, title, birthday_date, target_amount_cfa
@@ -222,10 +223,7 @@ async fn notify_opened(
         .var("birthday_date", birthday)
         .var("days_left", (birthday - today).num_days().max(0))
         .var("target_amount_cfa", target)
-        .var(
-            "pot_url",
-            format!("{}/p/{pot_id}", web.trim_end_matches('/')),
-        );
+        .var("pot_url", web.pot(pot_id));
     events::publish(conn, &request, SOURCE).await?;
     Ok(())
 }

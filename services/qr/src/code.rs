@@ -124,6 +124,38 @@ pub fn grouped(canonical: &str) -> String {
         .join("-")
 }
 
+/// Characters of a counter code (`qr.qr_codes.short_code`, V117): what staff type when a
+/// scanner cannot read the screen, instead of the 52 characters of the code.
+pub const SHORT_CHARS: usize = 10;
+
+/// Crockford's base32: no I, L, O or U to misread.
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// The counter code `input` spells, when it has the shape of one: [`SHORT_CHARS`] symbols of
+/// Crockford's base32 once dashes and spaces are gone, in any case, O read as 0 and I or L
+/// as 1.
+pub fn short(input: &str) -> Option<String> {
+    let s: String = canonical(input)
+        .chars()
+        .map(|c| match c {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    (s.len() == SHORT_CHARS && s.bytes().all(|b| CROCKFORD.contains(&b))).then_some(s)
+}
+
+/// `ABCDE-FGHJK`: a counter code as shown on the gift page.
+pub fn short_grouped(short: &str) -> String {
+    short
+        .as_bytes()
+        .chunks(SHORT_CHARS / 2)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// The first characters of an input, for logs of refused codes.
 pub fn prefix(input: &str) -> String {
     canonical(input).chars().take(8).collect()
@@ -132,6 +164,19 @@ pub fn prefix(input: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counter_codes_read_as_people_type_them() {
+        assert_eq!(short("k7q4m-9mzdx").as_deref(), Some("K7Q4M9MZDX"));
+        // O for 0, I and L for 1.
+        assert_eq!(short("ABCDE FGHOI").as_deref(), Some("ABCDEFGH01"));
+        assert_eq!(short("ABCDEFGHJL").as_deref(), Some("ABCDEFGHJ1"));
+        // U is not a symbol; nine or eleven characters are not a counter code.
+        assert_eq!(short("ABCDEFGHJU"), None);
+        assert_eq!(short("ABCDEFGHJ"), None);
+        assert_eq!(short("ABCDEFGHJKM"), None);
+        assert_eq!(short_grouped("K7Q4M9MZDX"), "K7Q4M-9MZDX");
+    }
 
     #[test]
     fn round_trip_and_tamper() {

@@ -16,6 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use platform::events::{
     self, NotificationRequested, PotClosed, PotFunded, PotRefunded, Published, QrIssued, Topic,
 };
+use platform::links::Links;
 use platform::outbox::{Consumer, Event, Handler, HandlerFuture};
 use sqlx::{PgConnection, Row};
 use tracing::Instrument;
@@ -42,7 +43,7 @@ pub fn redeemable_from(birthday: NaiveDate) -> DateTime<Utc> {
 
 struct Pots {
     secret: QrSecret,
-    public_web_url: String,
+    links: Links,
 }
 
 impl Handler for Pots {
@@ -66,7 +67,7 @@ impl Handler for Pots {
                         issue_for_pot(
                             conn,
                             &self.secret,
-                            &self.public_web_url,
+                            &self.links,
                             pot_id,
                             Funding {
                                 preferred_pack_id: preferred_pack,
@@ -86,15 +87,8 @@ impl Handler for Pots {
 }
 
 /// The consumer `qr.pots`.
-pub fn consumer(secret: QrSecret, public_web_url: String) -> Consumer {
-    Consumer::new(
-        "qr.pots",
-        &TOPICS,
-        Pots {
-            secret,
-            public_web_url,
-        },
-    )
+pub fn consumer(secret: QrSecret, links: Links) -> Consumer {
+    Consumer::new("qr.pots", &TOPICS, Pots { secret, links })
 }
 
 /// Cancels the pot's code if it was not used yet.
@@ -121,7 +115,7 @@ pub struct Funding {
 pub async fn issue_for_pot(
     conn: &mut PgConnection,
     secret: &QrSecret,
-    public_web_url: &str,
+    links: &Links,
     pot_id: Uuid,
     funding: Funding,
 ) -> anyhow::Result<Outcome> {
@@ -247,10 +241,7 @@ pub async fn issue_for_pot(
             "expires_at",
             platform::calendar::dakar_day(until).to_string(),
         )
-        .var(
-            "qr_url",
-            format!("{}/qr/{}", public_web_url.trim_end_matches('/'), id),
-        );
+        .var("qr_url", links.gift(id));
     events::publish(&mut *conn, &message, crate::NAME).await?;
     Ok(Outcome::Issued(id))
 }

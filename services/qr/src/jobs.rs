@@ -11,7 +11,7 @@ use uuid::Uuid;
 /// settlements.
 pub fn spawn_jobs(ctx: &platform::Context) {
     let cfg = ctx.settings::<crate::QrSettings>();
-    crate::issue::consumer(cfg.secret.clone(), cfg.public_web_url.clone())
+    crate::issue::consumer(cfg.secret.clone(), cfg.links.clone())
         .spawn(ctx.db.clone(), platform::outbox::watcher(ctx));
     let pool = ctx.db.clone();
     platform::jobs::every(

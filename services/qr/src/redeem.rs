@@ -1,7 +1,9 @@
 //! `POST /qr/redeem` {code, venue_id, device}: a partner's staff redeems a code at a venue.
 //!
 //! 1. The code's tag is checked first: a forged or mistyped code is refused (400 `invalid`)
-//!    without touching `qr.qr_codes`.
+//!    without touching `qr.qr_codes`. A counter code (ten characters, `code::short`, shown on
+//!    the gift page for when a scanner cannot read the screen) is looked up by its unique
+//!    `short_code` instead; one that matches nothing is a 404 `unknown_code`, logged.
 //! 2. One transaction: the code, its pack and partner, the caller's membership are read; the
 //!    caller must be staff of the pack's partner (403 `wrong_partner`) and the venue one of
 //!    the partner's active venues, allowed by the pack and by the member's venues (403
@@ -283,10 +285,26 @@ pub async fn post_redeem(
     }
     let pool = &state.db;
 
-    // 1. The tag, before any lookup.
-    let canonical = match state.secret.verify(&input) {
-        Ok(c) => c,
-        Err(r) => {
+    // 1. The tag, before any lookup; or a counter code (ten characters typed by hand), which
+    //    names a code by its unique short_code.
+    let canonical = match (state.secret.verify(&input), code::short(&input)) {
+        (Ok(c), _) => c,
+        (Err(_), Some(short)) => {
+            let found: Option<String> =
+                sqlx::query_scalar("select code from qr.qr_codes where short_code = $1")
+                    .bind(&short)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(db)?;
+            match found {
+                Some(c) => c,
+                None => {
+                    attempt.log_unmatched(pool, &input, "unknown_code").await;
+                    return Err(invalid(StatusCode::NOT_FOUND, "unknown_code"));
+                }
+            }
+        }
+        (Err(r), None) => {
             attempt.log_unmatched(pool, &input, r.as_str()).await;
             return Err(invalid(StatusCode::BAD_REQUEST, r.as_str()));
         }

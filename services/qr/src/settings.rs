@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `WOLO_QR_SECRET` | a development value (refused in production) | HMAC-SHA256 key of the codes, at least 32 bytes |
 //! | `WOLO_QR_IDENTITY_URL` | `../identity` | where the scanning page signs in, relative to `/qr/scan` |
-//! | `WOLO_PUBLIC_WEB_URL` | `http://localhost:5173` | the web app (from [`platform::Config`]) |
+//! | `WOLO_PUBLIC_WEB_URL` | unset: the suite's own gift page | where the `qr_ready` message links ([`platform::links`]) |
 //!
 //! A secret shorter than 32 bytes, or none in production, is a [`ConfigError`] naming
 //! `WOLO_QR_SECRET`: one line, exit status 2.
@@ -18,8 +18,8 @@ use crate::code::{QrSecret, DEV_SECRET, MIN_SECRET_BYTES};
 pub struct QrSettings {
     /// `WOLO_QR_SECRET`: signs the codes (≥ 32 bytes; development default outside production).
     pub secret: QrSecret,
-    /// `WOLO_PUBLIC_WEB_URL`: the web app, for the link in the `qr_ready` message.
-    pub public_web_url: String,
+    /// Where the `qr_ready` message's link points ([`platform::links`]).
+    pub links: platform::links::Links,
     /// `WOLO_QR_IDENTITY_URL`: where the scanning page signs in, relative to `/qr/scan`
     /// (default `../identity`).
     pub identity_url: String,
@@ -53,7 +53,7 @@ impl platform::Settings for QrSettings {
         };
         Ok(QrSettings {
             secret,
-            public_web_url: config.public_web_url.clone(),
+            links: platform::links::Links::from_config(config),
             identity_url: env
                 .get("WOLO_QR_IDENTITY_URL")
                 .unwrap_or_else(|| "../identity".into()),

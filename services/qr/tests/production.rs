@@ -19,6 +19,7 @@ fn wolo_qr_refuses_the_development_secret_in_production() {
         .env("WOLO_HTTP_ADDR", &addr)
         .env("WOLO_JWT_SECRET", "Zq3v9xL2pR7mW4tY8kB1nC6hJ0sD5fG2aE9uQ")
         .env("WOLO_CORS_ORIGINS", "https://app.wolo.sn")
+        .env("WOLO_PUBLIC_URL", "https://wolo.sn")
         .env("WOLO_QR_SECRET", qr::code::DEV_SECRET)
         .stdin(Stdio::null())
         .output()

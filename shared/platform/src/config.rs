@@ -102,9 +102,12 @@ pub struct Config {
     pub jwt_audience: Option<String>,
     /// `None` allows any origin.
     pub cors_origins: Option<Vec<String>>,
-    /// The web app (`WOLO_PUBLIC_WEB_URL`, no trailing slash): links in messages and Wave's
-    /// return pages.
+    /// Where the links people open point (no trailing slash): the web app
+    /// (`WOLO_PUBLIC_WEB_URL`), else the suite's own pages at `WOLO_PUBLIC_URL`, else
+    /// `http://localhost:<port>` ([`crate::links`]).
     pub public_web_url: String,
+    /// True when `WOLO_PUBLIC_WEB_URL` is unset: links point at the suite's own pages.
+    pub own_pages: bool,
     /// `WOLO_TRUSTED_PROXIES`: the only peers whose `X-Forwarded-For` gives the client IP,
     /// and whose `X-Forwarded-Proto: https` earns HSTS ([`crate::client`]).
     pub trusted_proxies: TrustedProxies,
@@ -114,9 +117,6 @@ pub struct Config {
     /// (`None`: loopback outside production, nobody in production).
     pub metrics_allow: Option<TrustedProxies>,
 }
-
-/// The web app's address when `WOLO_PUBLIC_WEB_URL` is unset (Vite's development server).
-pub const DEFAULT_PUBLIC_WEB_URL: &str = "http://localhost:5173";
 
 impl Config {
     /// Reads every setting a server needs; `default_port` is the service's own port.
@@ -137,11 +137,19 @@ impl Config {
                 why: format!("must be at least {MIN_JWT_SECRET_BYTES} bytes long"),
             });
         }
+        let http_addr = env
+            .parsed("WOLO_HTTP_ADDR")?
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)));
+        let web_app = parse_url("WOLO_PUBLIC_WEB_URL", get("WOLO_PUBLIC_WEB_URL"))?;
+        let own_pages = web_app.is_none();
+        let public_web_url = match web_app {
+            Some(url) => url,
+            None => parse_url("WOLO_PUBLIC_URL", get("WOLO_PUBLIC_URL"))?
+                .unwrap_or_else(|| format!("http://localhost:{}", http_addr.port())),
+        };
         Ok(Config {
             database_url: Secret(database_url_from(&get)?),
-            http_addr: env
-                .parsed("WOLO_HTTP_ADDR")?
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port))),
+            http_addr,
             jwt_secret: Secret(jwt_secret),
             environment: env.parsed("WOLO_ENV")?.unwrap_or(Environment::Development),
             db_max_connections: env
@@ -167,7 +175,8 @@ impl Config {
                 .unwrap_or(DEFAULT_DB_STATEMENT_TIMEOUT),
             jwt_audience: get("WOLO_JWT_AUDIENCE").filter(|v| !v.trim().is_empty()),
             cors_origins: parse_origins(get("WOLO_CORS_ORIGINS"))?,
-            public_web_url: parse_web_url(get("WOLO_PUBLIC_WEB_URL"))?,
+            public_web_url,
+            own_pages,
             trusted_proxies: env.parsed("WOLO_TRUSTED_PROXIES")?.unwrap_or_default(),
             metrics_token: get("WOLO_METRICS_TOKEN")
                 .map(|v| v.trim().to_string())
@@ -178,12 +187,13 @@ impl Config {
     }
 }
 
-fn parse_web_url(v: Option<String>) -> Result<String, ConfigError> {
+/// An http(s) URL setting without its trailing slash; unset or blank is `None`.
+fn parse_url(name: &'static str, v: Option<String>) -> Result<Option<String>, ConfigError> {
     let Some(v) = v.map(|v| v.trim().trim_end_matches('/').to_string()) else {
-        return Ok(DEFAULT_PUBLIC_WEB_URL.to_string());
+        return Ok(None);
     };
     if v.is_empty() {
-        return Ok(DEFAULT_PUBLIC_WEB_URL.to_string());
+        return Ok(None);
     }
     let ok = ["http://", "https://"].iter().any(|p| {
         v.strip_prefix(p)
@@ -191,11 +201,11 @@ fn parse_web_url(v: Option<String>) -> Result<String, ConfigError> {
     });
     if !ok {
         return Err(ConfigError::Invalid {
-            name: "WOLO_PUBLIC_WEB_URL",
+            name,
             why: format!("must be an http(s) URL such as https://app.wolo.sn (got {v:?})"),
         });
     }
-    Ok(v)
+    Ok(Some(v))
 }
 
 fn parse_origins(v: Option<String>) -> Result<Option<Vec<String>>, ConfigError> {
@@ -533,23 +543,39 @@ mod tests {
     }
 
     #[test]
-    fn the_web_app_url_defaults_is_trimmed_and_checked() {
-        let with = |v: &str| {
-            Config::from_lookup(
-                8080,
-                lookup(&[
-                    ("DATABASE_URL", "postgres://x/y"),
-                    ("WOLO_JWT_SECRET", SECRET),
-                    ("WOLO_PUBLIC_WEB_URL", v),
-                ]),
-            )
+    fn links_point_at_the_web_app_when_set_else_at_the_suite_itself() {
+        let with = |vars: &[(&str, &str)]| {
+            let mut all = vec![
+                ("DATABASE_URL", "postgres://x/y"),
+                ("WOLO_JWT_SECRET", SECRET),
+            ];
+            all.extend_from_slice(vars);
+            Config::from_lookup(8080, lookup(&all))
         };
-        assert_eq!(with("").unwrap().public_web_url, DEFAULT_PUBLIC_WEB_URL);
+        // Unset or blank: the suite's own pages, on its own port.
+        let c = with(&[("WOLO_PUBLIC_WEB_URL", "")]).unwrap();
+        assert_eq!(c.public_web_url, "http://localhost:8080");
+        assert!(c.own_pages);
+        let c = with(&[("WOLO_HTTP_ADDR", "0.0.0.0:9000")]).unwrap();
+        assert_eq!(c.public_web_url, "http://localhost:9000");
+        let c = with(&[("WOLO_PUBLIC_URL", "https://wolo.sn/")]).unwrap();
         assert_eq!(
-            with(" https://app.wolo.sn/ ").unwrap().public_web_url,
-            "https://app.wolo.sn"
+            (c.public_web_url.as_str(), c.own_pages),
+            ("https://wolo.sn", true)
         );
-        let err = with("app.wolo.sn").unwrap_err();
+        // Set: the web app, trimmed, whatever WOLO_PUBLIC_URL says.
+        let c = with(&[
+            ("WOLO_PUBLIC_WEB_URL", " https://app.wolo.sn/ "),
+            ("WOLO_PUBLIC_URL", "https://wolo.sn"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.public_web_url.as_str(), c.own_pages),
+            ("https://app.wolo.sn", false)
+        );
+        let err = with(&[("WOLO_PUBLIC_WEB_URL", "app.wolo.sn")]).unwrap_err();
         assert!(err.to_string().contains("WOLO_PUBLIC_WEB_URL"), "{err}");
+        let err = with(&[("WOLO_PUBLIC_URL", "wolo.sn")]).unwrap_err();
+        assert!(err.to_string().contains("WOLO_PUBLIC_URL"), "{err}");
     }
 }

@@ -55,6 +55,7 @@ pub mod db;
 pub mod events;
 pub mod health;
 pub mod jobs;
+pub mod links;
 pub mod metrics;
 pub mod migrate;
 pub mod names;

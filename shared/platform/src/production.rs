@@ -8,7 +8,9 @@
 //! - any service: `WOLO_JWT_SECRET` known from development or shorter than 32 bytes;
 //!   `WOLO_CORS_ORIGINS` unset or `*` (open to every origin); `WOLO_METRICS_TOKEN` known or
 //!   shorter than 32 bytes when set (unset, and `WOLO_METRICS_ALLOW` unset too, `/metrics`
-//!   answers 404 in production: [`crate::metrics`]);
+//!   answers 404 in production: [`crate::metrics`]); `WOLO_PUBLIC_WEB_URL` and
+//!   `WOLO_PUBLIC_URL` both unset (links would point at `http://localhost`), or the one in
+//!   use not https ([`crate::links`]);
 //! - donations: `WOLO_WAVE_API_URL` unset (which starts the fake Wave), not https, or
 //!   pointing at the fake (its default address or `WOLO_FAKE_WAVE_ADDR`);
 //!   `WOLO_WAVE_API_KEY` and every `WOLO_WAVE_WEBHOOK_SECRET` unset, known or short;
@@ -124,6 +126,22 @@ pub fn check(
     // WOLO_METRICS_ALLOW, /metrics is off in production: platform::metrics).
     if let Some(v) = get("WOLO_METRICS_TOKEN") {
         secret("WOLO_METRICS_TOKEN", Some(v))?;
+    }
+    // Links people open (platform::links): an https address they can reach, never the
+    // development default of http://localhost:<port>.
+    match (get("WOLO_PUBLIC_WEB_URL"), get("WOLO_PUBLIC_URL")) {
+        (None, None) => refuse(
+            "WOLO_PUBLIC_URL",
+            "unset (and WOLO_PUBLIC_WEB_URL too), so every link in messages and Wave's return \
+             pages would point at http://localhost; set the suite's public https address",
+        )?,
+        (Some(v), _) if !v.trim().starts_with("https://") => {
+            refuse("WOLO_PUBLIC_WEB_URL", "not https; links must be https in production")?
+        }
+        (None, Some(v)) if !v.trim().starts_with("https://") => {
+            refuse("WOLO_PUBLIC_URL", "not https; links must be https in production")?
+        }
+        _ => {}
     }
     database_passwords(services, &get)?;
     let runs = |name: &str| services.contains(&name);
@@ -335,6 +353,7 @@ mod tests {
         [
             ("WOLO_JWT_SECRET", "Zq3v9xL2pR7mW4tY8kB1nC6hJ0sD5fG2aE9uQ"),
             ("WOLO_CORS_ORIGINS", "https://app.wolo.sn"),
+            ("WOLO_PUBLIC_URL", "https://wolo.sn"),
             ("WOLO_WAVE_API_URL", "https://api.wave.com"),
             (
                 "WOLO_WAVE_API_KEY",

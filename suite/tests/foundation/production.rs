@@ -45,6 +45,7 @@ pub(crate) fn valid() -> BTreeMap<&'static str, String> {
         ("WOLO_ENV", "production"),
         ("WOLO_JWT_SECRET", "Zq3v9xL2pR7mW4tY8kB1nC6hJ0sD5fG2aE9uQ"),
         ("WOLO_CORS_ORIGINS", "https://app.wolo.sn"),
+        ("WOLO_PUBLIC_URL", "https://wolo.sn"),
         ("WOLO_WAVE_API_URL", "https://api.wave.com"),
         (
             "WOLO_WAVE_API_KEY",
@@ -177,6 +178,9 @@ fn production_refuses_each_development_setting_with_status_2_before_anything_sta
         ("WOLO_JWT_SECRET", Some(testkit::TEST_JWT_SECRET)),
         ("WOLO_CORS_ORIGINS", Some("*")),
         ("WOLO_CORS_ORIGINS", None),
+        // Links at http://localhost, or not https.
+        ("WOLO_PUBLIC_URL", None),
+        ("WOLO_PUBLIC_URL", Some("http://wolo.sn")),
         // The fake Wave: unset, its address, its key and secret.
         ("WOLO_WAVE_API_URL", None),
         ("WOLO_WAVE_API_URL", Some("http://127.0.0.1:8099")),

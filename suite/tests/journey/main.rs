@@ -63,13 +63,9 @@ async fn checkout_to_funded_pot_through_the_fake_wave() {
     // Jobs and consumers run as their service's role, as `wolo serve` runs them.
     let pots_pool = db.service_pool("pots");
     let notifications_pool = db.service_pool("notifications");
-    pots::lifecycle::lifecycle_once(
-        &pots_pool,
-        Utc::now(),
-        platform::config::DEFAULT_PUBLIC_WEB_URL,
-    )
-    .await
-    .unwrap();
+    pots::lifecycle::lifecycle_once(&pots_pool, Utc::now(), &platform::links::Links::local())
+        .await
+        .unwrap();
     let status: String = sqlx::query_scalar("select status from pots.pots where id = $1")
         .bind(pot)
         .fetch_one(&db.pool)
@@ -106,7 +102,8 @@ async fn checkout_to_funded_pot_through_the_fake_wave() {
     assert_eq!(paid.status().as_u16(), 303);
     assert_eq!(
         paid.headers()["location"].to_str().unwrap(),
-        format!("http://localhost:5173/dons/{donation}/merci")
+        // No WOLO_PUBLIC_WEB_URL: the suite's own thank-you page.
+        format!("{}/dons/{donation}/merci", db.config().public_web_url)
     );
     let status: String = sqlx::query_scalar("select status from donations.donations where id = $1")
         .bind(donation)
@@ -122,13 +119,9 @@ async fn checkout_to_funded_pot_through_the_fake_wave() {
     loop {
         pots_consumer.run_once(&pots_pool).await.unwrap();
         notify.run_once(&notifications_pool).await.unwrap();
-        pots::lifecycle::lifecycle_once(
-            &pots_pool,
-            Utc::now(),
-            platform::config::DEFAULT_PUBLIC_WEB_URL,
-        )
-        .await
-        .unwrap();
+        pots::lifecycle::lifecycle_once(&pots_pool, Utc::now(), &platform::links::Links::local())
+            .await
+            .unwrap();
         let (pot_status, raised): (String, i32) =
             sqlx::query_as("select status, raised_amount_cfa from pots.pots where id = $1")
                 .bind(pot)

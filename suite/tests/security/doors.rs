@@ -123,7 +123,7 @@ async fn no_qr_code_is_issued_for_a_pack_that_is_no_longer_available() {
     let out = qr::issue::issue_for_pot(
         &mut conn,
         &secret,
-        "https://wolo.test",
+        &platform::links::Links::local(),
         ALICE_PRIVATE_POT,
         qr::issue::Funding {
             preferred_pack_id: None,
@@ -163,7 +163,7 @@ async fn no_qr_code_is_issued_for_a_pack_that_is_no_longer_available() {
     let out = qr::issue::issue_for_pot(
         &mut conn,
         &secret,
-        "https://wolo.test",
+        &platform::links::Links::local(),
         ALICE_PRIVATE_POT,
         qr::issue::Funding {
             preferred_pack_id: None,

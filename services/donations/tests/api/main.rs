@@ -52,7 +52,11 @@ async fn stack_of(
     .unwrap();
     let mut cfg = donations::DonationsConfig::new(&wave.url, KEY, service_secrets);
     cfg.wave_timeout = wave_timeout;
-    cfg.public_web_url = "https://wolo.example.sn".to_string();
+    cfg.links = platform::links::Links::new(
+        "https://wolo.example.sn",
+        false,
+        testkit::TEST_JWT_SECRET.as_bytes(),
+    );
     let app = testkit::spawn(donations::router(
         db.service_context("donations").with_section(cfg),
     ))

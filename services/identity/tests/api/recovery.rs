@@ -59,9 +59,12 @@ async fn recover_verify_and_set_a_new_password() {
     assert_eq!(event["data"]["minutes"], 60);
     assert_eq!(event["data"]["first_name"], "awa");
     let url = s(&event["data"], "reset_url");
+    // No WOLO_PUBLIC_WEB_URL: the suite's own reset page.
     let token = url
-        .strip_prefix("http://localhost:5173/reset?token=")
+        .split_once("/reset?token=")
+        .filter(|(base, _)| base.starts_with("http://localhost:"))
         .unwrap_or_else(|| panic!("{url}"))
+        .1
         .to_string();
     assert_eq!(token.len(), 43);
     // Only the hash is stored, valid one hour.

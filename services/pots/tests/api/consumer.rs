@@ -17,7 +17,7 @@ async fn open_pot(s: &Stack, owner: Uuid, target: i32) -> Uuid {
         target,
     )
     .await;
-    lifecycle_once(&s.db.service_pool("pots"), open_at, WEB)
+    lifecycle_once(&s.db.service_pool("pots"), open_at, &web())
         .await
         .unwrap();
     assert_eq!(status(s.pool(), p).await, "open");
@@ -103,9 +103,13 @@ async fn donations_fund_the_pot_once_even_when_events_repeat() {
     .await;
     assert_eq!(events(s.pool(), "pot.funded", p).await.len(), 1);
     // The job finds nothing more to do either.
-    let c = lifecycle_once(&s.db.service_pool("pots"), t("2027-02-21T00:00:00Z"), WEB)
-        .await
-        .unwrap();
+    let c = lifecycle_once(
+        &s.db.service_pool("pots"),
+        t("2027-02-21T00:00:00Z"),
+        &web(),
+    )
+    .await
+    .unwrap();
     assert_eq!(c.funded, 0);
 }
 

@@ -57,7 +57,7 @@ async fn birthday_in_10_days_is_due_now_and_tomorrow_is_due_at_once() {
     assert_eq!(at, dakar_midnight(today()));
 
     // The lifecycle job opens both.
-    let c = pots::lifecycle::lifecycle_once(&s.db.service_pool("pots"), Utc::now(), WEB)
+    let c = pots::lifecycle::lifecycle_once(&s.db.service_pool("pots"), Utc::now(), &web())
         .await
         .unwrap();
     assert_eq!(c.opened, 2);

@@ -20,14 +20,18 @@ async fn opens_at_j30_exactly_not_a_second_before() {
     assert_eq!(j30, t("2027-02-13T00:00:00Z"));
     let p = pot(s.pool(), owner, birthday, j30, "scheduled", 10_000).await;
 
-    let c = lifecycle_once(&s.db.service_pool("pots"), j30 - Duration::seconds(1), WEB)
-        .await
-        .unwrap();
+    let c = lifecycle_once(
+        &s.db.service_pool("pots"),
+        j30 - Duration::seconds(1),
+        &web(),
+    )
+    .await
+    .unwrap();
     assert_eq!(c.opened, 0);
     assert_eq!(status(s.pool(), p).await, "scheduled");
     assert!(events(s.pool(), "pot.opened", p).await.is_empty());
 
-    let c = lifecycle_once(&s.db.service_pool("pots"), j30, WEB)
+    let c = lifecycle_once(&s.db.service_pool("pots"), j30, &web())
         .await
         .unwrap();
     assert_eq!(c.opened, 1);
@@ -53,7 +57,7 @@ async fn opens_at_j30_exactly_not_a_second_before() {
     );
 
     // Running again changes nothing and publishes nothing more.
-    let c = lifecycle_once(&s.db.service_pool("pots"), j30 + Duration::hours(1), WEB)
+    let c = lifecycle_once(&s.db.service_pool("pots"), j30 + Duration::hours(1), &web())
         .await
         .unwrap();
     assert_eq!(c, Default::default());
@@ -68,7 +72,7 @@ async fn expires_when_the_birthday_day_is_over_in_dakar_unless_funded() {
     let open_at = dakar_midnight(d("2027-02-13"));
     let unfunded = pot(s.pool(), owner, birthday, open_at, "scheduled", 10_000).await;
     let funded = pot(s.pool(), owner, birthday, open_at, "scheduled", 10_000).await;
-    lifecycle_once(&s.db.service_pool("pots"), open_at, WEB)
+    lifecycle_once(&s.db.service_pool("pots"), open_at, &web())
         .await
         .unwrap();
     sqlx::query("update pots.pots set raised_amount_cfa = 10000 where id = $1")
@@ -79,7 +83,7 @@ async fn expires_when_the_birthday_day_is_over_in_dakar_unless_funded() {
     let c = lifecycle_once(
         &s.db.service_pool("pots"),
         open_at + Duration::minutes(1),
-        WEB,
+        &web(),
     )
     .await
     .unwrap();
@@ -89,13 +93,17 @@ async fn expires_when_the_birthday_day_is_over_in_dakar_unless_funded() {
     let end = expires_at(birthday);
     assert_eq!(end, t("2027-03-16T00:00:00Z"));
     // On the birthday itself (last second), the pot is still open.
-    let c = lifecycle_once(&s.db.service_pool("pots"), end - Duration::seconds(1), WEB)
-        .await
-        .unwrap();
+    let c = lifecycle_once(
+        &s.db.service_pool("pots"),
+        end - Duration::seconds(1),
+        &web(),
+    )
+    .await
+    .unwrap();
     assert_eq!(c.expired, 0);
     assert_eq!(status(s.pool(), unfunded).await, "open");
 
-    let c = lifecycle_once(&s.db.service_pool("pots"), end, WEB)
+    let c = lifecycle_once(&s.db.service_pool("pots"), end, &web())
         .await
         .unwrap();
     assert_eq!(c.expired, 1);
@@ -107,7 +115,7 @@ async fn expires_when_the_birthday_day_is_over_in_dakar_unless_funded() {
     );
     assert_eq!(events(s.pool(), "pot.funded", funded).await.len(), 1);
     // An expired pot never opens again.
-    let c = lifecycle_once(&s.db.service_pool("pots"), end + Duration::days(1), WEB)
+    let c = lifecycle_once(&s.db.service_pool("pots"), end + Duration::days(1), &web())
         .await
         .unwrap();
     assert_eq!(c, Default::default());
@@ -126,9 +134,13 @@ async fn invalid_transitions_are_refused_by_the_database() {
         1000,
     )
     .await;
-    lifecycle_once(&s.db.service_pool("pots"), t("2027-02-13T00:00:00Z"), WEB)
-        .await
-        .unwrap();
+    lifecycle_once(
+        &s.db.service_pool("pots"),
+        t("2027-02-13T00:00:00Z"),
+        &web(),
+    )
+    .await
+    .unwrap();
     for bad in ["scheduled", "funded_x"] {
         let err = sqlx::query("update pots.pots set status = $2 where id = $1")
             .bind(p)
@@ -172,9 +184,13 @@ async fn the_owner_closes_once_others_are_refused() {
         1000,
     )
     .await;
-    lifecycle_once(&s.db.service_pool("pots"), t("2027-02-13T00:00:00Z"), WEB)
-        .await
-        .unwrap();
+    lifecycle_once(
+        &s.db.service_pool("pots"),
+        t("2027-02-13T00:00:00Z"),
+        &web(),
+    )
+    .await
+    .unwrap();
     let path = format!("/pots/{p}/close");
 
     let err = expect(s.send(Method::POST, &path, None, None).await, 401).await;
@@ -238,9 +254,13 @@ async fn the_owner_closes_once_others_are_refused() {
             .unwrap();
     assert!(closed_at.is_some());
     // A closed pot stays closed: the job does not touch it.
-    let c = lifecycle_once(&s.db.service_pool("pots"), t("2027-04-01T00:00:00Z"), WEB)
-        .await
-        .unwrap();
+    let c = lifecycle_once(
+        &s.db.service_pool("pots"),
+        t("2027-04-01T00:00:00Z"),
+        &web(),
+    )
+    .await
+    .unwrap();
     assert_eq!(c, Default::default());
     // Nor can the owner edit it any more.
     let res = s
@@ -365,7 +385,7 @@ async fn concurrent_lifecycle_runs_open_each_pot_once() {
     for _ in 0..8 {
         let pool = s.pool().clone();
         set.spawn(async move {
-            lifecycle_once(&testkit::service_pool_of(&pool, "pots"), open_at, WEB)
+            lifecycle_once(&testkit::service_pool_of(&pool, "pots"), open_at, &web())
                 .await
                 .unwrap()
                 .opened
@@ -482,7 +502,7 @@ async fn a_minors_pot_waits_for_the_guardians_confirmation() {
     )
     .await;
 
-    let c = lifecycle_once(&s.db.service_pool("pots"), now, WEB)
+    let c = lifecycle_once(&s.db.service_pool("pots"), now, &web())
         .await
         .unwrap();
     assert_eq!(c.opened, 0, "no guardian confirmation yet");
@@ -496,7 +516,7 @@ async fn a_minors_pot_waits_for_the_guardians_confirmation() {
     .execute(s.pool())
     .await
     .unwrap();
-    let c = lifecycle_once(&s.db.service_pool("pots"), now, WEB)
+    let c = lifecycle_once(&s.db.service_pool("pots"), now, &web())
         .await
         .unwrap();
     assert_eq!(c.opened, 1);

@@ -22,6 +22,11 @@ use uuid::Uuid;
 
 pub const WEB: &str = "https://web.wolo.test";
 
+/// The links of a suite whose web app is at [`WEB`].
+pub fn web() -> platform::links::Links {
+    platform::links::Links::new(WEB, false, testkit::TEST_JWT_SECRET.as_bytes())
+}
+
 pub struct Stack {
     pub db: TestDb,
     pub app: TestApp,
@@ -31,7 +36,9 @@ pub async fn stack() -> Stack {
     let db = TestDb::new().await;
     let app = testkit::spawn(pots::router({
         let mut ctx = db.context_of(&pots::SERVICE);
-        Arc::make_mut(&mut ctx.config).public_web_url = WEB.to_string();
+        let config = Arc::make_mut(&mut ctx.config);
+        config.public_web_url = WEB.to_string();
+        config.own_pages = false;
         ctx
     }))
     .await;

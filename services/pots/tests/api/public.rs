@@ -34,8 +34,10 @@ async fn donation(
     .unwrap();
 }
 
+/// The page through the owner's share link (pots are private by default).
 async fn page(s: &Stack, p: Uuid) -> Value {
-    expect(s.app.get(&format!("/pots/{p}/public")).await, 200).await
+    let k = web().share_key(p);
+    expect(s.app.get(&format!("/pots/{p}/public?k={k}")).await, 200).await
 }
 
 #[tokio::test]
@@ -171,10 +173,10 @@ async fn the_page_respects_each_donors_anonymity() {
 }
 
 #[tokio::test]
-async fn the_link_opens_any_pot_and_unknown_ids_are_404() {
+async fn a_private_pot_opens_only_with_a_link_its_owner_gave() {
     let s = stack().await;
-    let owner = user(s.pool(), None).await;
-    // Private by default: still viewable through its link (invitations point at it).
+    let owner = user(s.pool(), Some("Awa Ndiaye")).await;
+    // Private by default.
     let p = pot(
         s.pool(),
         owner,
@@ -184,13 +186,89 @@ async fn the_link_opens_any_pot_and_unknown_ids_are_404() {
         1_000,
     )
     .await;
+    // Its id alone (a donor's receipt carries it) opens nothing: 403, no data.
+    let res = s.app.get(&format!("/pots/{p}/public")).await;
+    let text = res.text().await.unwrap();
+    assert!(text.contains("\"code\":\"pot_private\""), "{text}");
+    assert!(!text.contains("Anniversaire de test"), "{text}");
+    // A wrong key, another pot's key, an invitation to another pot: still 403.
+    let other = pot(
+        s.pool(),
+        owner,
+        today() + chrono::Days::new(60),
+        Utc::now(),
+        "open",
+        1_000,
+    )
+    .await;
+    for q in [
+        "k=AAAAAAAAAAAAAAAA".to_string(),
+        format!("k={}", web().share_key(other)),
+        format!("i={}", Uuid::new_v4()),
+        "i=not-a-uuid".to_string(),
+    ] {
+        expect(s.app.get(&format!("/pots/{p}/public?{q}")).await, 403).await;
+    }
+    // The owner's share link (the pot_opened message's), an invitation, the owner, an admin.
     let v = page(&s, p).await;
     assert_eq!(v["visibility"], "private");
+    assert_eq!(v["owner_first_name"], "Awa");
     assert_eq!(v["status"], "scheduled");
     assert_eq!(v["accepts_donations"], false);
     assert_eq!(v["progress_percent"], 0.0);
     assert!(v["preferred_pack"].is_null());
     assert_eq!(v["donors"], json!([]));
+    let invitation: Uuid = sqlx::query_scalar(
+        "insert into pots.pot_invitations (pot_id, invited_by_user_id, invitation_method, recipient_identifier)
+         values ($1, $2, 'sms', '+221770001122') returning id",
+    )
+    .bind(p)
+    .bind(owner)
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    expect(
+        s.app.get(&format!("/pots/{p}/public?i={invitation}")).await,
+        200,
+    )
+    .await;
+    expect(
+        s.app
+            .get(&format!("/pots/{other}/public?i={invitation}"))
+            .await,
+        403,
+    )
+    .await;
+    for token in [
+        testkit::token(auth::Role::User, owner),
+        testkit::token(auth::Role::Admin, Uuid::new_v4()),
+    ] {
+        let res = s
+            .app
+            .request(Method::GET, &format!("/pots/{p}/public"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        expect(res, 200).await;
+    }
+    // Someone else signed in is no one special.
+    let res = s
+        .app
+        .request(Method::GET, &format!("/pots/{p}/public"))
+        .bearer_auth(testkit::token(auth::Role::User, Uuid::new_v4()))
+        .send()
+        .await
+        .unwrap();
+    expect(res, 403).await;
+    // A public pot opens with its id alone.
+    sqlx::query("update pots.pots set visibility = 'public' where id = $1")
+        .bind(other)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    expect(s.app.get(&format!("/pots/{other}/public")).await, 200).await;
+
     let err = expect(
         s.app.get(&format!("/pots/{}/public", Uuid::new_v4())).await,
         404,
@@ -198,4 +276,32 @@ async fn the_link_opens_any_pot_and_unknown_ids_are_404() {
     .await;
     assert_eq!(err["code"], "pot_not_found");
     expect(s.app.get("/pots/not-a-uuid/public").await, 400).await;
+}
+
+#[tokio::test]
+async fn a_minors_first_name_is_never_on_the_page() {
+    let s = stack().await;
+    let child = user(s.pool(), None).await;
+    let mother = user(s.pool(), Some("Aminata Diallo")).await;
+    sqlx::query(
+        "insert into profiles.profiles (user_id, full_name, date_of_birth, guardian_user_id, relationship_type)
+         values ($1, 'Fatou Diallo', (now() at time zone 'Africa/Dakar')::date - interval '12 years', $2, 'parent')",
+    )
+    .bind(child)
+    .bind(mother)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    let p = pot(
+        s.pool(),
+        child,
+        today() + chrono::Days::new(40),
+        Utc::now(),
+        "open",
+        1_000,
+    )
+    .await;
+    let v = page(&s, p).await;
+    assert!(v["owner_first_name"].is_null(), "{v}");
+    assert!(!v.to_string().contains("Fatou"), "{v}");
 }

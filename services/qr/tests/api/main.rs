@@ -28,7 +28,7 @@ pub struct Stack {
 pub fn config() -> QrSettings {
     QrSettings {
         secret: QrSecret::new(DEV_SECRET.as_bytes()).unwrap(),
-        public_web_url: "https://wolo.test".into(),
+        links: platform::links::Links::new("https://wolo.test", false, b"test"),
         identity_url: "../identity".into(),
     }
 }
@@ -173,7 +173,7 @@ pub async fn funded(
 
 /// Runs the `qr.pots` consumer until `done` holds (events become visible with a delay).
 pub async fn drain_until(pool: &PgPool, sql: &str, arg: Uuid) {
-    let consumer = qr::issue::consumer(config().secret, "https://wolo.test".into());
+    let consumer = qr::issue::consumer(config().secret, config().links);
     let service = testkit::service_pool_of(pool, "qr");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -196,7 +196,7 @@ pub async fn drain_until(pool: &PgPool, sql: &str, arg: Uuid) {
 
 /// Runs the consumer until its cursor has passed event `id`.
 pub async fn drain_past(pool: &PgPool, id: i64) {
-    let consumer = qr::issue::consumer(config().secret, "https://wolo.test".into());
+    let consumer = qr::issue::consumer(config().secret, config().links);
     let service = testkit::service_pool_of(pool, "qr");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {

@@ -563,3 +563,49 @@ async fn a_redeem_body_with_an_unknown_field_is_named_and_redeems_nothing() {
         .unwrap();
     assert_eq!(res.status(), 401);
 }
+
+#[tokio::test]
+async fn the_counter_code_redeems_as_the_qr_code_does() {
+    let s = stack().await;
+    let pool = s.pool();
+    let w = world(pool, today()).await;
+    let short: String = sqlx::query_scalar("select short_code from qr.qr_codes where id = $1")
+        .bind(w.qr_id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(short.len(), qr::code::SHORT_CHARS);
+    assert_eq!(qr::code::short(&short).as_deref(), Some(short.as_str()));
+
+    // A counter code that names no gift: 404, logged with what was typed.
+    let unknown = if short.starts_with('Z') { "Y" } else { "Z" }.to_string() + &short[1..];
+    let res = redeem(&s.app, w.staff, &unknown, "plateau").await;
+    let err = expect(res, 404).await;
+    assert_eq!(err["details"], "unknown_code", "{err}");
+    let logged: i64 = sqlx::query_scalar(
+        "select count(*) from qr.unmatched_scan_logs where reason = 'unknown_code'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(logged, 1);
+
+    // Typed by hand: lower case, a dash, O for 0 and L for 1 where they appear.
+    let typed = qr::code::short_grouped(&short)
+        .to_lowercase()
+        .replace('0', "o")
+        .replace('1', "l");
+    let ok = expect(redeem(&s.app, w.staff, &typed, "plateau").await, 200).await;
+    assert_eq!(ok["qr_code_id"], json!(w.qr_id), "{ok}");
+    // The code is used: the full code and the counter code both say so.
+    expect(redeem(&s.app, w.staff, &short, "plateau").await, 409).await;
+    expect(redeem(&s.app, w.staff, &w.code, "plateau").await, 409).await;
+    let success: i64 = sqlx::query_scalar(
+        "select count(*) from qr.qr_redemption_logs where qr_code_id = $1 and validation_result = 'success'",
+    )
+    .bind(w.qr_id)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(success, 1);
+}

@@ -1,0 +1,611 @@
+//! The pages people open from a link (`web`), through the whole suite and a fake Wave on
+//! loopback, as a phone would: the pot page in each state and language, a private pot, the
+//! « Participer » form to Wave and back to the thank-you page (pending, then a receipt once
+//! the webhook landed), the error page, the gift page with its counter code; and every link
+//! the suite writes pointing at these pages when `WOLO_PUBLIC_WEB_URL` is unset.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use reqwest::{redirect::Policy, Method};
+use serde_json::Value;
+use sqlx::PgPool;
+use testkit::{TestApp, TestDb};
+use uuid::Uuid;
+
+pub struct Suite {
+    pub db: TestDb,
+    pub app: TestApp,
+    pub wave: fakewave::FakeWave,
+    pub links: platform::links::Links,
+}
+
+/// The suite with its pages, its donations service pointed at a fake Wave whose webhooks
+/// come back to it.
+pub async fn suite() -> Suite {
+    let db = TestDb::new().await;
+    let wave = fakewave::spawn(fakewave::FakeWaveConfig::default())
+        .await
+        .unwrap();
+    let env = platform::config::Env::process()
+        .with("WOLO_WAVE_API_URL", &wave.url)
+        .with("WOLO_WAVE_API_KEY", fakewave::DEV_API_KEY)
+        .with("WOLO_WAVE_WEBHOOK_SECRET", fakewave::DEV_WEBHOOK_SECRET);
+    let contexts = suite::service_contexts(&db.context(), &env).unwrap();
+    let links = platform::links::Links::from_config(&db.config());
+    let app = testkit::spawn(suite::suite_router_of(&contexts)).await;
+    wave.set_webhook_url(Some(app.url("/donations/webhooks/wave")));
+    app.wait_ready("/pots/pots?limit=0").await;
+    Suite {
+        db,
+        app,
+        wave,
+        links,
+    }
+}
+
+pub fn no_redirect() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A user with a profile named `name`.
+pub async fn user(pool: &PgPool, name: &str) -> Uuid {
+    let id: Uuid = sqlx::query_scalar(
+        "insert into identity.users (phone) values ('+22177' || lpad((floor(random() * 10000000))::int::text, 7, '0'))
+         returning id",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into profiles.profiles (user_id, full_name, date_of_birth) values ($1, $2, '1995-01-01')",
+    )
+    .bind(id)
+    .bind(name)
+    .execute(pool)
+    .await
+    .unwrap();
+    id
+}
+
+/// A partner (CinéTeranga, two venues with hours), its cinema pack.
+pub async fn pack(pool: &PgPool) -> (Uuid, Uuid) {
+    let partner: Uuid = sqlx::query_scalar(
+        "insert into packs.partners (name, type, revenue_split_percentage, venues, status)
+         values ('CinéTeranga', 'cinema', 80,
+                 '[{\"id\": \"plateau\", \"name\": \"CinéTeranga Plateau\", \"address\": \"Avenue Georges Pompidou\",
+                    \"city\": \"Dakar\", \"hours\": \"tous les jours, 14 h – 23 h\"}]', 'active')
+         returning id",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let pack: Uuid = sqlx::query_scalar(
+        "insert into packs.packs (name, description, category, base_price_cfa, partner_id, validity_days,
+                                  redemption_instructions)
+         values ('Soirée cinéma pour deux', 'Deux places et du pop-corn', 'cinema', 15000, $1, 30,
+                 'Présentez le QR code à la caisse')
+         returning id",
+    )
+    .bind(partner)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    (partner, pack)
+}
+
+/// An open pot of `owner` (birthday in 12 days), target 20 000 FCFA, with `visibility`.
+pub async fn open_pot(pool: &PgPool, owner: Uuid, pack: Option<Uuid>, visibility: &str) -> Uuid {
+    let birthday = (Utc::now() + chrono::Duration::days(12)).date_naive();
+    sqlx::query_scalar(
+        "insert into pots.pots (owner_user_id, title, target_amount_cfa, birthday_date, scheduled_open_at,
+                                actual_opened_at, status, visibility, preferred_pack_id)
+         values ($1, 'Les 30 ans d''Awa', 20000, $2, now() - interval '1 day', now() - interval '1 day',
+                 'open', $3, $4)
+         returning id",
+    )
+    .bind(owner)
+    .bind(birthday)
+    .bind(visibility)
+    .bind(pack)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// A succeeded donation, with the pot's total raised by it.
+#[allow(clippy::too_many_arguments)]
+pub async fn given(
+    pool: &PgPool,
+    pot: Uuid,
+    name: &str,
+    amount: i32,
+    anonymous: bool,
+    show_amount: bool,
+    message: &str,
+) {
+    sqlx::query(
+        "insert into donations.donations
+             (pot_id, donor_name, donor_phone, amount_cfa, status, is_anonymous, show_amount,
+              donation_message, confirmed_at)
+         values ($1, $2, '+221770009999', $3, 'succeeded', $4, $5, $6, now())",
+    )
+    .bind(pot)
+    .bind(name)
+    .bind(amount)
+    .bind(anonymous)
+    .bind(show_amount)
+    .bind(message)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "update pots.pots set raised_amount_cfa = raised_amount_cfa + $2, donor_count = donor_count + 1
+         where id = $1",
+    )
+    .bind(pot)
+    .bind(amount)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+pub async fn html(app: &TestApp, path: &str, lang: Option<&str>) -> (u16, String) {
+    let mut req = app.request(Method::GET, path);
+    if let Some(l) = lang {
+        req = req.header("accept-language", l);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let ctype = res.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(ctype.starts_with("text/html"), "{path}: {ctype}");
+    (status, res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_pot_page_shows_what_donors_and_the_owner_allowed() {
+    let s = suite().await;
+    let pool = &s.db.pool;
+    let owner = user(pool, "Awa Ndiaye").await;
+    let (_, pack) = pack(pool).await;
+    let pot = open_pot(pool, owner, Some(pack), "public").await;
+    given(
+        pool,
+        pot,
+        "Moussa Diop",
+        5000,
+        false,
+        true,
+        "Joyeux anniversaire !",
+    )
+    .await;
+    given(pool, pot, "Secret Fatou", 7000, true, true, "Bisous").await;
+    given(pool, pot, "Ibou Sarr", 3000, false, false, "").await;
+
+    let (status, page) = html(&s.app, &format!("/p/{pot}"), Some("fr-SN,fr;q=0.9")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<html lang=\"fr\">"), "{page}");
+    assert!(page.contains("Les 30 ans d&#39;Awa") || page.contains("Les 30 ans d'Awa"));
+    assert!(page.contains("L'anniversaire de Awa") || page.contains("L&#39;anniversaire de Awa"));
+    assert!(!page.contains("Ndiaye"), "only the owner's first name");
+    assert!(
+        page.contains("15\u{202f}000\u{a0}FCFA collectés sur 20\u{202f}000\u{a0}FCFA"),
+        "{page}"
+    );
+    assert!(page.contains("Plus que 12 jours"), "{page}");
+    assert!(page.contains("Soirée cinéma pour deux"));
+    // The wall: a name with its amount and words; an anonymous donor; a hidden amount.
+    assert!(
+        page.contains("Moussa Diop</strong> — 5\u{202f}000\u{a0}FCFA"),
+        "{page}"
+    );
+    assert!(page.contains("Joyeux anniversaire !"));
+    assert!(!page.contains("Secret Fatou"), "an anonymous donor's name");
+    assert!(
+        page.contains("Anonyme</strong> — 7\u{202f}000\u{a0}FCFA"),
+        "{page}"
+    );
+    assert!(page.contains("Ibou Sarr</strong>"));
+    assert!(!page.contains("3\u{202f}000\u{a0}FCFA"), "a hidden amount");
+    assert!(!page.contains("+221770009999"), "no donor's phone");
+    // The form, and the preview's tags.
+    assert!(
+        page.contains("<form class=\"card\" method=\"post\""),
+        "{page}"
+    );
+    assert!(page.contains(">Participer</button>"));
+    assert!(page.contains("property=\"og:title\""));
+    assert!(page.contains("name=\"viewport\""));
+
+    // Wolof by the switch, English by the browser.
+    let (_, wo) = html(&s.app, &format!("/p/{pot}?lang=wo"), Some("en")).await;
+    assert!(
+        wo.contains("<html lang=\"wo\">") && wo.contains("Bokk ci"),
+        "{wo}"
+    );
+    let (_, en) = html(&s.app, &format!("/p/{pot}"), Some("en-GB,en;q=0.8")).await;
+    assert!(
+        en.contains("<html lang=\"en\">") && en.contains("12 days left"),
+        "{en}"
+    );
+    assert!(
+        en.contains("15,000\u{a0}FCFA raised of 20,000\u{a0}FCFA"),
+        "{en}"
+    );
+
+    // The states: funded, closed, expired, scheduled (no form).
+    for (state, words) in [
+        ("funded", "Objectif atteint"),
+        ("closed", "La cagnotte est clôturée"),
+        ("expired", "La cagnotte est terminée"),
+        ("scheduled", "La cagnotte ouvre le"),
+    ] {
+        let pot = if state == "scheduled" {
+            sqlx::query_scalar(
+                "insert into pots.pots (owner_user_id, title, target_amount_cfa, birthday_date,
+                                        scheduled_open_at, visibility)
+                 values ($1, 'Bientôt', 20000, current_date + 40, now() + interval '2 days', 'public')
+                 returning id",
+            )
+            .bind(owner)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        } else {
+            let pot = open_pot(pool, owner, Some(pack), "public").await;
+            sqlx::query("update pots.pots set status = $2 where id = $1")
+                .bind(pot)
+                .bind(state)
+                .execute(pool)
+                .await
+                .unwrap();
+            pot
+        };
+        let (status, page) = html(&s.app, &format!("/p/{pot}"), None).await;
+        assert_eq!(status, 200);
+        assert!(page.contains(words), "{state}: {page}");
+        assert!(!page.contains("method=\"post\""), "{state}: no form");
+    }
+
+    // Unknown pots and bad ids: a friendly 404 in French.
+    for path in [format!("/p/{}", Uuid::new_v4()), "/p/pas-un-id".to_string()] {
+        let (status, page) = html(&s.app, &path, None).await;
+        assert_eq!(status, 404);
+        assert!(page.contains("Page introuvable"), "{page}");
+    }
+}
+
+#[tokio::test]
+async fn a_private_pot_shows_nothing_without_its_link() {
+    let s = suite().await;
+    let pool = &s.db.pool;
+    let owner = user(pool, "Awa Ndiaye").await;
+    let pot = open_pot(pool, owner, None, "private").await;
+    let (status, page) = html(&s.app, &format!("/p/{pot}"), None).await;
+    assert_eq!(status, 403);
+    assert!(page.contains("Cagnotte privée"), "{page}");
+    assert!(!page.contains("Awa"), "{page}");
+    assert!(!page.contains("og:title"), "a neutral card: {page}");
+    let (status, _) = html(&s.app, &format!("/p/{pot}?k=AAAAAAAAAAAAAAAA"), None).await;
+    assert_eq!(status, 403);
+    // The owner's share link opens it, and the form keeps the key.
+    let (status, page) = html(
+        &s.app,
+        &format!("/p/{pot}?k={}", s.links.share_key(pot)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Awa"), "{page}");
+    assert!(
+        page.contains(&format!("action=\"/p/{pot}?k={}\"", s.links.share_key(pot))),
+        "{page}"
+    );
+    // A form posted without the link is refused the same way.
+    let res = no_redirect()
+        .post(s.app.url(&format!("/p/{pot}")))
+        .form(&[("amount", "1000"), ("key", "k1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    let n: i64 = sqlx::query_scalar("select count(*) from donations.donations where pot_id = $1")
+        .bind(pot)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+/// Polls `sql` (one bool, bound to `arg`) until true.
+pub async fn until(pool: &PgPool, sql: &str, arg: Uuid) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let done: bool = sqlx::query_scalar(sql)
+            .bind(arg)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        if done {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never: {sql}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn participer_goes_to_wave_and_comes_back_to_a_receipt() {
+    let s = suite().await;
+    let pool = &s.db.pool;
+    let owner = user(pool, "Awa Ndiaye").await;
+    let pot = open_pot(pool, owner, None, "public").await;
+    let client = no_redirect();
+
+    // A bad amount: the checkout's own words on the page, what was typed kept, nothing written.
+    let res = client
+        .post(s.app.url(&format!("/p/{pot}")))
+        .form(&[
+            ("amount", "douze"),
+            ("donor_name", "Moussa"),
+            ("message", "Bravo"),
+            ("key", "page-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("class=\"error\""), "{page}");
+    assert!(
+        page.contains("Le montant doit être un nombre entier de FCFA"),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"Moussa\"") && page.contains(">Bravo</textarea>"),
+        "{page}"
+    );
+
+    // The form as a phone sends it; a double tap (same page key) is one checkout.
+    let form = [
+        ("amount", "5 000"),
+        ("donor_name", "Moussa Diop"),
+        ("donor_phone", "77 000 00 01"),
+        ("message", "Bon anniversaire !"),
+        ("show_amount", "on"),
+        ("key", "page-2"),
+    ];
+    let mut to = Vec::new();
+    for _ in 0..2 {
+        let res = client
+            .post(s.app.url(&format!("/p/{pot}")))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 303);
+        to.push(res.headers()["location"].to_str().unwrap().to_string());
+    }
+    assert_eq!(to[0], to[1]);
+    assert!(to[0].starts_with(&s.wave.url), "{}", to[0]);
+    let (donation, amount, message): (Uuid, i32, Option<String>) = sqlx::query_as(
+        "select id, amount_cfa, donation_message from donations.donations where pot_id = $1",
+    )
+    .bind(pot)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (amount, message.as_deref()),
+        (5000, Some("Bon anniversaire !"))
+    );
+
+    // Before Wave's webhook: the thank-you page waits and reloads itself.
+    let (status, page) = html(&s.app, &format!("/dons/{donation}/merci"), None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Paiement en cours"), "{page}");
+    assert!(page.contains("http-equiv=\"refresh\""), "{page}");
+
+    // The donor pays: Wave's webhook lands, then Wave sends the browser to success_url,
+    // which is the suite's own thank-you page (WOLO_PUBLIC_WEB_URL unset).
+    let paid = client.post(format!("{}/pay", to[0])).send().await.unwrap();
+    assert_eq!(paid.status().as_u16(), 303);
+    let back = paid.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(back, s.links.donation_thanks(donation));
+    until(
+        pool,
+        "select status = 'succeeded' from donations.donations where id = $1",
+        donation,
+    )
+    .await;
+    let (status, page) = html(&s.app, &format!("/dons/{donation}/merci"), None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Merci !"), "{page}");
+    assert!(
+        page.contains("Votre participation de 5\u{202f}000\u{a0}FCFA"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&donation.to_string().to_uppercase()),
+        "the receipt's reference"
+    );
+    assert!(!page.contains("http-equiv=\"refresh\""));
+    assert!(!page.contains("+221770000001"), "no phone on the receipt");
+
+    // The error page: nothing taken, back to the form; a paid donation goes to its receipt.
+    let other: Uuid = sqlx::query_scalar(
+        "insert into donations.donations (pot_id, amount_cfa, status) values ($1, 2000, 'failed') returning id",
+    )
+    .bind(pot)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let (status, page) = html(&s.app, &format!("/dons/{other}/echec"), None).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Le paiement n&#39;a pas abouti")
+            || page.contains("Le paiement n'a pas abouti")
+    );
+    assert!(
+        page.contains(&format!("/p/{pot}?k=")) && page.contains("#participer"),
+        "{page}"
+    );
+    let res = client
+        .get(s.app.url(&format!("/dons/{donation}/echec")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let (status, _) = html(&s.app, &format!("/dons/{}/merci", Uuid::new_v4()), None).await;
+    assert_eq!(status, 404);
+}
+
+/// Issues the gift of a funded pot of `owner` whose birthday is today, with the qr consumer.
+pub async fn gift(s: &Suite, owner: Uuid, pack: Uuid) -> (Uuid, Uuid) {
+    let pool = &s.db.pool;
+    let birthday = Utc::now()
+        .with_timezone(&chrono_tz::Africa::Dakar)
+        .date_naive();
+    let pot: Uuid = sqlx::query_scalar(
+        "insert into pots.pots (owner_user_id, title, target_amount_cfa, raised_amount_cfa, birthday_date,
+                                scheduled_open_at, status, preferred_pack_id)
+         values ($1, 'Les 30 ans d''Awa', 15000, 15000, $2, ($2::date - 30)::timestamptz, 'funded', $3)
+         returning id",
+    )
+    .bind(owner)
+    .bind(birthday)
+    .bind(pack)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    platform::outbox::publish(
+        &mut tx,
+        "pot.funded",
+        &serde_json::json!({"pot_id": pot, "owner_user_id": owner, "raised_amount_cfa": 15000,
+                            "target_amount_cfa": 15000, "preferred_pack_id": pack, "birthday_date": birthday}),
+        "pots",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let secret = qr::code::QrSecret::new(qr::code::DEV_SECRET.as_bytes()).unwrap();
+    let consumer = qr::issue::consumer(secret, s.links.clone());
+    let service = s.db.service_pool("qr");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        consumer.run_once(&service).await.unwrap();
+        let id: Option<Uuid> = sqlx::query_scalar("select id from qr.qr_codes where pot_id = $1")
+            .bind(pot)
+            .fetch_optional(pool)
+            .await
+            .unwrap();
+        if let Some(id) = id {
+            return (pot, id);
+        }
+        assert!(Instant::now() < deadline, "no code issued");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_gift_page_shows_the_code_and_the_counter_code() {
+    let s = suite().await;
+    let pool = &s.db.pool;
+    let owner = user(pool, "Awa Ndiaye").await;
+    let (_, pack) = pack(pool).await;
+    let (_, qr_id) = gift(&s, owner, pack).await;
+    let short: String = sqlx::query_scalar("select short_code from qr.qr_codes where id = $1")
+        .bind(qr_id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    // The qr_ready message links to the suite's own gift page.
+    let msg: Value = sqlx::query_scalar(
+        "select payload from wolo.outbox where topic = 'notification.requested'
+         and payload->>'message' = 'qr_ready' and payload->>'user_id' = $1",
+    )
+    .bind(owner.to_string())
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(msg["data"]["qr_url"], s.links.gift(qr_id));
+    assert!(s.links.gift(qr_id).contains("/cadeau/"));
+
+    let (status, page) = html(&s.app, &format!("/cadeau/{qr_id}"), None).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Votre cadeau : Soirée cinéma pour deux"),
+        "{page}"
+    );
+    assert!(page.contains("<svg"), "the QR code inline");
+    assert!(page.contains(&qr::code::short_grouped(&short)), "{page}");
+    assert!(page.contains("Montrez ce QR code au comptoir"), "{page}");
+    assert!(
+        page.contains("CinéTeranga Plateau") && page.contains("14 h – 23 h"),
+        "{page}"
+    );
+
+    sqlx::query("update qr.qr_codes set status = 'redeemed', redeemed_at = now() where id = $1")
+        .bind(qr_id)
+        .execute(pool)
+        .await
+        .unwrap();
+    let (_, page) = html(&s.app, &format!("/cadeau/{qr_id}"), Some("en")).await;
+    assert!(page.contains("This gift has already been used"), "{page}");
+    assert!(!page.contains("<svg"), "no code once used");
+    let (status, _) = html(&s.app, &format!("/cadeau/{}", Uuid::new_v4()), None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn every_link_points_at_the_suites_own_pages_out_of_the_box() {
+    let s = suite().await;
+    let pool = &s.db.pool;
+    let owner = user(pool, "Awa Ndiaye").await;
+    // The lifecycle opens a pot: the owner's message carries the share link, which opens it.
+    let birthday = (Utc::now() + chrono::Duration::days(20)).date_naive();
+    let pot: Uuid = sqlx::query_scalar(
+        "insert into pots.pots (owner_user_id, title, target_amount_cfa, birthday_date, scheduled_open_at)
+         values ($1, 'Les 30 ans d''Awa', 20000, $2, now() - interval '1 minute') returning id",
+    )
+    .bind(owner)
+    .bind(birthday)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    pots::lifecycle::lifecycle_once(&s.db.service_pool("pots"), Utc::now(), &s.links)
+        .await
+        .unwrap();
+    let msg: Value = sqlx::query_scalar(
+        "select payload from wolo.outbox where topic = 'notification.requested'
+         and payload->>'message' = 'pot_opened' and payload->>'user_id' = $1",
+    )
+    .bind(owner.to_string())
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let url = msg["data"]["pot_url"].as_str().unwrap();
+    assert_eq!(url, s.links.pot(pot));
+    let path = url.strip_prefix(s.links.base()).unwrap();
+    let (status, page) = html(&s.app, path, None).await;
+    assert_eq!(status, 200, "a private pot opened by its owner's link");
+    assert!(page.contains("Les 30 ans d"), "{page}");
+
+    // An invitation's link opens it too.
+    let res = s
+        .app
+        .request(Method::POST, &format!("/pots/pots/{pot}/invitations"))
+        .bearer_auth(testkit::token(auth::Role::User, owner))
+        .json(&serde_json::json!({"method": "sms", "recipient": "+221770001122"}))
+        .send()
+        .await
+        .unwrap();
+    let inv = testkit::expect(res, 201).await;
+    let inv_id: Uuid = inv["id"].as_str().unwrap().parse().unwrap();
+    let (status, _) = html(&s.app, &format!("/p/{pot}?i={inv_id}"), None).await;
+    assert_eq!(status, 200);
+}
