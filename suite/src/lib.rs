@@ -118,8 +118,9 @@ pub fn suite_router_of(contexts: &[(&'static Service, Context)]) -> Router {
     router
 }
 
-/// The pages people open from a link (`web`), at the root, when the pots, donations and qr
-/// services are all there: each page reads as the service owning its data.
+/// The pages people open from a link (`web`), at the root, when the services they read are
+/// all there (pots, donations, qr, identity, referral): each page reads as the service owning
+/// its data, and hands its forms to that service's own router.
 fn pages(contexts: &[(&'static Service, Context)]) -> Option<Router> {
     let ctx = |name: &str| {
         contexts
@@ -128,11 +129,15 @@ fn pages(contexts: &[(&'static Service, Context)]) -> Option<Router> {
             .map(|(_, c)| c)
     };
     let (pots, donations, qr) = (ctx("pots")?, ctx("donations")?, ctx("qr")?);
+    let (identity, referral) = (ctx("identity")?, ctx("referral")?);
     Some(web::router(web::Sources {
         pots: pots.db.clone(),
         donations: donations.db.clone(),
         qr: qr.db.clone(),
+        referral: referral.db.clone(),
         donations_router: (donations::SERVICE.router)(donations.clone()),
+        identity_router: (identity::SERVICE.router)(identity.clone()),
+        referral_router: (referral::SERVICE.router)(referral.clone()),
         links: platform::links::Links::from_config(&pots.config),
     }))
 }

@@ -92,7 +92,7 @@ impl Lang {
         let digits = amount.unsigned_abs().to_string();
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(sep);
             }
             out.push(c);
@@ -163,6 +163,24 @@ pub struct Words {
     pub hours: &'static str,
     pub error_title: &'static str,
     pub error_text: &'static str,
+    pub reset_title: &'static str,
+    pub reset_again: &'static str,
+    pub reset_button: &'static str,
+    pub reset_done: &'static str,
+    pub reset_mismatch: &'static str,
+    pub link_expired: &'static str,
+    pub confirm_title: &'static str,
+    pub confirm_text: &'static str,
+    pub confirm_button: &'static str,
+    pub confirm_done: &'static str,
+    pub invite_title: &'static str,
+    pub invite_text: &'static str,
+    pub invite_by: &'static str,
+    pub invite_phone: &'static str,
+    pub invite_send: &'static str,
+    pub invite_code: &'static str,
+    pub invite_join: &'static str,
+    pub invite_done: &'static str,
 }
 
 /// `template` with each `{}` replaced by the next of `values`.
@@ -252,6 +270,24 @@ pub static FR: Words = Words {
     hours: "Horaires",
     error_title: "Un souci",
     error_text: "Quelque chose s'est mal passé. Réessayez dans un instant.",
+    reset_title: "Nouveau mot de passe",
+    reset_again: "Confirmez-le",
+    reset_button: "Changer mon mot de passe",
+    reset_done: "Votre mot de passe est changé. Vous pouvez vous connecter avec lui.",
+    reset_mismatch: "Les deux mots de passe ne sont pas identiques.",
+    link_expired: "Ce lien n'est plus valable : demandez-en un nouveau.",
+    confirm_title: "Confirmer votre adresse e-mail",
+    confirm_text: "Appuyez sur le bouton pour confirmer votre adresse.",
+    confirm_button: "Confirmer",
+    confirm_done: "Votre adresse e-mail est confirmée. Merci !",
+    invite_title: "Vous êtes invité(e) sur WOLO",
+    invite_text: "WOLO, c'est la cagnotte d'anniversaire entre proches : on participe avec Wave, le cadeau s'ouvre avec un QR code.",
+    invite_by: "{} vous invite à rejoindre WOLO.",
+    invite_phone: "Votre numéro de téléphone",
+    invite_send: "Recevoir un code par SMS",
+    invite_code: "Le code reçu par SMS",
+    invite_join: "Rejoindre WOLO",
+    invite_done: "Bienvenue sur WOLO ! Votre invitation est acceptée.",
 };
 
 pub static WO: Words = Words {
@@ -327,6 +363,25 @@ pub static WO: Words = Words {
     hours: "Waxtu yi",
     error_title: "Am na jafe-jafe",
     error_text: "Am na lu baaxul. Jéemaatal ci kanam.",
+    reset_title: "Baatu jàll bu bees",
+    reset_again: "Bindaat ko",
+    reset_button: "Soppi sama baatu jàll",
+    reset_done: "Sa baatu jàll soppiku na. Mën nga dugg ak moom.",
+    reset_mismatch: "Ñaari baatu jàll yi yemuñu.",
+    link_expired: "Lien bii jeex na: laajal beneen.",
+    confirm_title: "Dëggal sa adrees e-mail",
+    confirm_text: "Bësal butoŋ bi ngir dëggal sa adrees.",
+    confirm_button: "Dëggal",
+    confirm_done: "Sa adrees e-mail dëggu na. Jërëjëf!",
+    invite_title: "Ñu ngi lay woo ci WOLO",
+    invite_text:
+        "WOLO mooy kees bu bésu juddu ci biir mbokk: ñu joxe ak Wave, may bi ubbiku ak QR code.",
+    invite_by: "{} mungi lay woo ci WOLO.",
+    invite_phone: "Sa nimero telefon",
+    invite_send: "Jot benn code ci SMS",
+    invite_code: "Code bi nga jot ci SMS",
+    invite_join: "Dugg ci WOLO",
+    invite_done: "Dalal jàmm ci WOLO! Nangu nañu sa woote.",
 };
 
 pub static EN: Words = Words {
@@ -402,6 +457,24 @@ pub static EN: Words = Words {
     hours: "Opening hours",
     error_title: "Something went wrong",
     error_text: "Something went wrong. Please try again in a moment.",
+    reset_title: "New password",
+    reset_again: "Type it again",
+    reset_button: "Change my password",
+    reset_done: "Your password is changed. You can sign in with it.",
+    reset_mismatch: "The two passwords are not the same.",
+    link_expired: "This link is no longer valid: ask for a new one.",
+    confirm_title: "Confirm your e-mail address",
+    confirm_text: "Press the button to confirm your address.",
+    confirm_button: "Confirm",
+    confirm_done: "Your e-mail address is confirmed. Thank you!",
+    invite_title: "You are invited to WOLO",
+    invite_text: "WOLO is the birthday pot among friends and family: everyone chips in with Wave, the gift opens with a QR code.",
+    invite_by: "{} invites you to join WOLO.",
+    invite_phone: "Your phone number",
+    invite_send: "Get a code by SMS",
+    invite_code: "The code you received by SMS",
+    invite_join: "Join WOLO",
+    invite_done: "Welcome to WOLO! Your invitation is accepted.",
 };
 
 #[cfg(test)]

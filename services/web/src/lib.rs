@@ -8,7 +8,9 @@
 //!   the browser on to Wave;
 //! - `GET /dons/{donation}/merci` and `/dons/{donation}/echec`: where Wave sends the donor
 //!   back ([`donation`]);
-//! - `GET /cadeau/{qr code id}`: the gift, with its QR code ([`gift`]).
+//! - `GET /cadeau/{qr code id}`: the gift, with its QR code ([`gift`]);
+//! - `/reset`, `/auth/confirm`, `/invitation/{code}`: the links of the password reset,
+//!   e-mail confirmation and sponsor invitation messages ([`account`]).
 //!
 //! Each page reads what the API gives, through the same code (`pots::public::load` for the
 //! pot) and as the service that owns the data (its database role). Links to these pages are
@@ -24,6 +26,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use platform::links::Links;
 use sqlx::PgPool;
 
+pub mod account;
 pub mod donation;
 pub mod gift;
 pub mod i18n;
@@ -40,9 +43,15 @@ pub struct Sources {
     pub donations: PgPool,
     /// The qr service's pool: the gift's code, pack and venues.
     pub qr: PgPool,
+    /// The referral service's pool: who sent an invitation.
+    pub referral: PgPool,
     /// The donations service's router: the pot page's form posts to its `/checkout`, so a
     /// checkout started from a page obeys every rule of the API's.
     pub donations_router: Router,
+    /// The identity service's router: reset, confirmation and sign-in by SMS code.
+    pub identity_router: Router,
+    /// The referral service's router: accepting an invitation.
+    pub referral_router: Router,
     pub links: Links,
 }
 
@@ -53,6 +62,15 @@ pub fn router(sources: Sources) -> Router {
         .route("/dons/{donation}/merci", get(donation::get_thanks))
         .route("/dons/{donation}/echec", get(donation::get_failed))
         .route("/cadeau/{id}", get(gift::get_page))
+        .route("/reset", get(account::get_reset).post(account::post_reset))
+        .route(
+            "/auth/confirm",
+            get(account::get_confirm).post(account::post_confirm),
+        )
+        .route(
+            "/invitation/{code}",
+            get(account::get_invitation).post(account::post_invitation),
+        )
         .with_state(sources)
 }
 
@@ -226,6 +244,75 @@ pub fn path_without_lang(path: &str, query: Option<&str>) -> String {
         .extend_pairs(kept)
         .finish();
     format!("{path}?{q}")
+}
+
+/// What a page's form is handed on with: the browser's request headers and extensions
+/// (its address as the edge saw it, for rate limits and idempotency scopes).
+pub struct Origin {
+    pub headers: HeaderMap,
+    pub extensions: axum::http::Extensions,
+}
+
+/// Calls `method path` of a service's own `router` in process with a JSON `body` (and a
+/// bearer token), as the browser's request `from`: every rule of the API holds for a form.
+/// Returns the status and the JSON answer (`null` when it is not JSON).
+pub async fn call(
+    router: &Router,
+    method: axum::http::Method,
+    path: &str,
+    body: &serde_json::Value,
+    bearer: Option<&str>,
+    idempotency_key: Option<&str>,
+    from: &Origin,
+) -> Result<(StatusCode, serde_json::Value), String> {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT_LANGUAGE, "fr");
+    if let Some(token) = bearer {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    if let Some(key) = idempotency_key {
+        req = req.header("idempotency-key", key);
+    }
+    for name in [
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-request-id",
+        "user-agent",
+    ] {
+        if let Some(v) = from.headers.get(name) {
+            req = req.header(name, v);
+        }
+    }
+    let mut req = req
+        .body(axum::body::Body::from(body.to_string()))
+        .map_err(|e| e.to_string())?;
+    *req.extensions_mut() = from.extensions.clone();
+    let res = router
+        .clone()
+        .oneshot(req)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 256 * 1024)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    ))
+}
+
+/// The French message of an API error answer (`message`), else the page's generic one.
+pub fn message_of(answer: &serde_json::Value, lang: Lang) -> String {
+    answer["message"]
+        .as_str()
+        .or(answer["msg"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| lang.words().error_text.to_string())
 }
 
 /// The words of `lang` (a shorthand for pages).

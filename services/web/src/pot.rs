@@ -10,9 +10,8 @@
 //! on the page, in the donor's words kept.
 
 use axum::{
-    body::Body,
     extract::{Path, RawQuery, State},
-    http::{header, Extensions, HeaderMap, Request, StatusCode},
+    http::{Extensions, HeaderMap, Method, StatusCode},
     response::{IntoResponse, Redirect, Response},
     Form,
 };
@@ -20,12 +19,11 @@ use maud::{html, Markup};
 use pots::public::{link_opens, load, LinkProof, PublicView};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 use uuid::Uuid;
 
 use crate::{
-    answer, failure, i18n::fill, lang_of, message_page, not_found, path_without_lang, render, Lang,
-    Page, Sources,
+    answer, call, failure, i18n::fill, lang_of, message_of, message_page, not_found,
+    path_without_lang, render, Lang, Origin, Page, Sources,
 };
 
 /// What the donor typed, sent back into the form when the checkout refuses it.
@@ -154,34 +152,24 @@ pub async fn post_give(
         "is_anonymous": form.anonymous.is_some(),
         "show_amount": form.show_amount.is_some(),
     });
-    let mut req = Request::post("/checkout")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::ACCEPT_LANGUAGE, "fr");
-    if let Some(key) = text(&form.key) {
-        req = req.header("idempotency-key", key);
-    }
-    // The donor's address, as the checkout would have seen it directly.
-    for name in ["x-forwarded-for", "x-forwarded-proto", "x-request-id"] {
-        if let Some(v) = headers.get(name) {
-            req = req.header(name, v);
-        }
-    }
-    let mut req = match req.body(Body::from(body.to_string())) {
+    let from = Origin {
+        headers,
+        extensions,
+    };
+    let (status, answer) = match call(
+        &src.donations_router,
+        Method::POST,
+        "/checkout",
+        &body,
+        None,
+        text(&form.key),
+        &from,
+    )
+    .await
+    {
         Ok(r) => r,
         Err(e) => return failure(lang, &here, &e),
     };
-    // The peer's address and the trusted proxies (`platform::Client`), as the edge set them.
-    *req.extensions_mut() = extensions;
-    let res = match src.donations_router.clone().oneshot(req).await {
-        Ok(r) => r,
-        Err(e) => return failure(lang, &here, &e),
-    };
-    let status = res.status();
-    let bytes = match axum::body::to_bytes(res.into_body(), 64 * 1024).await {
-        Ok(b) => b,
-        Err(e) => return failure(lang, &here, &e),
-    };
-    let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     if status.is_success() {
         if let Some(url) = answer["wave_payment_url"]
             .as_str()
@@ -194,10 +182,7 @@ pub async fn post_give(
             return Redirect::to(&format!("/dons/{d}/merci?lang={}", lang.code())).into_response();
         }
     }
-    let message = answer["message"]
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| lang.words().error_text.to_string());
+    let message = message_of(&answer, lang);
     let shown = if status.is_server_error() || status.is_success() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {

@@ -135,12 +135,14 @@ pub fn check(
             "unset (and WOLO_PUBLIC_WEB_URL too), so every link in messages and Wave's return \
              pages would point at http://localhost; set the suite's public https address",
         )?,
-        (Some(v), _) if !v.trim().starts_with("https://") => {
-            refuse("WOLO_PUBLIC_WEB_URL", "not https; links must be https in production")?
-        }
-        (None, Some(v)) if !v.trim().starts_with("https://") => {
-            refuse("WOLO_PUBLIC_URL", "not https; links must be https in production")?
-        }
+        (Some(v), _) if !v.trim().starts_with("https://") => refuse(
+            "WOLO_PUBLIC_WEB_URL",
+            "not https; links must be https in production",
+        )?,
+        (None, Some(v)) if !v.trim().starts_with("https://") => refuse(
+            "WOLO_PUBLIC_URL",
+            "not https; links must be https in production",
+        )?,
         _ => {}
     }
     database_passwords(services, &get)?;

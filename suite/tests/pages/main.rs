@@ -609,3 +609,220 @@ async fn every_link_points_at_the_suites_own_pages_out_of_the_box() {
     let (status, _) = html(&s.app, &format!("/p/{pot}?i={inv_id}"), None).await;
     assert_eq!(status, 200);
 }
+
+/// The latest `notification.requested` of `message` whose recipient (phone or e-mail) or
+/// user is `who`.
+pub async fn requested(pool: &PgPool, message: &str, who: &str) -> Value {
+    sqlx::query_scalar(
+        "select payload from wolo.outbox where topic = 'notification.requested'
+         and payload->>'message' = $1
+         and $2 in (payload->'recipient'->>'phone', payload->'recipient'->>'email', payload->>'user_id')
+         order by id desc limit 1",
+    )
+    .bind(message)
+    .bind(who)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// The path of a link the suite wrote (it starts with the suite's own address).
+fn own_path<'a>(s: &Suite, url: &'a str) -> &'a str {
+    url.strip_prefix(s.links.base())
+        .unwrap_or_else(|| panic!("{url} is not on {}", s.links.base()))
+}
+
+async fn post_form(s: &Suite, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let res = no_redirect()
+        .post(s.app.url(path))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_reset_and_confirmation_links_of_e_mails_are_pages() {
+    let s = suite().await;
+    let pool = &s.db.pool;
+    let email = "awa.reset@example.sn";
+    let signup = s
+        .app
+        .request(Method::POST, "/identity/signup")
+        .json(&serde_json::json!({"email": email, "password": "premier-mot-de-passe"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        signup.status().is_success(),
+        "{}",
+        signup.text().await.unwrap()
+    );
+
+    // The confirmation e-mail's link: a button first (a mail scanner's GET confirms nothing).
+    let confirm = requested(pool, "email_confirmation", email).await;
+    let path = own_path(&s, confirm["data"]["confirm_url"].as_str().unwrap()).to_string();
+    assert!(path.starts_with("/auth/confirm?token_hash="), "{path}");
+    let (status, page) = html(&s.app, &path, None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(">Confirmer</button>"), "{page}");
+    let confirmed = "select email_confirmed_at is not null from identity.users where email = $1";
+    let is_confirmed = || async {
+        sqlx::query_scalar::<_, bool>(confirmed)
+            .bind(email)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    assert!(!is_confirmed().await);
+    let (status, page) = post_form(&s, &path, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("Votre adresse e-mail est confirmée"),
+        "{page}"
+    );
+    assert!(is_confirmed().await);
+    // Twice: the link is used.
+    let (status, page) = post_form(&s, &path, &[]).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("plus valable"), "{page}");
+
+    // The reset e-mail's link.
+    let res = s
+        .app
+        .request(Method::POST, "/identity/recover")
+        .json(&serde_json::json!({"email": email}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let reset = requested(pool, "password_reset", email).await;
+    let path = own_path(&s, reset["data"]["reset_url"].as_str().unwrap()).to_string();
+    let token = path.strip_prefix("/reset?token=").unwrap().to_string();
+    let (status, page) = html(&s.app, &path, None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("type=\"password\""), "{page}");
+    // Two different passwords: asked again, the link untouched.
+    let (status, page) = post_form(
+        &s,
+        "/reset",
+        &[
+            ("token", &token),
+            ("password", "nouveau-mot-1"),
+            ("password_again", "nouveau-mot-2"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("ne sont pas identiques"), "{page}");
+    // Too short: the link is used, the session kept in the form, asked again.
+    let (status, page) = post_form(
+        &s,
+        "/reset",
+        &[
+            ("token", &token),
+            ("password", "abc"),
+            ("password_again", "abc"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("name=\"session\""), "{page}");
+    let session = page
+        .split("name=\"session\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let (status, page) = post_form(
+        &s,
+        "/reset",
+        &[
+            ("session", &session),
+            ("password", "un-bon-mot-de-passe"),
+            ("password_again", "un-bon-mot-de-passe"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Votre mot de passe est changé"), "{page}");
+    let res = s
+        .app
+        .request(Method::POST, "/identity/token?grant_type=password")
+        .json(&serde_json::json!({"email": email, "password": "un-bon-mot-de-passe"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    // The link again: no longer valid.
+    let (status, _) = post_form(
+        &s,
+        "/reset",
+        &[
+            ("token", &token),
+            ("password", "encore-un-autre"),
+            ("password_again", "encore-un-autre"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn an_invitation_link_signs_the_invited_person_in_and_accepts() {
+    let s = suite().await;
+    let pool = &s.db.pool;
+    let sponsor = user(pool, "Moussa Diop").await;
+    sqlx::query(
+        "insert into referral.referrals (sponsor_user_id, referral_code, invited_phone, invited_name)
+         values ($1, 'WOLOTEST42', '+221770004242', 'Khady')",
+    )
+    .bind(sponsor)
+    .execute(pool)
+    .await
+    .unwrap();
+    let (status, page) = html(&s.app, "/invitation/WOLOTEST42", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Moussa vous invite à rejoindre WOLO"),
+        "{page}"
+    );
+    let (status, _) = html(&s.app, "/invitation/NOPE", None).await;
+    assert_eq!(status, 404);
+
+    let (status, page) =
+        post_form(&s, "/invitation/WOLOTEST42", &[("phone", "77 000 42 42")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("name=\"code\""), "{page}");
+    let otp = requested(pool, "otp", "+221770004242").await;
+    let code = otp["data"]["code"].as_str().unwrap();
+    let (status, page) = post_form(
+        &s,
+        "/invitation/WOLOTEST42",
+        &[("phone", "77 000 42 42"), ("code", "000000")],
+    )
+    .await;
+    assert!(status >= 400, "a wrong code: {status} {page}");
+    let (status, page) = post_form(
+        &s,
+        "/invitation/WOLOTEST42",
+        &[("phone", "77 000 42 42"), ("code", code)],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Bienvenue sur WOLO"), "{page}");
+    let (status, sponsored): (String, Option<Uuid>) = sqlx::query_as(
+        "select status, sponsored_user_id from referral.referrals where referral_code = 'WOLOTEST42'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "accepted");
+    let phone: String = sqlx::query_scalar("select phone from identity.users where id = $1")
+        .bind(sponsored.unwrap())
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(phone, "+221770004242");
+}
