@@ -139,6 +139,7 @@ fn pages(contexts: &[(&'static Service, Context)]) -> Option<Router> {
         identity_router: (identity::SERVICE.router)(identity.clone()),
         referral_router: (referral::SERVICE.router)(referral.clone()),
         links: platform::links::Links::from_config(&pots.config),
+        live: web::live::Live::start(pots.db.clone(), platform::outbox::watcher(pots)),
     }))
 }
 

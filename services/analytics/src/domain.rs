@@ -45,6 +45,7 @@ fn actor(event: &Published) -> (Option<Uuid>, Option<DateTime<Utc>>) {
         Published::ReferralAccepted(e) => (Some(e.sponsored_user_id), None),
         Published::QrIssued(e) => (Some(e.owner_user_id), None),
         Published::PotCredited(_)
+        | Published::PotProgressed(_)
         | Published::DonationFailed(_)
         | Published::QrRedeemed(_)
         | Published::UserDeleted(_)

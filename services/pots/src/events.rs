@@ -101,8 +101,18 @@ async fn succeeded(conn: &mut PgConnection, d: DonationSucceeded) -> anyhow::Res
                 update pots.pots p
                    set raised_amount_cfa = raised_amount_cfa + $3, donor_count = donor_count + 1
                   from credit where p.id = credit.pot_id
-                returning p.status = 'open' and p.raised_amount_cfa >= p.target_amount_cfa as reached)
-         select (select reached from totals) from pot",
+                returning p.id, p.raised_amount_cfa, p.donor_count, p.target_amount_cfa,
+                          coalesce(p.status, 'scheduled') as status,
+                          p.status = 'open' and p.raised_amount_cfa >= p.target_amount_cfa as reached),
+              -- What a live pot page shows (web::live), in the same transaction.
+              progressed as materialized (
+                select wolo.publish_event('pot.progressed', jsonb_build_object(
+                           'pot_id', id, 'raised_amount_cfa', raised_amount_cfa,
+                           'donor_count', donor_count, 'target_amount_cfa', target_amount_cfa,
+                           'status', status), 'pots') as id
+                from totals)
+         select (select reached from totals) from pot
+         where (select count(*) from progressed) >= 0",
     )
     .bind(d.donation_id)
     .bind(d.pot_id)
@@ -156,10 +166,18 @@ async fn refunded(conn: &mut PgConnection, d: DonationRefunded) -> anyhow::Resul
         return Ok(());
     };
     sqlx::query(
-        "update pots.pots
-         set raised_amount_cfa = greatest(raised_amount_cfa - $2, 0),
-             donor_count = greatest(donor_count - 1, 0)
-         where id = $1",
+        "with totals as (
+            update pots.pots
+            set raised_amount_cfa = greatest(raised_amount_cfa - $2, 0),
+                donor_count = greatest(donor_count - 1, 0)
+            where id = $1
+            returning id, raised_amount_cfa, donor_count, target_amount_cfa,
+                      coalesce(status, 'scheduled') as status)
+         select wolo.publish_event('pot.progressed', jsonb_build_object(
+                    'pot_id', id, 'raised_amount_cfa', raised_amount_cfa,
+                    'donor_count', donor_count, 'target_amount_cfa', target_amount_cfa,
+                    'status', status), 'pots')
+         from totals",
     )
     .bind(d.pot_id)
     .bind(amount)

@@ -30,6 +30,7 @@ pub mod account;
 pub mod donation;
 pub mod gift;
 pub mod i18n;
+pub mod live;
 pub mod pot;
 
 use i18n::{Lang, Words};
@@ -53,12 +54,15 @@ pub struct Sources {
     /// The referral service's router: accepting an invitation.
     pub referral_router: Router,
     pub links: Links,
+    /// The process's live feed of pot news (`/p/{pot}/live`).
+    pub live: live::Live,
 }
 
 /// The pages' routes, to be merged at the root of the suite's router.
 pub fn router(sources: Sources) -> Router {
     Router::new()
         .route("/p/{pot}", get(pot::get_page).post(pot::post_give))
+        .route("/p/{pot}/live", get(live::get_live))
         .route("/dons/{donation}/merci", get(donation::get_thanks))
         .route("/dons/{donation}/echec", get(donation::get_failed))
         .route("/cadeau/{id}", get(gift::get_page))

@@ -64,7 +64,7 @@ fn proof_of(query: Option<&str>) -> LinkProof {
 }
 
 /// The pot, when the link opens it; else the answer to give.
-async fn open(
+pub(crate) async fn open(
     src: &Sources,
     id: &str,
     query: Option<&str>,
@@ -258,11 +258,11 @@ fn page(
             @if let Some(d) = birthday { (fill(w.birthday_on, &[&lang.date(d)])) }
         }
         div.card {
-            p.big { (lang.cfa(raised)) }
-            div.bar role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=(format!("{progress:.0}")) {
+            p.big id="raised" { (lang.cfa(raised)) }
+            div.bar id="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=(format!("{progress:.0}")) {
                 span style=(format!("width:{progress:.1}%")) {}
             }
-            p.muted { (description) }
+            p.muted id="summary" data-raised-of=(w.raised_of) data-donors=(w.donors) { (description) }
             @if status == "open" {
                 p { strong { @if days_left > 0 { (fill(w.days_left, &[&days_left.to_string()])) } @else { (w.last_day) } } }
             }
@@ -306,6 +306,9 @@ fn page(
         }
         h2 { (w.wall) }
         (wall(pot, lang))
+        @if matches!(status, "open" | "scheduled") {
+            (live_script(&live_url(here), lang, status))
+        }
     };
     answer(
         StatusCode::OK,
@@ -317,6 +320,26 @@ fn page(
             body,
         }),
     )
+}
+
+/// `/p/{pot}/live` with the page's own query (its link's proof).
+fn live_url(here: &str) -> String {
+    match here.split_once('?') {
+        Some((path, q)) => format!("{path}/live?{q}"),
+        None => format!("{here}/live"),
+    }
+}
+
+/// Progress without a reload: the page listens to `/p/{pot}/live` (server-sent events,
+/// `crate::live`) and rewrites the total, the bar and the summary; a status change reloads
+/// the page. Without `EventSource` nothing happens: the page is whole without it.
+fn live_script(url: &str, lang: Lang, status: &str) -> Markup {
+    let locale = if lang == Lang::En { "en-US" } else { "fr-FR" };
+    html! {
+        script data-url=(url) data-locale=(locale) data-status=(status) {
+            (maud::PreEscaped(include_str!("live.js")))
+        }
+    }
 }
 
 fn wall(pot: &Value, lang: Lang) -> Markup {

@@ -97,6 +97,8 @@ topics! {
     PotRefunded = "pot.refunded",
     /// Sponsorship points were converted into CFA credited to a pot.
     PotCredited = "pot.credited",
+    /// A pot's total moved (a donation counted or refunded): what a live pot page shows.
+    PotProgressed = "pot.progressed",
     /// Wave (or another provider) confirmed a donation.
     DonationSucceeded = "donation.succeeded",
     /// A donation failed or its checkout was abandoned.
@@ -174,6 +176,17 @@ pub struct PotCredited {
     pub pot_id: Uuid,
     pub amount_cfa: i64,
     pub conversion_id: Uuid,
+}
+
+/// Published by the pots consumer in the statement that moves the total
+/// (`services/pots/src/events.rs`); read by the live pot pages (`web::live`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PotProgressed {
+    pub pot_id: Uuid,
+    pub raised_amount_cfa: i64,
+    pub donor_count: i64,
+    pub target_amount_cfa: i64,
+    pub status: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -421,7 +434,15 @@ mod tests {
         let decoded = Published::decode(PotOpened::TOPIC, &payload).unwrap();
         assert_eq!(decoded, Published::PotOpened(e));
         assert_eq!(decoded.topic(), "pot.opened");
-        assert_eq!(Published::TOPICS.len(), 15);
+        assert_eq!(Published::TOPICS.len(), 16);
+        // pot.progressed as the pots consumer's SQL builds it (jsonb_build_object).
+        let payload = serde_json::json!({"pot_id": id, "raised_amount_cfa": 5000, "donor_count": 1,
+                                         "target_amount_cfa": 20000, "status": "open"});
+        let Published::PotProgressed(p) = Published::decode("pot.progressed", &payload).unwrap()
+        else {
+            panic!("not pot.progressed")
+        };
+        assert_eq!((p.raised_amount_cfa, p.status.as_str()), (5000, "open"));
     }
 
     #[test]

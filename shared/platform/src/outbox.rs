@@ -74,6 +74,13 @@ impl Watcher {
     }
 }
 
+impl Watcher {
+    /// Waits until the outbox's highest id changes; `false` once the watcher is gone.
+    pub async fn changed(&mut self) -> bool {
+        self.0.changed().await.is_ok()
+    }
+}
+
 /// The watcher of the process `ctx` belongs to (made on first use, shared through
 /// [`crate::Shared`]: ten services' consumers, one query every [`WATCH_INTERVAL`]).
 pub fn watcher(ctx: &crate::Context) -> Watcher {

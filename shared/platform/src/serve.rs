@@ -293,7 +293,20 @@ pub async fn serve(config: &crate::Config, router: Router, name: &str) -> anyhow
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
+static SHUTDOWN: std::sync::OnceLock<tokio::sync::watch::Sender<bool>> = std::sync::OnceLock::new();
+
+fn shutdown_flag() -> &'static tokio::sync::watch::Sender<bool> {
+    SHUTDOWN.get_or_init(|| tokio::sync::watch::channel(false).0)
+}
+
+/// Resolves once the process got its shutdown signal ([`shutdown_signal`]): answers that last
+/// (server-sent events) end with it, so draining the connections does not wait on them.
+pub async fn shutting_down() {
+    let mut rx = shutdown_flag().subscribe();
+    let _ = rx.wait_for(|down| *down).await;
+}
+
+/// Resolves on Ctrl-C or SIGTERM, and tells [`shutting_down`].
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -314,6 +327,7 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutdown signal received, draining connections");
+    shutdown_flag().send_replace(true);
 }
 
 #[cfg(test)]

@@ -826,3 +826,99 @@ async fn an_invitation_link_signs_the_invited_person_in_and_accepts() {
         .unwrap();
     assert_eq!(phone, "+221770004242");
 }
+
+/// Reads server-sent events from `res` until `want` of them arrived: (event, data) pairs.
+async fn events(res: &mut reqwest::Response, want: usize) -> Vec<(String, Value)> {
+    let mut buf = String::new();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while out.len() < want {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let chunk = tokio::time::timeout(left, res.chunk())
+            .await
+            .expect("no event in time")
+            .unwrap()
+            .expect("the stream ended");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let mut event = String::new();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    event = v.trim().to_string();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim());
+                }
+            }
+            if !event.is_empty() {
+                out.push((event, serde_json::from_str(&data).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_pot_page_hears_a_donation_land_without_a_reload() {
+    let s = suite().await;
+    let pool = &s.db.pool;
+    let owner = user(pool, "Awa Ndiaye").await;
+    let pot = open_pot(pool, owner, None, "private").await;
+    // The stream obeys the page's rule: a private pot needs its link.
+    let res = s.app.get(&format!("/p/{pot}/live")).await;
+    assert_eq!(res.status().as_u16(), 403);
+    let mut res = s
+        .app
+        .get(&format!("/p/{pot}/live?k={}", s.links.share_key(pot)))
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let first = events(&mut res, 1).await;
+    assert_eq!(first[0].0, "progress");
+    assert_eq!(first[0].1["raised_amount_cfa"], 0);
+
+    // A donation succeeds (as the webhook leaves it), the pots consumer counts it.
+    let donation: Uuid = sqlx::query_scalar(
+        "insert into donations.donations (pot_id, amount_cfa, status, confirmed_at)
+         values ($1, 5000, 'succeeded', now()) returning id",
+    )
+    .bind(pot)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    platform::events::publish(
+        &mut tx,
+        &platform::events::DonationSucceeded {
+            donation_id: donation,
+            pot_id: pot,
+            amount_cfa: 5000,
+            donor_user_id: None,
+            donor_phone: None,
+            donor_name: None,
+            is_anonymous: false,
+            confirmed_at: Utc::now(),
+        },
+        "donations",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let consumer = pots::events::donations_consumer();
+    let service = s.db.service_pool("pots");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while consumer.run_once(&service).await.unwrap().applied == 0 {
+        assert!(Instant::now() < deadline, "the donation was never counted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let next = events(&mut res, 1).await;
+    assert_eq!(next[0].0, "progress");
+    assert_eq!(next[0].1["raised_amount_cfa"], 5000);
+    assert_eq!(next[0].1["donor_count"], 1);
+    assert_eq!(next[0].1["progress_percent"], 25.0);
+    assert_eq!(next[0].1["status"], "open");
+}
