@@ -158,14 +158,39 @@ pub fn render(page: Page<'_>) -> Markup {
     }
 }
 
+/// The pages' script: the pot page's live progress.
+pub const LIVE_JS: &str = include_str!("live.js");
+
+/// The pages' Content-Security-Policy: nothing but their own inline style and script (allowed
+/// by hash, so one request per page on a 3G phone), the live stream from their own origin,
+/// images from their own origin. Forms may post anywhere the page's own handler redirects
+/// (Wave), so `form-action` is not restricted.
+fn csp() -> &'static str {
+    static CSP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CSP.get_or_init(|| {
+        use base64::Engine;
+        use sha2::Digest;
+        let hash = |s: &str| {
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(s.as_bytes()))
+        };
+        format!(
+            "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; \
+             img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+            hash(CSS),
+            hash(LIVE_JS)
+        )
+    })
+}
+
 /// An HTML answer with `status`, never cached by a shared cache (pages carry live totals and
-/// personal receipts).
+/// personal receipts), under the pages' [`csp`].
 pub fn answer(status: StatusCode, markup: Markup) -> Response {
     (
         status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "private, no-cache"),
+            (header::CONTENT_SECURITY_POLICY, csp()),
         ],
         markup.into_string(),
     )

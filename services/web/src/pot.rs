@@ -337,7 +337,7 @@ fn live_script(url: &str, lang: Lang, status: &str) -> Markup {
     let locale = if lang == Lang::En { "en-US" } else { "fr-FR" };
     html! {
         script data-url=(url) data-locale=(locale) data-status=(status) {
-            (maud::PreEscaped(include_str!("live.js")))
+            (maud::PreEscaped(crate::LIVE_JS))
         }
     }
 }

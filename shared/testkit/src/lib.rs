@@ -309,6 +309,12 @@ pub async fn expect(res: reqwest::Response, status: u16) -> serde_json::Value {
 /// Serves `router` (behind the production edge middleware) on `127.0.0.1:0`.
 pub async fn spawn(router: axum::Router) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    spawn_on(listener, router).await
+}
+
+/// Serves `router` on a listener the test bound first (to know its address beforehand: links
+/// the suite writes point at it).
+pub async fn spawn_on(listener: tokio::net::TcpListener, router: axum::Router) -> TestApp {
     let addr = listener.local_addr().unwrap();
     let app = platform::serve::app(router, None);
     tokio::spawn(async move {

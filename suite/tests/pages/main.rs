@@ -922,3 +922,118 @@ async fn the_pot_page_hears_a_donation_land_without_a_reload() {
     assert_eq!(next[0].1["progress_percent"], 25.0);
     assert_eq!(next[0].1["status"], "open");
 }
+
+/// Every page in headless Chromium at 360 px and 1280 px (`browser.mjs`), against the suite
+/// serving its pages on the address its links point at, with its jobs and consumers running
+/// as in production (the live total moves when the pots consumer counts the donation).
+#[tokio::test]
+async fn the_pages_in_chromium() {
+    let chromium = std::env::var("WOLO_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "{chromium} is missing: apt-get install -y chromium"
+    );
+    assert!(
+        here.join("../clients/node_modules/playwright-core")
+            .exists(),
+        "playwright-core is missing: npm ci --prefix clients"
+    );
+    let db = TestDb::new().await;
+    let wave = fakewave::spawn(fakewave::FakeWaveConfig::default())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut ctx = db.context();
+    std::sync::Arc::make_mut(&mut ctx.config).public_web_url = base.clone();
+    let env = platform::config::Env::process()
+        .with("WOLO_WAVE_API_URL", &wave.url)
+        .with("WOLO_WAVE_API_KEY", fakewave::DEV_API_KEY)
+        .with("WOLO_WAVE_WEBHOOK_SECRET", fakewave::DEV_WEBHOOK_SECRET);
+    let contexts = suite::service_contexts(&ctx, &env).unwrap();
+    let app = testkit::spawn_on(listener, suite::suite_router_of(&contexts)).await;
+    wave.set_webhook_url(Some(app.url("/donations/webhooks/wave")));
+    suite::start_jobs_of(&contexts);
+    app.wait_ready("/pots/pots?limit=0").await;
+    let links = platform::links::Links::from_config(&ctx.config);
+    let s = Suite {
+        db,
+        app,
+        wave,
+        links,
+    };
+    let pool = &s.db.pool;
+
+    let owner = user(pool, "Awa Ndiaye").await;
+    let (_, pack) = pack(pool).await;
+    let pot = open_pot(pool, owner, Some(pack), "private").await;
+    given(
+        pool,
+        pot,
+        "Moussa Diop",
+        5000,
+        false,
+        true,
+        "Joyeux anniversaire !",
+    )
+    .await;
+    let (_, qr_id) = gift(&s, owner, pack).await;
+    let short: String = sqlx::query_scalar("select short_code from qr.qr_codes where id = $1")
+        .bind(qr_id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let failed: Uuid = sqlx::query_scalar(
+        "insert into donations.donations (pot_id, amount_cfa, status) values ($1, 2000, 'failed') returning id",
+    )
+    .bind(pot)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let shots = std::env::temp_dir().join(format!("wolo-pages-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let out = tokio::time::timeout(
+        Duration::from_secs(240),
+        tokio::process::Command::new("node")
+            .arg(here.join("tests/pages/browser.mjs"))
+            .env("WOLO_BASE", &base)
+            .env("WOLO_POT_PATH", own_path(&s, &s.links.pot(pot)))
+            .env("WOLO_POT_TITLE", "Les 30 ans d'Awa")
+            .env("WOLO_WAVE", &s.wave.url)
+            .env("WOLO_GIFT_PATH", format!("/cadeau/{qr_id}"))
+            .env("WOLO_SHORT_CODE", qr::code::short_grouped(&short))
+            .env("WOLO_FAILED_PATH", format!("/dons/{failed}/echec"))
+            .env("WOLO_SHOTS", &shots)
+            .env("WOLO_CHROMIUM", &chromium)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the browser script timed out")
+    .expect("node could not start");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser.mjs failed\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("pages ok"), "{stdout}");
+    // What the browser did is in the database: the donation it paid, counted once.
+    let (n, raised): (i64, i32) = sqlx::query_as(
+        "select (select count(*) from donations.donations where pot_id = $1 and status = 'succeeded'),
+                (select raised_amount_cfa from pots.pots where id = $1)",
+    )
+    .bind(pot)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!((n, raised), (2, 7500));
+    // WOLO_KEEP_SHOTS=1 keeps the screenshots to look at (their directory is printed).
+    if std::env::var("WOLO_KEEP_SHOTS").is_ok() {
+        println!("screenshots in {}", shots.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&shots);
+    }
+}
