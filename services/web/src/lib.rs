@@ -32,6 +32,7 @@ pub mod gift;
 pub mod i18n;
 pub mod live;
 pub mod pot;
+pub mod preview;
 
 use i18n::{Lang, Words};
 
@@ -63,6 +64,7 @@ pub fn router(sources: Sources) -> Router {
     Router::new()
         .route("/p/{pot}", get(pot::get_page).post(pot::post_give))
         .route("/p/{pot}/live", get(live::get_live))
+        .route("/p/{pot}/apercu.jpg", get(preview::get_preview))
         .route("/dons/{donation}/merci", get(donation::get_thanks))
         .route("/dons/{donation}/echec", get(donation::get_failed))
         .route("/cadeau/{id}", get(gift::get_page))

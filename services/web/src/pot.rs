@@ -22,8 +22,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::{
-    answer, call, failure, i18n::fill, lang_of, message_of, message_page, not_found,
-    path_without_lang, render, Lang, Origin, Page, Sources,
+    answer, call, failure, i18n::fill, lang_of, message_of, not_found, path_without_lang, render,
+    Lang, Origin, Page, Sources,
 };
 
 /// What the donor typed, sent back into the form when the checkout refuses it.
@@ -91,12 +91,18 @@ pub(crate) async fn open(
         Ok(true) => Ok(view),
         Ok(false) => {
             let w = lang.words();
-            Err(message_page(
-                lang,
-                here,
+            Err(crate::answer(
                 StatusCode::FORBIDDEN,
-                w.private_title,
-                w.private_text,
+                render(Page {
+                    lang,
+                    title: w.private_title.to_string(),
+                    path: here,
+                    head: crate::preview::tags(src.links.base(), &pot_id.to_string(), None),
+                    body: html! {
+                        h1 { (w.private_title) }
+                        p.card { (w.private_text) }
+                    },
+                }),
             ))
         }
         Err(e) => Err(failure(lang, here, &format!("{e:?}"))),
@@ -220,17 +226,16 @@ fn page(
             &[&pot["donor_count"].as_i64().unwrap_or(0).to_string()]
         ),
     );
-    let url = format!("{}{}", src.links.base(), here);
+    let private = pot["visibility"] == "private";
+    let id = pot["id"].as_str().unwrap_or("");
     let head = html! {
         meta name="description" content=(description);
-        meta property="og:type" content="website";
-        meta property="og:site_name" content="WOLO";
-        meta property="og:title" content=(title);
-        meta property="og:description" content=(description);
-        meta property="og:url" content=(url);
-        meta name="twitter:card" content="summary_large_image";
-        meta name="twitter:title" content=(title);
-        meta name="twitter:description" content=(description);
+        @if private {
+            (crate::preview::tags(src.links.base(), id, None))
+        } @else {
+            meta property="og:url" content=(format!("{}/p/{id}", src.links.base()));
+            (crate::preview::tags(src.links.base(), id, Some((&title, &description))))
+        }
     };
     let state_line = match status {
         "open" => w.state_open.to_string(),

@@ -217,7 +217,11 @@ async fn the_pot_page_shows_what_donors_and_the_owner_allowed() {
         "{page}"
     );
     assert!(page.contains(">Participer</button>"));
-    assert!(page.contains("property=\"og:title\""));
+    assert!(
+        page.contains("property=\"og:title\" content=\"Les 30 ans d"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("/p/{pot}/apercu.jpg\"")), "{page}");
     assert!(page.contains("name=\"viewport\""));
 
     // Wolof by the switch, English by the browser.
@@ -288,7 +292,10 @@ async fn a_private_pot_shows_nothing_without_its_link() {
     assert_eq!(status, 403);
     assert!(page.contains("Cagnotte privée"), "{page}");
     assert!(!page.contains("Awa"), "{page}");
-    assert!(!page.contains("og:title"), "a neutral card: {page}");
+    assert!(
+        page.contains("property=\"og:title\" content=\"WOLO\""),
+        "a neutral card: {page}"
+    );
     let (status, _) = html(&s.app, &format!("/p/{pot}?k=AAAAAAAAAAAAAAAA"), None).await;
     assert_eq!(status, 403);
     // The owner's share link opens it, and the form keeps the key.
@@ -1036,4 +1043,55 @@ async fn the_pages_in_chromium() {
     } else {
         let _ = std::fs::remove_dir_all(&shots);
     }
+}
+
+/// The preview image of `path`: its bytes, after checking it is a 1200×630 JPEG under 300 KB.
+async fn preview(app: &TestApp, path: &str) -> Vec<u8> {
+    let res = app.get(path).await;
+    assert_eq!(res.status().as_u16(), 200, "{path}");
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+    let bytes = res.bytes().await.unwrap().to_vec();
+    assert!(bytes.len() < 300 * 1024, "{path}: {} bytes", bytes.len());
+    let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).unwrap();
+    assert_eq!((img.width(), img.height()), (1200, 630), "{path}");
+    bytes
+}
+
+#[tokio::test]
+async fn link_previews_show_the_pot_and_a_neutral_card_for_a_private_one() {
+    let s = suite().await;
+    let pool = &s.db.pool;
+    let owner = user(pool, "Awa Ndiaye").await;
+    let (_, pack) = pack(pool).await;
+    let public = open_pot(pool, owner, Some(pack), "public").await;
+    given(pool, public, "Moussa Diop", 15000, false, true, "").await;
+    let private = open_pot(pool, owner, Some(pack), "private").await;
+
+    let card = preview(&s.app, &format!("/p/{public}/apercu.jpg")).await;
+    let neutral = preview(&s.app, &format!("/p/{}/apercu.jpg", Uuid::new_v4())).await;
+    assert_ne!(card, neutral);
+    // A private pot: the neutral card, even through its owner's link.
+    let k = s.links.share_key(private);
+    assert_eq!(
+        preview(&s.app, &format!("/p/{private}/apercu.jpg")).await,
+        neutral
+    );
+    assert_eq!(
+        preview(&s.app, &format!("/p/{private}/apercu.jpg?k={k}")).await,
+        neutral
+    );
+    let (_, page) = html(&s.app, &format!("/p/{private}?k={k}"), None).await;
+    assert!(
+        page.contains("property=\"og:title\" content=\"WOLO\""),
+        "{page}"
+    );
+    assert!(!page.contains("og:url"), "{page}");
+
+    // The card shows progress: orange along 75 % of the bar (15 000 of 20 000), the track
+    // after it.
+    let img = image::load_from_memory(&card).unwrap().to_rgb8();
+    let at = |x: u32| img.get_pixel(x, 414).0;
+    let orange = |p: [u8; 3]| p[0] > 200 && (120..200).contains(&p[1]) && p[2] < 80;
+    assert!(orange(at(60 + 10)) && orange(at(60 + 700)), "{:?}", at(770));
+    assert!(!orange(at(60 + 900)), "{:?}", at(960));
 }
