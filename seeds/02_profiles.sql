@@ -4,7 +4,7 @@
 -- right phase of its life (see 05_pots.sql):
 --   Mariama  birthday in 50 days, turns 16 (a minor: guardian required)
 --   Moussa   birthday in 12 days
---   Fatou    birthday in 4 days
+--   Fatou    birthday today
 --   Aminata  birthday was 20 days ago
 --   Cheikh   birthday was 40 days ago
 -- Identity documents: only the hash is stored (id_number stays empty).
@@ -26,7 +26,7 @@ values
      'Fan de cinéma et de thiéboudienne.',
      null, null, null, null, null, null, null,
      true, true, '{"email": false, "sms": true, "whatsapp": true}', now() - interval '45 days', now() - interval '45 days'),
-    ('00000000-0000-4000-a000-010100000003', 'Fatou Sow', (current_date + 4 - interval '31 years')::date, 'fr-SN', 'Africa/Dakar',
+    ('00000000-0000-4000-a000-010100000003', 'Fatou Sow', (current_date - interval '31 years')::date, 'fr-SN', 'Africa/Dakar',
      null,
      null, null, null, null, null, null, null,
      true, true, '{"email": true, "sms": true, "whatsapp": true}', now() - interval '150 days', now() - interval '150 days'),

@@ -4,7 +4,7 @@
 -- Dakar), which satisfies check_open_before_birthday.
 --   01 Mariama  scheduled  birthday in 50 days, opens in 20 days   target 30 000
 --   02 Moussa   open       birthday in 12 days, 10 000 raised      target 22 500
---   03 Fatou    funded     birthday in 4 days, 40 000 raised       target 40 000
+--   03 Fatou    funded     birthday today, 40 000 raised           target 40 000
 --   04 Aminata  expired    birthday 20 days ago, 8 000 raised      target 35 000
 --   05 Cheikh   closed     birthday 40 days ago, 15 000 raised,    target 15 000
 --                          gift redeemed 38 days ago
@@ -35,8 +35,8 @@ values
      current_date - 45 + time '12:10', current_date - 2 + time '20:31'),
     ('00000000-0000-4000-a000-040100000003', '00000000-0000-4000-a000-010100000003',
      'Les 31 ans de Fatou', 'Un moment de détente au spa pour Fatou, qui le mérite bien !',
-     40000, current_date + 4,
-     current_date - 26 + time '08:00', current_date - 26 + time '08:00', null, 'funded', 'public', '00000000-0000-4000-a000-060200000003',
+     40000, current_date,
+     current_date - 30 + time '08:00', current_date - 30 + time '08:00', null, 'funded', 'public', '00000000-0000-4000-a000-060200000003',
      true, true, true, 15, 120,
      'https://cdn.example.com/wolo/pots/fatou-cover.jpg',
      '["https://cdn.example.com/wolo/pots/fatou-1.jpg", "https://cdn.example.com/wolo/pots/fatou-2.jpg"]', null,

@@ -2,12 +2,15 @@
 --
 -- QR codes exist for the two pots that reached their target:
 --   Fatou (funded)  "Pause Bien-être"  issued, redeemable from her birthday
---                                       (in 4 days) for 90 days
+--                                       (today: redeem it in the demo) for 90 days
 --   Cheikh (closed) "Pack Ciné Duo"    redeemed 38 days ago at CinéTeranga
 --                                       Plateau, 2 days after his birthday
 -- The scan log shows each validation result the scanner can return.
 -- CinéTeranga was paid for the month of Cheikh's redemption
 -- (15 000 FCFA, 80 % to the partner).
+-- The code values below are placeholders: `wolo seed` signs each code with the running
+-- configuration's WOLO_QR_SECRET after loading this file (suite::seed), so the scanning page
+-- and POST /qr/redeem accept them.
 
 set local timezone to 'Africa/Dakar';
 
@@ -17,7 +20,7 @@ insert into qr.qr_codes
 values
     ('00000000-0000-4000-a000-070100000001', '00000000-0000-4000-a000-040100000003', '00000000-0000-4000-a000-060200000003',
      'WOLO-7F3K-9Q2M-XT4B', 'https://cdn.example.com/wolo/qr/WOLO-7F3K-9Q2M-XT4B.png',
-     current_date + 4 + time '00:00', current_date + 4 + 90 + time '23:59:59', 'issued',
+     current_date + time '00:00', current_date + 90 + time '23:59:59', 'issued',
      null, null, null, null,
      current_date - 8 + time '18:00'),
     ('00000000-0000-4000-a000-070100000002', '00000000-0000-4000-a000-040100000005', '00000000-0000-4000-a000-060200000001',
@@ -62,7 +65,7 @@ values
     -- ...and at the spa, before her birthday.
     ('00000000-0000-4000-a000-070300000005', '00000000-0000-4000-a000-070100000001', '00000000-0000-4000-a000-010100000014',
      current_date - 1 + time '16:05', 'not_yet_valid',
-     'QR code utilisable à partir du ' || to_char(current_date + 4, 'DD/MM/YYYY') || '.',
+     'QR code utilisable à partir du ' || to_char(current_date, 'DD/MM/YYYY') || '.',
      '41.83.91.4', 'WOLO Partenaires/2.0 (Android 13)',
      '{"venue_id": "keur-bien-etre-fann", "partner_id": "00000000-0000-4000-a000-060100000003"}',
      current_date - 1 + time '16:05')

@@ -82,10 +82,10 @@ values
      (select id from notifications.notification_templates where template_key = 'qr_ready.fr-SN'), 'email',
      'Votre QR code cadeau est prêt',
      'Fatou, votre QR code pour « Pause Bien-être » est prêt ! Présentez-le chez Keur Bien-Être Spa à partir du '
-        || to_char(current_date + 4, 'DD/MM/YYYY') || ' et jusqu''au ' || to_char(current_date + 94, 'DD/MM/YYYY')
+        || to_char(current_date, 'DD/MM/YYYY') || ' et jusqu''au ' || to_char(current_date + 90, 'DD/MM/YYYY')
         || '. Votre QR code : https://wolo.example.com/qr/WOLO-7F3K-9Q2M-XT4B',
      jsonb_build_object('first_name', 'Fatou', 'pack_name', 'Pause Bien-être', 'partner_name', 'Keur Bien-Être Spa',
-                        'redeemable_from', current_date + 4, 'expires_at', current_date + 94,
+                        'redeemable_from', current_date, 'expires_at', current_date + 90,
                         'qr_url', 'https://wolo.example.com/qr/WOLO-7F3K-9Q2M-XT4B'),
      'delivered', current_date - 8 + time '18:01', current_date - 8 + time '18:01:04', current_date - 8 + time '18:01:05', null,
      'smtp', '<demo-0009@mail.wolo.example.com>', '{"smtp_code": 250}',

@@ -143,9 +143,60 @@ fn pages(contexts: &[(&'static Service, Context)]) -> Option<Router> {
     }))
 }
 
-/// Loads the demo data (`seeds/*.sql`) in one transaction. Every seed statement is
-/// idempotent, so a second run changes nothing. Refuses an unmigrated database.
-pub async fn seed(database_url: &str) -> anyhow::Result<usize> {
+/// What `wolo seed` did.
+#[derive(Debug)]
+pub struct Seeded {
+    /// Seed files run.
+    pub files: usize,
+    /// The sign-in password of the demo accounts that have one ([`DEMO_PASSWORD_USERS`]):
+    /// derived from `WOLO_JWT_SECRET`, so every run on one configuration
+    /// prints the same one and changes nothing.
+    pub demo_password: String,
+}
+
+/// The demo accounts that sign in with an e-mail and a password (the admin console, the
+/// partners' scanning page): Abdoulaye Mbaye (admin), Pape Seck (CinéTeranga staff) and
+/// Rokhaya Thiam (Keur Bien-Être Spa, where Fatou's gift is redeemable today).
+pub const DEMO_PASSWORD_USERS: [&str; 3] = [
+    "00000000-0000-4000-a000-010100000011",
+    "00000000-0000-4000-a000-010100000013",
+    "00000000-0000-4000-a000-010100000014",
+];
+
+/// The demo password of the configuration whose JWT secret is `jwt_secret`: twelve letters and
+/// digits in three groups, from an HMAC of the secret (not a value written anywhere).
+pub fn demo_password(jwt_secret: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(jwt_secret.as_bytes()).expect("any length");
+    mac.update(b"wolo demo password v1");
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let tag = mac.finalize().into_bytes();
+    let chars: Vec<char> = tag
+        .iter()
+        .take(12)
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Loads the demo data (`seeds/*.sql`) in one transaction, then makes it usable by the
+/// running configuration: the seeded QR codes signed with `WOLO_QR_SECRET` (the development
+/// secret when unset), and the demo accounts' password ([`demo_password`] of
+/// `WOLO_JWT_SECRET`) with their e-mail confirmed. Every step is idempotent, so a second run
+/// changes nothing. Refuses an unmigrated database.
+pub async fn seed(database_url: &str) -> anyhow::Result<Seeded> {
+    let env = Env::process();
+    let qr_secret = match env.get("WOLO_QR_SECRET") {
+        Some(s) => qr::code::QrSecret::new(s.as_bytes())?,
+        None => qr::code::QrSecret::new(qr::code::DEV_SECRET.as_bytes())?,
+    };
+    let jwt_secret = env
+        .get("WOLO_JWT_SECRET")
+        .unwrap_or_else(|| "wolo demo without a jwt secret".into());
     let pool = platform::db::connect_url(
         database_url,
         1,
@@ -167,7 +218,54 @@ pub async fn seed(database_url: &str) -> anyhow::Result<usize> {
             .await
             .map_err(|e| anyhow::anyhow!("seed {file} failed: {e}"))?;
     }
+    // The seeded codes, signed by this configuration's secret (a code it cannot verify gets
+    // a new value; one it can is left alone).
+    let codes: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+        "select id, code from qr.qr_codes where id::text like '00000000-0000-4000-a000-0701%'",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (id, code) in codes {
+        if qr_secret.verify(&code).is_ok() {
+            continue;
+        }
+        let signed = qr_secret.generate();
+        sqlx::query("update qr.qr_codes set code = $2, qr_image_url = $3 where id = $1")
+            .bind(id)
+            .bind(&signed)
+            .bind(format!("/qr/codes/{}.png", qr::code::grouped(&signed)))
+            .execute(&mut *tx)
+            .await?;
+    }
+    // The demo accounts' password and confirmed e-mail.
+    let password = demo_password(&jwt_secret);
+    for user in DEMO_PASSWORD_USERS {
+        let id: uuid::Uuid = user.parse()?;
+        let phc: Option<Option<String>> =
+            sqlx::query_scalar("select password_hash from identity.users where id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(phc) = phc else { continue };
+        if !identity::crypto::verify_password(&password, phc.as_deref()) {
+            sqlx::query("update identity.users set password_hash = $2 where id = $1")
+                .bind(id)
+                .bind(identity::crypto::hash_password(&password))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "update identity.users set email_confirmed_at = coalesce(created_at, now())
+             where id = $1 and email_confirmed_at is null",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     pool.close().await;
-    Ok(SEEDS.len())
+    Ok(Seeded {
+        files: SEEDS.len(),
+        demo_password: password,
+    })
 }

@@ -107,9 +107,20 @@ async fn migrate() -> anyhow::Result<()> {
 }
 
 async fn seed() -> anyhow::Result<()> {
+    if std::env::var("WOLO_ENV").is_ok_and(|v| matches!(v.trim(), "production" | "prod")) {
+        anyhow::bail!(
+            "`wolo seed` loads fictional demo data: never in production (WOLO_ENV=production)"
+        );
+    }
     let url = platform::config::database_url()?;
-    let files = suite::seed(&url).await?;
-    println!("seeded demo data ({files} files)");
+    let seeded = suite::seed(&url).await?;
+    println!("seeded demo data ({} files)", seeded.files);
+    println!(
+        "demo password of abdoulaye.mbaye@example.org (admin console, /admin/console), \
+         pape.seck@example.com (CinéTeranga) and rokhaya.thiam@example.com (Keur Bien-Être Spa; \
+         scanning page /qr/scan): {}",
+        seeded.demo_password
+    );
     Ok(())
 }
 

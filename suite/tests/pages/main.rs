@@ -1095,3 +1095,77 @@ async fn link_previews_show_the_pot_and_a_neutral_card_for_a_private_one() {
     assert!(orange(at(60 + 10)) && orange(at(60 + 700)), "{:?}", at(770));
     assert!(!orange(at(60 + 900)), "{:?}", at(960));
 }
+
+#[tokio::test]
+async fn the_demo_data_has_a_gift_to_redeem_today_and_accounts_that_sign_in() {
+    let s = suite().await;
+    let seeded = suite::seed(&s.db.url).await.unwrap();
+    let pool = &s.db.pool;
+    // The password wolo seed printed signs the admin and CinéTeranga's Pape in.
+    let sign_in = |email: &'static str| {
+        let app = &s.app;
+        let password = seeded.demo_password.clone();
+        async move {
+            let res = app
+                .request(Method::POST, "/identity/token?grant_type=password")
+                .json(&serde_json::json!({"email": email, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            testkit::expect(res, 200).await["access_token"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    sign_in("abdoulaye.mbaye@example.org").await;
+    sign_in("pape.seck@example.com").await;
+    let rokhaya = sign_in("rokhaya.thiam@example.com").await;
+
+    // Every seeded code is signed by this configuration; today's gift is redeemable now.
+    let secret = match std::env::var("WOLO_QR_SECRET") {
+        Ok(s) => qr::code::QrSecret::new(s.as_bytes()).unwrap(),
+        Err(_) => qr::code::QrSecret::new(qr::code::DEV_SECRET.as_bytes()).unwrap(),
+    };
+    let codes: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "select id, code, short_code from qr.qr_codes where id::text like '00000000-0000-4000-a000-0701%' order by id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(codes.len() >= 2);
+    assert!(
+        codes.iter().all(|(_, c, _)| secret.verify(c).is_ok()),
+        "{codes:?}"
+    );
+    let (today, _, short) = codes
+        .iter()
+        .find(|(id, _, _)| id.to_string().ends_with("070100000001"))
+        .unwrap();
+    // Fatou's gift (her birthday is today): its page, then the counter, where Rokhaya types
+    // the counter code.
+    let (status, page) = html(&s.app, &format!("/cadeau/{today}"), None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Montrez ce QR code au comptoir"), "{page}");
+    let res = s
+        .app
+        .request(Method::POST, "/qr/redeem")
+        .bearer_auth(&rokhaya)
+        .json(&serde_json::json!({"code": qr::code::short_grouped(short), "venue_id": "keur-bien-etre-fann"}))
+        .send()
+        .await
+        .unwrap();
+    let ok = testkit::expect(res, 200).await;
+    assert_eq!(ok["qr_code_id"], serde_json::json!(today), "{ok}");
+
+    // A second run changes nothing: same password, same codes.
+    let again = suite::seed(&s.db.url).await.unwrap();
+    assert_eq!(again.demo_password, seeded.demo_password);
+    let after: Vec<(Uuid, String, String)> = sqlx::query_as(
+        "select id, code, short_code from qr.qr_codes where id::text like '00000000-0000-4000-a000-0701%' order by id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(after, codes);
+}
