@@ -6,7 +6,7 @@
 //! space keeps SMS texts in the GSM-7 alphabet (U+202F would switch a whole SMS to UCS-2 and
 //! cut it from 160 to 70 characters). Dates and times are shown in Africa/Dakar.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Africa::Dakar;
 use serde_json::{Map, Value};
 
@@ -53,44 +53,9 @@ pub fn group_thousands(n: i64) -> String {
     out
 }
 
-const MONTHS_FR: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 /// "5 mars 2026" (fr-SN and wo-SN: Wolof speakers use the French month names), "5 March 2026" (en).
 pub fn format_date(d: NaiveDate, locale: &str) -> String {
-    let m = d.month0() as usize;
-    let month = if locale == "en" {
-        MONTHS_EN[m]
-    } else {
-        MONTHS_FR[m]
-    };
-    format!("{} {} {}", d.day(), month, d.year())
+    platform::calendar::long_date(d, locale)
 }
 
 /// In Africa/Dakar: "5 mars 2026 à 14h30" (fr-SN), "5 mars 2026 ci 14h30" (wo-SN),

@@ -12,7 +12,7 @@
 //!   (`/otp`, `/verify` type `sms`), then `POST /referral/accept` with the new session.
 
 use axum::{
-    extract::{Path, RawQuery, State},
+    extract::{Path, State},
     http::{Extensions, HeaderMap, Method, StatusCode},
     response::Response,
     Form,
@@ -22,8 +22,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::{
-    answer, call, failure, i18n::fill, lang_of, message_of, message_page, path_without_lang,
-    render, Lang, Origin, Page, Sources,
+    answer, call, failure, i18n::fill, message_of, message_page, render, Lang, Origin, Page,
+    Sources, Visit,
 };
 
 fn query_value(query: Option<&str>, name: &str) -> Option<String> {
@@ -32,6 +32,11 @@ fn query_value(query: Option<&str>, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
         .filter(|v| !v.trim().is_empty() && v.len() <= 512)
+}
+
+/// A link that no longer works (used, expired, unknown): `status` and "ask for a new one".
+fn expired(lang: Lang, here: &str, status: StatusCode, title: &str) -> Response {
+    message_page(lang, here, status, title, lang.words().link_expired)
 }
 
 fn page(lang: Lang, here: &str, status: StatusCode, title: &str, body: Markup) -> Response {
@@ -90,9 +95,7 @@ fn reset_form(
 }
 
 /// `GET /reset?token=`.
-pub async fn get_reset(RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    let lang = lang_of(query.as_deref(), &headers);
-    let here = path_without_lang("/reset", query.as_deref());
+pub async fn get_reset(Visit { lang, here, query }: Visit) -> Response {
     let w = lang.words();
     match query_value(query.as_deref(), "token") {
         Some(token) => reset_form(
@@ -105,26 +108,18 @@ pub async fn get_reset(RawQuery(query): RawQuery, headers: HeaderMap) -> Respons
             },
             None,
         ),
-        None => message_page(
-            lang,
-            &here,
-            StatusCode::NOT_FOUND,
-            w.reset_title,
-            w.link_expired,
-        ),
+        None => expired(lang, &here, StatusCode::NOT_FOUND, w.reset_title),
     }
 }
 
 /// `POST /reset`.
 pub async fn post_reset(
     State(src): State<Sources>,
-    RawQuery(query): RawQuery,
+    Visit { lang, here, .. }: Visit,
     headers: HeaderMap,
     extensions: Extensions,
     Form(mut form): Form<ResetForm>,
 ) -> Response {
-    let lang = lang_of(query.as_deref(), &headers);
-    let here = path_without_lang("/reset", query.as_deref());
     let w = lang.words();
     let password = form.password.take().unwrap_or_default();
     if password != form.password_again.take().unwrap_or_default() {
@@ -159,27 +154,11 @@ pub async fn post_reset(
                     Some(t) => t.to_string(),
                     None => return failure(lang, &here, &"verify gave no session"),
                 },
-                Ok(_) => {
-                    return message_page(
-                        lang,
-                        &here,
-                        StatusCode::BAD_REQUEST,
-                        w.reset_title,
-                        w.link_expired,
-                    )
-                }
+                Ok(_) => return expired(lang, &here, StatusCode::BAD_REQUEST, w.reset_title),
                 Err(e) => return failure(lang, &here, &e),
             }
         }
-        (None, None) => {
-            return message_page(
-                lang,
-                &here,
-                StatusCode::BAD_REQUEST,
-                w.reset_title,
-                w.link_expired,
-            )
-        }
+        (None, None) => return expired(lang, &here, StatusCode::BAD_REQUEST, w.reset_title),
     };
     match call(
         &src.identity_router,
@@ -208,13 +187,7 @@ pub async fn post_reset(
             };
             reset_form(lang, &here, status, &form, Some(&message_of(&a, lang)))
         }
-        Ok(_) => message_page(
-            lang,
-            &here,
-            StatusCode::BAD_REQUEST,
-            w.reset_title,
-            w.link_expired,
-        ),
+        Ok(_) => expired(lang, &here, StatusCode::BAD_REQUEST, w.reset_title),
         Err(e) => failure(lang, &here, &e),
     }
 }
@@ -231,18 +204,10 @@ fn confirm_parts(query: Option<&str>) -> Option<(String, String)> {
 }
 
 /// `GET /auth/confirm?token_hash=&type=`: a button, nothing confirmed yet.
-pub async fn get_confirm(RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
-    let lang = lang_of(query.as_deref(), &headers);
-    let here = path_without_lang("/auth/confirm", query.as_deref());
+pub async fn get_confirm(Visit { lang, here, query }: Visit) -> Response {
     let w = lang.words();
     if confirm_parts(query.as_deref()).is_none() {
-        return message_page(
-            lang,
-            &here,
-            StatusCode::NOT_FOUND,
-            w.confirm_title,
-            w.link_expired,
-        );
+        return expired(lang, &here, StatusCode::NOT_FOUND, w.confirm_title);
     }
     page(
         lang,
@@ -262,21 +227,13 @@ pub async fn get_confirm(RawQuery(query): RawQuery, headers: HeaderMap) -> Respo
 /// `POST /auth/confirm?token_hash=&type=`.
 pub async fn post_confirm(
     State(src): State<Sources>,
-    RawQuery(query): RawQuery,
+    Visit { lang, here, query }: Visit,
     headers: HeaderMap,
     extensions: Extensions,
 ) -> Response {
-    let lang = lang_of(query.as_deref(), &headers);
-    let here = path_without_lang("/auth/confirm", query.as_deref());
     let w = lang.words();
     let Some((hash, kind)) = confirm_parts(query.as_deref()) else {
-        return message_page(
-            lang,
-            &here,
-            StatusCode::NOT_FOUND,
-            w.confirm_title,
-            w.link_expired,
-        );
+        return expired(lang, &here, StatusCode::NOT_FOUND, w.confirm_title);
     };
     let from = Origin {
         headers,
@@ -296,13 +253,7 @@ pub async fn post_confirm(
         Ok((status, _)) if status.is_success() => {
             message_page(lang, &here, StatusCode::OK, w.confirm_title, w.confirm_done)
         }
-        Ok(_) => message_page(
-            lang,
-            &here,
-            StatusCode::BAD_REQUEST,
-            w.confirm_title,
-            w.link_expired,
-        ),
+        Ok(_) => expired(lang, &here, StatusCode::BAD_REQUEST, w.confirm_title),
         Err(e) => failure(lang, &here, &e),
     }
 }
@@ -369,11 +320,8 @@ fn invite_page(
 pub async fn get_invitation(
     State(src): State<Sources>,
     Path(code): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Visit { lang, here, .. }: Visit,
 ) -> Response {
-    let lang = lang_of(query.as_deref(), &headers);
-    let here = path_without_lang(&format!("/invitation/{code}"), query.as_deref());
     let w = lang.words();
     match sponsor_of(&src, &code).await {
         Ok(Some(sponsor)) => invite_page(
@@ -384,13 +332,7 @@ pub async fn get_invitation(
             &InviteForm::default(),
             None,
         ),
-        Ok(None) => message_page(
-            lang,
-            &here,
-            StatusCode::NOT_FOUND,
-            w.invite_title,
-            w.link_expired,
-        ),
+        Ok(None) => expired(lang, &here, StatusCode::NOT_FOUND, w.invite_title),
         Err(e) => failure(lang, &here, &e),
     }
 }
@@ -400,25 +342,15 @@ pub async fn get_invitation(
 pub async fn post_invitation(
     State(src): State<Sources>,
     Path(code): Path<String>,
-    RawQuery(query): RawQuery,
+    Visit { lang, here, .. }: Visit,
     headers: HeaderMap,
     extensions: Extensions,
     Form(form): Form<InviteForm>,
 ) -> Response {
-    let lang = lang_of(query.as_deref(), &headers);
-    let here = path_without_lang(&format!("/invitation/{code}"), query.as_deref());
     let w = lang.words();
     let sponsor = match sponsor_of(&src, &code).await {
         Ok(Some(s)) => s,
-        Ok(None) => {
-            return message_page(
-                lang,
-                &here,
-                StatusCode::NOT_FOUND,
-                w.invite_title,
-                w.link_expired,
-            )
-        }
+        Ok(None) => return expired(lang, &here, StatusCode::NOT_FOUND, w.invite_title),
         Err(e) => return failure(lang, &here, &e),
     };
     let from = Origin {

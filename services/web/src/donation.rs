@@ -8,8 +8,8 @@
 //! the page shows nothing of the donor (no phone, no name).
 
 use axum::{
-    extract::{Path, RawQuery, State},
-    http::{HeaderMap, StatusCode},
+    extract::{Path, State},
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::{DateTime, Utc};
@@ -17,9 +17,7 @@ use chrono_tz::Africa::Dakar;
 use maud::html;
 use uuid::Uuid;
 
-use crate::{
-    answer, failure, i18n::fill, lang_of, not_found, path_without_lang, render, Lang, Page, Sources,
-};
+use crate::{answer, failure, i18n::fill, not_found, render, Lang, Page, Sources, Visit};
 
 /// Seconds between two reloads of a thank-you page waiting for Wave's webhook.
 pub const REFRESH_SECS: u32 = 3;
@@ -34,6 +32,15 @@ struct Donation {
     wave_transaction_id: Option<String>,
     confirmed_at: Option<DateTime<Utc>>,
     created_at: Option<DateTime<Utc>>,
+}
+
+/// The donation `id` names, or the page to answer instead (404, 500).
+async fn donation(src: &Sources, id: &str, lang: Lang, here: &str) -> Result<Donation, Response> {
+    match fetch(src, id).await {
+        Ok(Some(d)) => Ok(d),
+        Ok(None) => Err(not_found(lang, here)),
+        Err(e) => Err(failure(lang, here, &e)),
+    }
 }
 
 async fn fetch(src: &Sources, id: &str) -> Result<Option<Donation>, sqlx::Error> {
@@ -55,15 +62,11 @@ async fn fetch(src: &Sources, id: &str) -> Result<Option<Donation>, sqlx::Error>
 pub async fn get_thanks(
     State(src): State<Sources>,
     Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Visit { lang, here, .. }: Visit,
 ) -> Response {
-    let lang = lang_of(query.as_deref(), &headers);
-    let here = path_without_lang(&format!("/dons/{id}/merci"), query.as_deref());
-    let d = match fetch(&src, &id).await {
-        Ok(Some(d)) => d,
-        Ok(None) => return not_found(lang, &here),
-        Err(e) => return failure(lang, &here, &e),
+    let d = match donation(&src, &id, lang, &here).await {
+        Ok(d) => d,
+        Err(r) => return r,
     };
     let w = lang.words();
     let amount = lang.cfa(d.amount_cfa.into());
@@ -140,15 +143,11 @@ pub async fn get_thanks(
 pub async fn get_failed(
     State(src): State<Sources>,
     Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Visit { lang, here, .. }: Visit,
 ) -> Response {
-    let lang: Lang = lang_of(query.as_deref(), &headers);
-    let here = path_without_lang(&format!("/dons/{id}/echec"), query.as_deref());
-    let d = match fetch(&src, &id).await {
-        Ok(Some(d)) => d,
-        Ok(None) => return not_found(lang, &here),
-        Err(e) => return failure(lang, &here, &e),
+    let d = match donation(&src, &id, lang, &here).await {
+        Ok(d) => d,
+        Err(r) => return r,
     };
     if matches!(d.status.as_str(), "succeeded" | "refunded") {
         // Paid after all (a second try went through): the receipt, not a failure.

@@ -8,8 +8,8 @@
 //! alone), as the QR code is what opens the gift at the counter.
 
 use axum::{
-    extract::{Path, RawQuery, State},
-    http::{HeaderMap, StatusCode},
+    extract::{Path, State},
+    http::StatusCode,
     response::Response,
 };
 use chrono::{DateTime, Utc};
@@ -18,9 +18,7 @@ use maud::{html, PreEscaped};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{
-    answer, failure, i18n::fill, lang_of, not_found, path_without_lang, render, Page, Sources,
-};
+use crate::{answer, failure, i18n::fill, not_found, render, Page, Sources, Visit};
 
 #[derive(sqlx::FromRow)]
 struct Gift {
@@ -41,11 +39,8 @@ struct Gift {
 pub async fn get_page(
     State(src): State<Sources>,
     Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Visit { lang, here, .. }: Visit,
 ) -> Response {
-    let lang = lang_of(query.as_deref(), &headers);
-    let here = path_without_lang(&format!("/cadeau/{id}"), query.as_deref());
     let Ok(qr_id) = Uuid::parse_str(&id) else {
         return not_found(lang, &here);
     };

@@ -4,7 +4,7 @@
 //! The Wolof strings are a first version, to be read again by a native speaker.
 
 use axum::http::HeaderMap;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -79,10 +79,9 @@ impl Lang {
         }
     }
 
-    /// "12 décembre 2026", "12 desàmbar 2026", "12 December 2026".
+    /// "12 décembre 2026" (French and Wolof, as the messages write it), "12 December 2026".
     pub fn date(self, d: NaiveDate) -> String {
-        let months = self.words().months;
-        format!("{} {} {}", d.day(), months[d.month0() as usize], d.year())
+        platform::calendar::long_date(d, self.code())
     }
 
     /// "12 500 FCFA", digits grouped by three with a narrow no-break space (fr-SN), a
@@ -104,7 +103,6 @@ impl Lang {
 
 /// Every word a page shows. `{}` marks where a value goes (filled by [`fill`]).
 pub struct Words {
-    pub months: [&'static str; 12],
     pub tagline: &'static str,
     pub birthday_of: &'static str,
     pub birthday_on: &'static str,
@@ -198,20 +196,6 @@ pub fn fill(template: &str, values: &[&str]) -> String {
 }
 
 pub static FR: Words = Words {
-    months: [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ],
     tagline: "La cagnotte d'anniversaire entre proches",
     birthday_of: "L'anniversaire de {}",
     birthday_on: "le {}",
@@ -291,20 +275,6 @@ pub static FR: Words = Words {
 };
 
 pub static WO: Words = Words {
-    months: [
-        "samwiye",
-        "fewriye",
-        "mars",
-        "awril",
-        "me",
-        "suwe",
-        "sulet",
-        "ut",
-        "sattumbar",
-        "oktoobar",
-        "nowàmbar",
-        "desàmbar",
-    ],
     tagline: "Kees bu bésu juddu, ci biir mbokk ak xarit",
     birthday_of: "Bésu juddu {}",
     birthday_on: "ci {}",
@@ -385,20 +355,6 @@ pub static WO: Words = Words {
 };
 
 pub static EN: Words = Words {
-    months: [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
     tagline: "The birthday pot among friends and family",
     birthday_of: "{}'s birthday",
     birthday_on: "on {}",

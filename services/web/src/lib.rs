@@ -247,6 +247,30 @@ pub fn failure(lang: Lang, path: &str, cause: &dyn std::fmt::Display) -> Respons
     )
 }
 
+/// What every page starts from: its language ([`lang_of`]), its own address without `lang`
+/// (`here`, for the language switch and its forms) and its query (a link's proof).
+pub struct Visit {
+    pub lang: Lang,
+    pub here: String,
+    pub query: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Visit {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().map(str::to_string);
+        Ok(Visit {
+            lang: lang_of(query.as_deref(), &parts.headers),
+            here: path_without_lang(parts.uri.path(), query.as_deref()),
+            query,
+        })
+    }
+}
+
 /// The language of a request: `?lang=` of `query`, else `Accept-Language`.
 pub fn lang_of(query: Option<&str>, headers: &HeaderMap) -> Lang {
     let lang = query.and_then(|q| {

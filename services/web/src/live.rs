@@ -15,8 +15,8 @@
 use std::{collections::BTreeSet, convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
-    extract::{Path, RawQuery, State},
-    http::{HeaderMap, StatusCode},
+    extract::{Path, State},
+    http::StatusCode,
     response::{
         sse::{Event, KeepAlive, Sse},
         IntoResponse, Response,
@@ -27,7 +27,7 @@ use sqlx::PgPool;
 use tokio::sync::{broadcast, Semaphore};
 use uuid::Uuid;
 
-use crate::{lang_of, pot, Sources};
+use crate::{pot, Sources, Visit};
 
 /// Streams one process serves at once.
 pub const MAX_VIEWERS: usize = 10_000;
@@ -173,11 +173,8 @@ pub fn percent(raised: i64, target: i64) -> f64 {
 pub async fn get_live(
     State(src): State<Sources>,
     Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Visit { lang, here, query }: Visit,
 ) -> Response {
-    let lang = lang_of(query.as_deref(), &headers);
-    let here = format!("/p/{id}");
     let view = match pot::open(&src, &id, query.as_deref(), lang, &here).await {
         Ok(v) => v,
         Err(r) => return r,

@@ -10,7 +10,7 @@
 //! on the page, in the donor's words kept.
 
 use axum::{
-    extract::{Path, RawQuery, State},
+    extract::{Path, State},
     http::{Extensions, HeaderMap, Method, StatusCode},
     response::{IntoResponse, Redirect, Response},
     Form,
@@ -22,8 +22,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::{
-    answer, call, failure, i18n::fill, lang_of, message_of, not_found, path_without_lang, render,
-    Lang, Origin, Page, Sources,
+    answer, call, failure, i18n::fill, message_of, not_found, render, Lang, Origin, Page, Sources,
+    Visit,
 };
 
 /// What the donor typed, sent back into the form when the checkout refuses it.
@@ -113,11 +113,8 @@ pub(crate) async fn open(
 pub async fn get_page(
     State(src): State<Sources>,
     Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Visit { lang, here, query }: Visit,
 ) -> Response {
-    let lang = lang_of(query.as_deref(), &headers);
-    let here = path_without_lang(&format!("/p/{id}"), query.as_deref());
     match open(&src, &id, query.as_deref(), lang, &here).await {
         Ok(view) => page(&src, &view.json, lang, &here, &GiveForm::default(), None),
         Err(r) => r,
@@ -128,13 +125,11 @@ pub async fn get_page(
 pub async fn post_give(
     State(src): State<Sources>,
     Path(id): Path<String>,
-    RawQuery(query): RawQuery,
+    Visit { lang, here, query }: Visit,
     headers: HeaderMap,
     extensions: Extensions,
     Form(form): Form<GiveForm>,
 ) -> Response {
-    let lang = lang_of(query.as_deref(), &headers);
-    let here = path_without_lang(&format!("/p/{id}"), query.as_deref());
     let view = match open(&src, &id, query.as_deref(), lang, &here).await {
         Ok(v) => v,
         Err(r) => return r,

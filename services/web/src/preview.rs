@@ -9,14 +9,14 @@
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use axum::{
-    extract::{Path, RawQuery, State},
+    extract::{Path, State},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
 };
 use image::{codecs::jpeg::JpegEncoder, Rgb, RgbImage};
 use serde_json::Value;
 
-use crate::{i18n::fill, Lang, Sources};
+use crate::{i18n::fill, Lang, Sources, Visit};
 
 pub const WIDTH: u32 = 1200;
 pub const HEIGHT: u32 = 630;
@@ -226,9 +226,8 @@ pub fn card(pot: Option<&Value>) -> Vec<u8> {
 pub async fn get_preview(
     State(src): State<Sources>,
     Path(id): Path<String>,
-    RawQuery(query): RawQuery,
+    Visit { here, query, .. }: Visit,
 ) -> Response {
-    let here = format!("/p/{id}");
     let pot = match crate::pot::open(&src, &id, query.as_deref(), Lang::Fr, &here).await {
         Ok(view) if view.visibility != "private" => Some(view.json),
         _ => None,

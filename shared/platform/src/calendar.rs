@@ -25,6 +25,48 @@ pub const MAJORITY_AGE: i32 = 18;
 pub const POT_OPENS_DAYS_BEFORE: u64 = 30;
 
 /// The Africa/Dakar calendar day of `at`. SQL: `wolo.dakar_date(at)`.
+const MONTHS_FR: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// A date as people write it: "5 mars 2026" (French, and Wolof: Wolof speakers use the French
+/// month names), "5 March 2026" (a locale starting with `en`). Messages and pages share it.
+pub fn long_date(d: NaiveDate, locale: &str) -> String {
+    use chrono::Datelike;
+    let m = d.month0() as usize;
+    let month = if locale.starts_with("en") {
+        MONTHS_EN[m]
+    } else {
+        MONTHS_FR[m]
+    };
+    format!("{} {} {}", d.day(), month, d.year())
+}
+
 pub fn dakar_day(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&Dakar).date_naive()
 }

@@ -21,20 +21,32 @@ pub struct Suite {
 }
 
 /// The suite with its pages, its donations service pointed at a fake Wave whose webhooks
-/// come back to it.
+/// come back to it, its links pointing at its own address.
 pub async fn suite() -> Suite {
+    served(false).await
+}
+
+/// [`suite`], with every job and consumer running as in production when `running`.
+pub async fn served(running: bool) -> Suite {
     let db = TestDb::new().await;
     let wave = fakewave::spawn(fakewave::FakeWaveConfig::default())
         .await
         .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut ctx = db.context();
+    std::sync::Arc::make_mut(&mut ctx.config).public_web_url =
+        format!("http://{}", listener.local_addr().unwrap());
     let env = platform::config::Env::process()
         .with("WOLO_WAVE_API_URL", &wave.url)
         .with("WOLO_WAVE_API_KEY", fakewave::DEV_API_KEY)
         .with("WOLO_WAVE_WEBHOOK_SECRET", fakewave::DEV_WEBHOOK_SECRET);
-    let contexts = suite::service_contexts(&db.context(), &env).unwrap();
-    let links = platform::links::Links::from_config(&db.config());
-    let app = testkit::spawn(suite::suite_router_of(&contexts)).await;
+    let contexts = suite::service_contexts(&ctx, &env).unwrap();
+    let links = platform::links::Links::from_config(&ctx.config);
+    let app = testkit::spawn_on(listener, suite::suite_router_of(&contexts)).await;
     wave.set_webhook_url(Some(app.url("/donations/webhooks/wave")));
+    if running {
+        suite::start_jobs_of(&contexts);
+    }
     app.wait_ready("/pots/pots?limit=0").await;
     Suite {
         db,
@@ -946,30 +958,8 @@ async fn the_pages_in_chromium() {
             .exists(),
         "playwright-core is missing: npm ci --prefix clients"
     );
-    let db = TestDb::new().await;
-    let wave = fakewave::spawn(fakewave::FakeWaveConfig::default())
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut ctx = db.context();
-    std::sync::Arc::make_mut(&mut ctx.config).public_web_url = base.clone();
-    let env = platform::config::Env::process()
-        .with("WOLO_WAVE_API_URL", &wave.url)
-        .with("WOLO_WAVE_API_KEY", fakewave::DEV_API_KEY)
-        .with("WOLO_WAVE_WEBHOOK_SECRET", fakewave::DEV_WEBHOOK_SECRET);
-    let contexts = suite::service_contexts(&ctx, &env).unwrap();
-    let app = testkit::spawn_on(listener, suite::suite_router_of(&contexts)).await;
-    wave.set_webhook_url(Some(app.url("/donations/webhooks/wave")));
-    suite::start_jobs_of(&contexts);
-    app.wait_ready("/pots/pots?limit=0").await;
-    let links = platform::links::Links::from_config(&ctx.config);
-    let s = Suite {
-        db,
-        app,
-        wave,
-        links,
-    };
+    let s = served(true).await;
+    let base = s.links.base().to_string();
     let pool = &s.db.pool;
 
     let owner = user(pool, "Awa Ndiaye").await;
