@@ -5,7 +5,8 @@
 // Screenshots go to WOLO_SHOTS (a temporary directory), never into the repository.
 //
 // Run by suite/tests/pages/main.rs (the_pages_in_chromium) with WOLO_BASE, WOLO_POT_PATH,
-// WOLO_POT_TITLE, WOLO_WAVE, WOLO_GIFT_PATH, WOLO_SHORT_CODE, WOLO_FAILED_PATH, WOLO_SHOTS.
+// WOLO_POT_TITLE, WOLO_WAVE, WOLO_GIFT_PATH, WOLO_SHORT_CODE, WOLO_FAILED_PATH, WOLO_PAID_PATH,
+// WOLO_RESET_PATH, WOLO_CONFIRM_PATH, WOLO_INVITATION_PATH, WOLO_SHOTS.
 
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -29,6 +30,10 @@ const GIFT = env('WOLO_GIFT_PATH');
 const SHORT = env('WOLO_SHORT_CODE');
 const FAILED = env('WOLO_FAILED_PATH');
 const SHOTS = env('WOLO_SHOTS');
+const PAID = env('WOLO_PAID_PATH');
+const RESET = env('WOLO_RESET_PATH');
+const CONFIRM = env('WOLO_CONFIRM_PATH');
+const INVITATION = env('WOLO_INVITATION_PATH');
 const CHROMIUM = process.env.WOLO_CHROMIUM || '/usr/bin/chromium';
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
@@ -84,6 +89,24 @@ try {
     assert.equal((await gift.textContent('#short-code')).trim(), SHORT);
     await fits(gift, `gift page at ${width}px`);
     await gift.screenshot({ path: join(SHOTS, `gift-${width}.png`), fullPage: true });
+
+    // The receipt, and the pages of the account links: content, and nothing wider than the
+    // screen.
+    const other = await open(width, height, mobile);
+    const pages = [
+      [PAID, 'Merci !', '#receipt'],
+      [RESET, 'Nouveau mot de passe', 'input[name=password_again]'],
+      [CONFIRM, 'Confirmer votre adresse e-mail', 'form button[type=submit]'],
+      [INVITATION, 'Vous êtes invité(e) sur WOLO', 'input[name=phone]'],
+    ];
+    for (const [path, h1, visible] of pages) {
+      await other.goto(BASE + path);
+      assert.equal(await other.textContent('h1'), h1, path);
+      assert.ok(await other.isVisible(visible), `${path}: ${visible}`);
+      await fits(other, `${path} at ${width}px`);
+    }
+    await other.goto(BASE + INVITATION);
+    assert.ok((await other.textContent('main')).includes('Awa vous invite à rejoindre WOLO.'));
 
     const failed = await open(width, height, mobile);
     await failed.goto(BASE + FAILED);

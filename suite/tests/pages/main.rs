@@ -975,12 +975,39 @@ async fn the_pages_in_chromium() {
         "Joyeux anniversaire !",
     )
     .await;
-    let (_, qr_id) = gift(&s, owner, pack).await;
+    let (gift_pot, qr_id) = gift(&s, owner, pack).await;
     let short: String = sqlx::query_scalar("select short_code from qr.qr_codes where id = $1")
         .bind(qr_id)
         .fetch_one(pool)
         .await
         .unwrap();
+    // A paid donation (to the gift's pot) for its receipt, a reset link, an invitation.
+    let paid: Uuid = sqlx::query_scalar(
+        "insert into donations.donations (pot_id, amount_cfa, status, confirmed_at)
+         values ($1, 3000, 'succeeded', now()) returning id",
+    )
+    .bind(gift_pot)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let reset_token = format!("walk-{}", Uuid::new_v4());
+    sqlx::query(
+        "insert into identity.password_reset_tokens (user_id, token_hash, expires_at)
+         values ($1, $2, now() + interval '1 hour')",
+    )
+    .bind(owner)
+    .bind(identity::crypto::sha256_hex(&reset_token))
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into referral.referrals (sponsor_user_id, referral_code, invited_phone)
+         values ($1, 'WOLOPAGES1', '+221770004243')",
+    )
+    .bind(owner)
+    .execute(pool)
+    .await
+    .unwrap();
     let failed: Uuid = sqlx::query_scalar(
         "insert into donations.donations (pot_id, amount_cfa, status) values ($1, 2000, 'failed') returning id",
     )
@@ -1002,6 +1029,13 @@ async fn the_pages_in_chromium() {
             .env("WOLO_GIFT_PATH", format!("/cadeau/{qr_id}"))
             .env("WOLO_SHORT_CODE", qr::code::short_grouped(&short))
             .env("WOLO_FAILED_PATH", format!("/dons/{failed}/echec"))
+            .env("WOLO_PAID_PATH", format!("/dons/{paid}/merci"))
+            .env("WOLO_RESET_PATH", format!("/reset?token={reset_token}"))
+            .env(
+                "WOLO_CONFIRM_PATH",
+                "/auth/confirm?token_hash=abc&type=signup",
+            )
+            .env("WOLO_INVITATION_PATH", "/invitation/WOLOPAGES1")
             .env("WOLO_SHOTS", &shots)
             .env("WOLO_CHROMIUM", &chromium)
             .kill_on_drop(true)
