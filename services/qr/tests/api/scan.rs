@@ -48,12 +48,18 @@ async fn scanning_page_in_chromium() {
     .await
     .unwrap();
 
+    let short: String = sqlx::query_scalar("select short_code from qr.qr_codes where id = $1")
+        .bind(w.qr_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let child = Command::new("node")
         .arg(root.join("tests/browser/scan.mjs"))
         .env("WOLO_SCAN_URL", app.url("/qr/scan"))
         .env("WOLO_PARTNER_EMAIL", "caisse@cinedakar.sn")
         .env("WOLO_PARTNER_PASSWORD", password)
         .env("WOLO_CODE", qr::code::grouped(&w.code))
+        .env("WOLO_SHORT", qr::code::short_grouped(&short))
         .env("WOLO_CHROMIUM", &chromium)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -73,7 +79,7 @@ async fn scanning_page_in_chromium() {
     // What the browser did is in the logs, with the browser's user agent.
     let l = logs(&pool, w.qr_id).await;
     let results: Vec<&str> = l.iter().map(|(r, _)| r.as_str()).collect();
-    assert_eq!(results, ["success", "already_used"]);
+    assert_eq!(results, ["success", "already_used", "already_used"]);
     let ua: String = sqlx::query_scalar(
         "select user_agent from qr.qr_redemption_logs where qr_code_id = $1 and validation_result = 'success'",
     )

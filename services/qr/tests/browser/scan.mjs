@@ -4,7 +4,7 @@
 // afterwards). The camera path cannot run headless.
 //
 // Run by services/qr/tests/api/scan.rs with WOLO_SCAN_URL, WOLO_PARTNER_EMAIL,
-// WOLO_PARTNER_PASSWORD, WOLO_CODE.
+// WOLO_PARTNER_PASSWORD, WOLO_CODE, WOLO_SHORT (its counter code).
 
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -62,6 +62,13 @@ try {
   // Again (Enter key): already used, in red.
   await page.fill('#code', process.env.WOLO_CODE);
   await page.press('#code', 'Enter');
+  [cls, text] = await verdict();
+  assert.equal(cls, 'ko');
+  assert.ok(text.startsWith('Déjà utilisé'), text);
+
+  // The ten characters under the QR code name the same gift: typed in lower case, already used.
+  await page.fill('#code', process.env.WOLO_SHORT.toLowerCase());
+  await page.click('#redeem');
   [cls, text] = await verdict();
   assert.equal(cls, 'ko');
   assert.ok(text.startsWith('Déjà utilisé'), text);
