@@ -86,15 +86,10 @@ impl Live {
                 // Woken when the outbox grows, and every second anyway (a late commit).
                 let _ = tokio::time::timeout(Duration::from_secs(1), watcher.changed()).await;
                 if tx.receiver_count() == 0 {
-                    // Nobody watching: keep up with the outbox's end, read nothing else.
-                    if let Ok(head) =
-                        sqlx::query_scalar::<_, i64>("select coalesce(max(id), 0) from wolo.outbox")
-                            .fetch_one(&pool)
-                            .await
-                    {
-                        after = head;
-                        seen.clear();
-                    }
+                    // Nobody watching: keep up with the outbox's end as the watcher read it,
+                    // and read nothing (no query per wake while no page is open).
+                    after = after.max(watcher.head());
+                    seen.clear();
                     continue;
                 }
                 match read(&pool, after - LOOK_BACK).await {

@@ -79,6 +79,11 @@ impl Watcher {
     pub async fn changed(&mut self) -> bool {
         self.0.changed().await.is_ok()
     }
+
+    /// The outbox's highest id as last read (0 before the first read).
+    pub fn head(&self) -> i64 {
+        *self.0.borrow()
+    }
 }
 
 /// The watcher of the process `ctx` belongs to (made on first use, shared through
