@@ -33,8 +33,16 @@ const ORANGE: Rgb<u8> = Rgb([242, 159, 5]);
 const TRACK: Rgb<u8> = Rgb([230, 225, 216]);
 const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
 
-fn font() -> FontRef<'static> {
-    FontRef::try_from_slice(FONT).expect("the embedded font parses")
+/// The embedded font, parsed once.
+fn font() -> &'static FontRef<'static> {
+    static PARSED: std::sync::OnceLock<FontRef<'static>> = std::sync::OnceLock::new();
+    PARSED.get_or_init(|| FontRef::try_from_slice(FONT).expect("the embedded font parses"))
+}
+
+/// The neutral card, drawn once: it never changes.
+fn neutral() -> &'static [u8] {
+    static NEUTRAL: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    NEUTRAL.get_or_init(|| card(None))
 }
 
 fn rect(img: &mut RgbImage, x: u32, y: u32, w: u32, h: u32, c: Rgb<u8>) {
@@ -232,7 +240,12 @@ pub async fn get_preview(
         Ok(view) if view.visibility != "private" => Some(view.json),
         _ => None,
     };
-    let jpeg = match tokio::task::spawn_blocking(move || card(pot.as_ref())).await {
+    let jpeg = match tokio::task::spawn_blocking(move || match pot {
+        Some(p) => card(Some(&p)),
+        None => neutral().to_vec(),
+    })
+    .await
+    {
         Ok(j) => j,
         Err(e) => return crate::failure(Lang::Fr, &here, &e),
     };
