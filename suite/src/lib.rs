@@ -190,10 +190,7 @@ pub fn demo_password(jwt_secret: &str) -> String {
 /// changes nothing. Refuses an unmigrated database.
 pub async fn seed(database_url: &str) -> anyhow::Result<Seeded> {
     let env = Env::process();
-    let qr_secret = match env.get("WOLO_QR_SECRET") {
-        Some(s) => qr::code::QrSecret::new(s.as_bytes())?,
-        None => qr::code::QrSecret::new(qr::code::DEV_SECRET.as_bytes())?,
-    };
+    let qr_secret = qr::settings::qr_secret(&env, platform::config::Environment::Development)?;
     let jwt_secret = env
         .get("WOLO_JWT_SECRET")
         .unwrap_or_else(|| "wolo demo without a jwt secret".into());

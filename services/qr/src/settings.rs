@@ -25,32 +25,39 @@ pub struct QrSettings {
     pub identity_url: String,
 }
 
+/// `WOLO_QR_SECRET` of `env`: at least [`MIN_SECRET_BYTES`], the development secret when unset
+/// outside production, never that one in production. The service's settings and `wolo seed`
+/// (which signs the seeded codes) read it here.
+pub fn qr_secret(env: &Env, environment: Environment) -> Result<QrSecret, ConfigError> {
+    let production = environment == Environment::Production;
+    match env.secret("WOLO_QR_SECRET") {
+        Some(s) => {
+            if production && s.expose() == DEV_SECRET {
+                return Err(ConfigError::invalid(
+                    "WOLO_QR_SECRET",
+                    "is the development default in production",
+                ));
+            }
+            QrSecret::new(s.expose().as_bytes()).map_err(|_| {
+                ConfigError::invalid(
+                    "WOLO_QR_SECRET",
+                    format!(
+                        "must be at least {MIN_SECRET_BYTES} bytes (got {})",
+                        s.expose().len()
+                    ),
+                )
+            })
+        }
+        None if production => Err(ConfigError::Missing("WOLO_QR_SECRET")),
+        None => Ok(
+            QrSecret::new(DEV_SECRET.as_bytes()).expect("the development secret is long enough")
+        ),
+    }
+}
+
 impl platform::Settings for QrSettings {
     fn read(env: &Env, config: &platform::Config) -> Result<Self, ConfigError> {
-        let production = config.environment == Environment::Production;
-        let secret = match env.secret("WOLO_QR_SECRET") {
-            Some(s) => {
-                if production && s.expose() == DEV_SECRET {
-                    return Err(ConfigError::invalid(
-                        "WOLO_QR_SECRET",
-                        "is the development default in production",
-                    ));
-                }
-                QrSecret::new(s.expose().as_bytes()).map_err(|_| {
-                    ConfigError::invalid(
-                        "WOLO_QR_SECRET",
-                        format!(
-                            "must be at least {MIN_SECRET_BYTES} bytes (got {})",
-                            s.expose().len()
-                        ),
-                    )
-                })?
-            }
-            None if production => return Err(ConfigError::Missing("WOLO_QR_SECRET")),
-            None => {
-                QrSecret::new(DEV_SECRET.as_bytes()).expect("the development secret is long enough")
-            }
-        };
+        let secret = qr_secret(env, config.environment)?;
         Ok(QrSettings {
             secret,
             links: platform::links::Links::from_config(config),
