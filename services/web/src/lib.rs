@@ -326,10 +326,14 @@ pub async fn call(
         .uri(path)
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::ACCEPT_LANGUAGE, "fr");
-    if let Some(token) = bearer {
+    // Values from a form: one that cannot be a header (a tampered field) is left out, and the
+    // service answers as it does without it (401, no idempotency key).
+    let visible =
+        |v: &str| !v.is_empty() && v.len() <= 4096 && v.bytes().all(|b| b.is_ascii_graphic());
+    if let Some(token) = bearer.filter(|t| visible(t)) {
         req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
     }
-    if let Some(key) = idempotency_key {
+    if let Some(key) = idempotency_key.filter(|k| visible(k)) {
         req = req.header("idempotency-key", key);
     }
     for name in [
