@@ -50,7 +50,7 @@ pub fn pot_private() -> ApiError {
 /// Whether `proof` opens the pot `pot_id` of visibility `visibility`: any link for a
 /// public or friends-only pot; the share key or one of its invitations for a private one.
 pub async fn link_opens(
-    db: &PgPool,
+    pool: &PgPool,
     links: &Links,
     pot_id: Uuid,
     visibility: &str,
@@ -72,13 +72,9 @@ pub async fn link_opens(
     )
     .bind(i)
     .bind(pot_id)
-    .fetch_one(db)
+    .fetch_one(pool)
     .await
-    .map_err(db_err)
-}
-
-fn db_err(e: sqlx::Error) -> ApiError {
-    db(e)
+    .map_err(db)
 }
 
 /// `GET /pots/{id}/public`: everything the pot page shows, in one request (see the module
@@ -110,8 +106,8 @@ pub struct PublicView {
 }
 
 /// The public view of pot `pot_id` (`None`: no such pot), in one read-only transaction.
-pub async fn load(db: &PgPool, pot_id: Uuid) -> Result<Option<PublicView>, ApiError> {
-    let mut tx = db.begin_with("BEGIN READ ONLY").await.map_err(db_err)?;
+pub async fn load(pool: &PgPool, pot_id: Uuid) -> Result<Option<PublicView>, ApiError> {
+    let mut tx = pool.begin_with("BEGIN READ ONLY").await.map_err(db)?;
     let pot: Option<PublicPot> = sqlx::query_as(
         "select id, owner_user_id, title, description, birthday_date,
                 coalesce(status, 'scheduled') as status,
@@ -132,7 +128,7 @@ pub async fn load(db: &PgPool, pot_id: Uuid) -> Result<Option<PublicView>, ApiEr
     .bind(pot_id)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(db_err)?;
+    .map_err(db)?;
     let Some(p) = pot else {
         return Ok(None);
     };
@@ -160,7 +156,7 @@ pub async fn load(db: &PgPool, pot_id: Uuid) -> Result<Option<PublicView>, ApiEr
     .bind(PUBLIC_DONORS)
     .fetch_all(&mut *tx)
     .await
-    .map_err(db_err)?;
+    .map_err(db)?;
     let donors: Vec<Value> = donors
         .into_iter()
         .map(|(id, amount, anon, show_amount, name, message, at)| {
@@ -194,9 +190,9 @@ pub async fn load(db: &PgPool, pot_id: Uuid) -> Result<Option<PublicView>, ApiEr
         .bind(pack_id)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(db_err)?,
+        .map_err(db)?,
     };
-    tx.commit().await.map_err(db_err)?;
+    tx.commit().await.map_err(db)?;
 
     let now = Utc::now();
     let today = now.with_timezone(&Dakar).date_naive();
