@@ -75,6 +75,52 @@ pub struct CheckoutRequest {
     is_anonymous: Option<bool>,
     #[serde(default)]
     show_amount: Option<bool>,
+    /// `wave` (default) or `paydunya` (Orange Money, Free Money, cards on PayDunya's page).
+    #[serde(default)]
+    provider: Option<String>,
+}
+
+/// Who takes a donation's money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Wave,
+    PayDunya,
+}
+
+impl Provider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Wave => "wave",
+            Provider::PayDunya => "paydunya",
+        }
+    }
+
+    /// The provider a request names, if this suite offers it (a provider that is not
+    /// configured is not offered).
+    pub fn offered(name: Option<&str>, state: &AppState) -> ApiResult<Provider> {
+        match name.map(str::trim) {
+            None | Some("wave") => Ok(Provider::Wave),
+            Some("paydunya") if state.paydunya.is_some() => Ok(Provider::PayDunya),
+            Some("paydunya") => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "provider_unavailable",
+                "Orange Money, Free Money et la carte ne sont pas proposés pour le moment : utilisez Wave (PayDunya is not configured)",
+            )
+            .hint("Set WOLO_PAYDUNYA_MASTER_KEY, WOLO_PAYDUNYA_PRIVATE_KEY and WOLO_PAYDUNYA_TOKEN")),
+            Some(other) => Err(validation(&format!(
+                "provider : wave ou paydunya (unknown provider {:?})",
+                other.chars().take(40).collect::<String>()
+            ))),
+        }
+    }
+
+    /// The admins' switch of this provider (admin.feature_flags).
+    fn flag(self) -> &'static str {
+        match self {
+            Provider::Wave => "wave_payments",
+            Provider::PayDunya => "paydunya_payments",
+        }
+    }
 }
 
 fn amount(v: Option<serde_json::Value>) -> ApiResult<i32> {
@@ -89,8 +135,12 @@ fn amount(v: Option<serde_json::Value>) -> ApiResult<i32> {
 }
 
 fn amount_error(min: i64) -> ApiError {
+    amount_range_error(min, MAX_AMOUNT_CFA)
+}
+
+fn amount_range_error(min: i64, max: i64) -> ApiError {
     validation(&format!(
-        "Le montant doit être un nombre entier de FCFA entre {min} et {MAX_AMOUNT_CFA} (amount_cfa must be an integer between {min} and {MAX_AMOUNT_CFA})"
+        "Le montant doit être un nombre entier de FCFA entre {min} et {max} (amount_cfa must be an integer between {min} and {max})"
     ))
 }
 
@@ -134,6 +184,7 @@ pub async fn post_checkout(
     let message = opt_text(req.message, MAX_MESSAGE_CHARS, "message")?;
     let is_anonymous = req.is_anonymous.unwrap_or(false);
     let show_amount = req.show_amount.unwrap_or(true);
+    let provider = Provider::offered(req.provider.as_deref(), &state)?;
     let idem = match headers.get("idempotency-key") {
         Some(v) => {
             let v = v
@@ -160,6 +211,7 @@ pub async fn post_checkout(
         json!(message),
         json!(is_anonymous),
         json!(show_amount),
+        json!(provider.name()),
     ]);
 
     // (1) The donation, pending, committed before Wave is called.
@@ -180,11 +232,14 @@ pub async fn post_checkout(
         (same_request(row, &request_hash)?, false)
     } else {
         // The admins' switch and minimum (admin.feature_flags, admin.system_config).
-        let (payments_on, min_amount): (bool, i32) = sqlx::query_as(
-            "select admin.flag_on('wave_payments'),
-                    admin.config_int('donations.min_amount_cfa', $1)",
+        let (payments_on, min_amount, max_amount): (bool, i32, i32) = sqlx::query_as(
+            "select admin.flag_on($3),
+                    admin.config_int('donations.min_amount_cfa', $1),
+                    admin.config_int('donations.max_amount_cfa', $2)",
         )
         .bind(MIN_AMOUNT_CFA as i32)
+        .bind(MAX_AMOUNT_CFA as i32)
+        .bind(provider.flag())
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
@@ -194,10 +249,10 @@ pub async fn post_checkout(
                 "payments_suspended",
                 "Les participations sont momentanément suspendues. Réessayez plus tard (payments are suspended)",
             )
-            .hint("Feature flag wave_payments is off"));
+            .hint(format!("Feature flag {} is off", provider.flag())));
         }
-        if amount_cfa < min_amount {
-            return Err(amount_error(min_amount.into()));
+        if amount_cfa < min_amount || amount_cfa > max_amount {
+            return Err(amount_range_error(min_amount.into(), max_amount.into()));
         }
         // The pot row locked FOR SHARE (as its owner: V102), so its status cannot change
         // before this transaction ends.
@@ -251,9 +306,9 @@ pub async fn post_checkout(
                  (pot_id, donor_user_id, donor_name, donor_phone, donor_email, amount_cfa, status,
                   donation_message, is_anonymous, show_amount, ip_address, user_agent,
                   risk_score, risk_reasons, idempotency_key, idempotency_scope,
-                  idempotency_request_hash)
+                  idempotency_request_hash, payment_provider)
              values ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10::inet, $11, $12, $13, $14,
-                     $15, $16)
+                     $15, $16, $17)
              on conflict (idempotency_scope, idempotency_key) do nothing
              returning id",
         )
@@ -273,6 +328,7 @@ pub async fn post_checkout(
         .bind(&idem)
         .bind(idem.as_ref().map(|_| &scope))
         .bind(idem.as_ref().map(|_| &request_hash))
+        .bind(provider.name())
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
@@ -308,24 +364,114 @@ const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 const POLL_FIRST: Duration = Duration::from_millis(25);
 const POLL_MAX: Duration = Duration::from_millis(500);
 
-/// Step (2) of the module docs: the donation's Wave session, claimed, asked for and stored in
-/// short statements of their own, none of them open while Wave is called.
+/// What a provider opened for a donation: where the donor pays.
+struct Opened {
+    /// Wave's session id or PayDunya's invoice token.
+    reference: String,
+    url: String,
+    expires: Option<DateTime<Utc>>,
+}
+
+/// A failed provider call, with the donor-facing error it becomes.
+enum ProviderError {
+    Wave(WaveError),
+    PayDunya(crate::paydunya::PayDunyaError),
+}
+
+impl ProviderError {
+    fn api_error(&self) -> ApiError {
+        match self {
+            ProviderError::Wave(e) => wave_error(e),
+            ProviderError::PayDunya(e) => paydunya_error(e),
+        }
+    }
+
+    fn failure_reason(&self) -> String {
+        match self {
+            ProviderError::Wave(e) => format!("{FAILURE_PREFIX}{e}"),
+            ProviderError::PayDunya(e) => format!("{PAYDUNYA_FAILURE_PREFIX}{e}"),
+        }
+    }
+}
+
+/// Asks `provider` for a place to pay donation `donation_id`. Wave: an open session an
+/// earlier attempt made (its answer lost) is found by client_reference and reused, else one is
+/// created. PayDunya: a checkout invoice (PayDunya has no search; an invoice whose answer was
+/// lost was never shown to anyone, so it can never be paid).
+async fn open_payment(
+    state: &AppState,
+    provider: Provider,
+    donation_id: Uuid,
+    amount_cfa: i32,
+) -> Result<Opened, ProviderError> {
+    match provider {
+        Provider::Wave => {
+            let found = state
+                .wave
+                .search(&donation_id.to_string())
+                .await
+                .map_err(ProviderError::Wave)?;
+            let s = match found
+                .into_iter()
+                .find(|s| s.checkout_status.as_deref() == Some("open"))
+            {
+                Some(s) => s,
+                None => state
+                    .wave
+                    .create_session(donation_id, amount_cfa)
+                    .await
+                    .map_err(ProviderError::Wave)?,
+            };
+            Ok(Opened {
+                reference: s.id,
+                url: s.wave_launch_url.unwrap_or_default(),
+                expires: s.when_expires,
+            })
+        }
+        Provider::PayDunya => {
+            let paydunya = state.paydunya.as_ref().ok_or_else(|| {
+                ProviderError::PayDunya(crate::paydunya::PayDunyaError::Unreachable(
+                    "PayDunya is not configured".into(),
+                ))
+            })?;
+            let invoice = paydunya
+                .create_invoice(
+                    donation_id,
+                    amount_cfa,
+                    "Participation à une cagnotte WOLO",
+                    &state.config.links,
+                )
+                .await
+                .map_err(ProviderError::PayDunya)?;
+            Ok(Opened {
+                reference: invoice.token,
+                url: invoice.url,
+                expires: None,
+            })
+        }
+    }
+}
+
+/// Step (2) of the module docs: the donation's payment session (Wave) or invoice (PayDunya),
+/// claimed, asked for and stored in short statements of their own, none of them open while
+/// the provider is called.
 async fn wave_session(
     state: &AppState,
     donation_id: Uuid,
     created: bool,
 ) -> Result<Response, ApiError> {
     let claim = Uuid::new_v4();
-    let lease = 2 * state.config.wave_timeout + CLAIM_MARGIN;
+    let lease = 2 * state.config.wave_timeout.max(state.paydunya_timeout()) + CLAIM_MARGIN;
     // Waiting for another request's claim ends when it lapses (then this request claims);
     // this bound only guards against a clock gone wrong.
     let give_up = tokio::time::Instant::now() + 2 * lease;
     let mut pause = POLL_FIRST;
     let mut waited = false;
-    let amount_cfa = loop {
+    let (amount_cfa, provider) = loop {
         let row = sqlx::query(
-            "select status, wave_payment_url, wave_session_expires_at, failure_reason,
-                    wave_claim_until is not null, wave_claim_until >= now()
+            "select status, coalesce(wave_payment_url, provider_payment_url),
+                    wave_session_expires_at, failure_reason,
+                    wave_claim_until is not null, wave_claim_until >= now(), payment_provider
              from donations.donations where id = $1",
         )
         .bind(donation_id)
@@ -338,24 +484,26 @@ async fn wave_session(
         let reason: Option<String> = row.get(3);
         let claimed: bool = row.get(4);
         let claim_live: bool = row.get::<Option<bool>, _>(5).unwrap_or(false);
+        let provider_name: String = row.get(6);
         if url.is_some() || !matches!(status.as_str(), "pending" | "failed") {
             // Its session (stored by this key's earlier or concurrent request), or an outcome.
-            return Ok(answer(donation_id, &status, url, expires, created));
+            return Ok(answer(donation_id, &provider_name, &status, url, expires, created));
         }
         if waited && !claimed && status == "failed" {
-            // The concurrent request this one waited on failed at Wave: the same answer.
+            // The concurrent request this one waited on failed at the provider: the same answer.
             return Err(failed_attempt_error(reason.as_deref())
                 .details(format!("donation_id: {donation_id}")));
         }
         if !claim_live {
-            // Nobody is calling Wave for it (or a claim lapsed, its holder gone): claim the
-            // call, unless another request just did.
-            let mine: Option<i32> = sqlx::query_scalar(
+            // Nobody is calling the provider for it (or a claim lapsed, its holder gone):
+            // claim the call, unless another request just did.
+            let mine: Option<(i32, String)> = sqlx::query_as(
                 "update donations.donations
                  set wave_claim_id = $2, wave_claim_until = now() + make_interval(secs => $3)
-                 where id = $1 and wave_payment_url is null and status in ('pending', 'failed')
+                 where id = $1 and wave_payment_url is null and provider_payment_url is null
+                   and status in ('pending', 'failed')
                    and (wave_claim_until is null or wave_claim_until < now())
-                 returning amount_cfa",
+                 returning amount_cfa, payment_provider",
             )
             .bind(donation_id)
             .bind(claim)
@@ -364,7 +512,14 @@ async fn wave_session(
             .await
             .map_err(db)?;
             match mine {
-                Some(amount) => break amount,
+                Some((amount, name)) => {
+                    let provider = if name == "paydunya" {
+                        Provider::PayDunya
+                    } else {
+                        Provider::Wave
+                    };
+                    break (amount, provider);
+                }
                 None => continue,
             }
         }
@@ -378,50 +533,55 @@ async fn wave_session(
         pause = (pause * 2).min(POLL_MAX);
     };
 
-    // No connection is held from here until Wave has answered. A session a previous attempt
-    // created (its answer lost) is found by client_reference and reused.
-    let session = match state.wave.search(&donation_id.to_string()).await {
-        Ok(found) => match found
-            .into_iter()
-            .find(|s| s.checkout_status.as_deref() == Some("open"))
-        {
-            Some(s) => Ok(s),
-            None => state.wave.create_session(donation_id, amount_cfa).await,
-        },
-        Err(e) => Err(e),
-    };
-    match session {
+    // No connection is held from here until the provider has answered.
+    match open_payment(state, provider, donation_id, amount_cfa).await {
         Ok(s) => {
-            let launch = s.wave_launch_url.clone().unwrap_or_default();
             // Stored unless a session already was (a request whose claim lapsed got there
             // first): then that one is the answer.
-            let stored = sqlx::query(
-                "update donations.donations
-                 set status = 'pending', wave_session_id = $2, wave_payment_url = $3,
-                     wave_session_expires_at = $4, failure_reason = null, failed_at = null,
-                     wave_claim_id = null, wave_claim_until = null
-                 where id = $1 and wave_payment_url is null and status in ('pending', 'failed')",
-            )
-            .bind(donation_id)
-            .bind(&s.id)
-            .bind(&launch)
-            .bind(s.when_expires)
-            .execute(&state.db)
-            .await
-            .map_err(db)?
-            .rows_affected();
+            let sql = match provider {
+                Provider::Wave => {
+                    "update donations.donations
+                     set status = 'pending', wave_session_id = $2, wave_payment_url = $3,
+                         wave_session_expires_at = $4, failure_reason = null, failed_at = null,
+                         wave_claim_id = null, wave_claim_until = null
+                     where id = $1 and wave_payment_url is null and provider_payment_url is null
+                       and status in ('pending', 'failed')"
+                }
+                Provider::PayDunya => {
+                    "update donations.donations
+                     set status = 'pending', provider_token = $2, provider_payment_url = $3,
+                         provider_status = 'pending', failure_reason = null, failed_at = null,
+                         wave_claim_id = null, wave_claim_until = null
+                     where id = $1 and wave_payment_url is null and provider_payment_url is null
+                       and status in ('pending', 'failed')"
+                }
+            };
+            let mut query = sqlx::query(sql)
+                .bind(donation_id)
+                .bind(&s.reference)
+                .bind(&s.url);
+            if provider == Provider::Wave {
+                query = query.bind(s.expires);
+            }
+            let stored = query
+                .execute(&state.db)
+                .await
+                .map_err(db)?
+                .rows_affected();
             if stored == 1 {
                 return Ok(answer(
                     donation_id,
+                    provider.name(),
                     "pending",
-                    Some(launch),
-                    s.when_expires,
+                    Some(s.url),
+                    s.expires,
                     created,
                 ));
             }
             let (status, url, expires): (Option<String>, Option<String>, Option<DateTime<Utc>>) =
                 sqlx::query_as(
-                    "select status, wave_payment_url, wave_session_expires_at
+                    "select status, coalesce(wave_payment_url, provider_payment_url),
+                            wave_session_expires_at
                      from donations.donations where id = $1",
                 )
                 .bind(donation_id)
@@ -430,6 +590,7 @@ async fn wave_session(
                 .map_err(db)?;
             Ok(answer(
                 donation_id,
+                provider.name(),
                 &status.unwrap_or_default(),
                 url,
                 expires,
@@ -437,35 +598,43 @@ async fn wave_session(
             ))
         }
         Err(e) => {
-            tracing::warn!(donation = %donation_id, error = %e, "Wave checkout session failed");
+            tracing::warn!(donation = %donation_id, provider = provider.name(), error = %e.failure_reason(), "checkout: the provider failed");
             // Only while this request's claim stands: a lapsed claim is someone else's now.
             sqlx::query(
                 "update donations.donations
                  set status = 'failed', failed_at = now(), failure_reason = $2,
                      wave_claim_id = null, wave_claim_until = null
                  where id = $1 and wave_claim_id = $3 and wave_payment_url is null
-                   and status in ('pending', 'failed')",
+                   and provider_payment_url is null and status in ('pending', 'failed')",
             )
             .bind(donation_id)
-            .bind(format!("{FAILURE_PREFIX}{e}"))
+            .bind(e.failure_reason())
             .bind(claim)
             .execute(&state.db)
             .await
             .map_err(db)?;
-            Err(wave_error(&e).details(format!("donation_id: {donation_id}")))
+            Err(e.api_error().details(format!("donation_id: {donation_id}")))
         }
     }
 }
 
 /// `failure_reason` of a donation whose Wave call failed: this, then the error.
 const FAILURE_PREFIX: &str = "wave_checkout_error: ";
+/// The same for PayDunya.
+const PAYDUNYA_FAILURE_PREFIX: &str = "paydunya_checkout_error: ";
 
 /// The answer to a request that waited on a concurrent one (same donation) whose Wave call
 /// failed with `reason`: 504 when it timed out, else 502.
 fn failed_attempt_error(reason: Option<&str>) -> ApiError {
-    let what = reason
-        .and_then(|r| r.strip_prefix(FAILURE_PREFIX))
-        .unwrap_or_default();
+    let reason = reason.unwrap_or_default();
+    if let Some(what) = reason.strip_prefix(PAYDUNYA_FAILURE_PREFIX) {
+        return if what == crate::paydunya::PayDunyaError::Timeout.to_string() {
+            paydunya_error(&crate::paydunya::PayDunyaError::Timeout)
+        } else {
+            paydunya_error(&crate::paydunya::PayDunyaError::Unreachable(what.to_string()))
+        };
+    }
+    let what = reason.strip_prefix(FAILURE_PREFIX).unwrap_or_default();
     if what == WaveError::Timeout.to_string() {
         wave_error(&WaveError::Timeout)
     } else {
@@ -529,8 +698,26 @@ fn wave_unavailable(hint: String) -> ApiError {
     .hint(hint)
 }
 
+/// The donor-facing error for a failed PayDunya call.
+pub fn paydunya_error(e: &crate::paydunya::PayDunyaError) -> ApiError {
+    match e {
+        crate::paydunya::PayDunyaError::Timeout => ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "paydunya_timeout",
+            "PayDunya ne répond pas. Aucun paiement n'a été demandé : réessayez dans un instant (PayDunya timed out)",
+        ),
+        _ => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "paydunya_unavailable",
+            "Le paiement Orange Money / Free Money est momentanément indisponible. Aucun paiement n'a été demandé : réessayez dans un instant (PayDunya error)",
+        )
+        .hint(e.to_string()),
+    }
+}
+
 fn answer(
     id: Uuid,
+    provider: &str,
     status: &str,
     url: Option<String>,
     expires: Option<DateTime<Utc>>,
@@ -546,7 +733,11 @@ fn answer(
         axum::Json(json!({
             "donation_id": id,
             "status": status,
-            "wave_payment_url": url,
+            "provider": provider,
+            // Where the donor pays, whoever takes the money; `wave_payment_url` as before for
+            // Wave (null for another provider).
+            "payment_url": url.clone(),
+            "wave_payment_url": if provider == "wave" { url } else { None },
             "expires_at": expires,
         })),
     )

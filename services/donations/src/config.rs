@@ -7,6 +7,13 @@
 //! | `WOLO_WAVE_WEBHOOK_SECRET` | dev secret of the fake | webhook signing secret(s), comma-separated during a rotation; when set it is always the one honoured (the fake Wave of `wolo serve` then signs with it too) |
 //! | `WOLO_WAVE_TIMEOUT_SECS` | `10` | timeout of one call to Wave |
 //! | `WOLO_WAVE_SIGNATURE_TOLERANCE_SECS` | `300` | accepted age (either way) of a webhook's `t` |
+//! | `WOLO_PAYDUNYA_MASTER_KEY`, `WOLO_PAYDUNYA_PRIVATE_KEY`, `WOLO_PAYDUNYA_TOKEN` | unset: PayDunya not offered (`wolo serve` starts a fake outside production) | PayDunya's three API keys; all three or none |
+//! | `WOLO_PAYDUNYA_API_URL` | `https://app.paydunya.com/api/v1` | PayDunya's v1 API (sandbox: `https://app.paydunya.com/sandbox-api/v1`) |
+//! | `WOLO_PAYDUNYA_PAYOUT_URL` | `https://app.paydunya.com/api/v2` | PayDunya's payout (v2) API, for refunds |
+//! | `WOLO_PAYDUNYA_CALLBACK_URL` | `WOLO_PUBLIC_URL` + `/donations/webhooks/paydunya` | where PayDunya posts its notifications (https in production) |
+//! | `WOLO_PAYDUNYA_STORE_NAME` | `WOLO` | the store name on PayDunya's pages |
+//! | `WOLO_PAYDUNYA_TIMEOUT_SECS` | `10` | timeout of one call to PayDunya |
+//! | `WOLO_SMS_GATEWAY_KEY` | unset: the USSD menu and incoming SMS are not served | the secret path segment of the gateway's callbacks (`/donations/ussd/<key>`, `/donations/sms/<key>`); 24 characters at least in production |
 
 use std::time::Duration;
 
@@ -29,7 +36,53 @@ pub struct DonationsConfig {
     pub links: platform::links::Links,
     pub wave_timeout: Duration,
     pub signature_tolerance: Duration,
+    /// PayDunya, when configured (else it is not offered).
+    pub paydunya: Option<PayDunyaConfig>,
+    /// The USSD/SMS gateway's secret path segment, when the gateway is configured.
+    pub gateway_key: Option<Secret>,
 }
+
+/// PayDunya's settings.
+#[derive(Debug, Clone)]
+pub struct PayDunyaConfig {
+    /// The v1 API's base URL (live or sandbox), without a trailing slash.
+    pub api_url: String,
+    /// The payout (v2) API's base URL.
+    pub payout_url: String,
+    pub master_key: Secret,
+    pub private_key: Secret,
+    pub token: Secret,
+    /// PayDunya's notifications go here.
+    pub callback_url: String,
+    pub store_name: String,
+    pub timeout: Duration,
+}
+
+impl PayDunyaConfig {
+    /// PayDunya (or a fake) at `api_url` (v1) and `payout_url` (v2) with these keys.
+    pub fn new(
+        api_url: &str,
+        payout_url: &str,
+        keys: [&str; 3],
+        callback_url: &str,
+    ) -> PayDunyaConfig {
+        PayDunyaConfig {
+            api_url: api_url.trim_end_matches('/').to_string(),
+            payout_url: payout_url.trim_end_matches('/').to_string(),
+            master_key: Secret::new(keys[0]),
+            private_key: Secret::new(keys[1]),
+            token: Secret::new(keys[2]),
+            callback_url: callback_url.to_string(),
+            store_name: "WOLO".to_string(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+pub const PAYDUNYA_API_URL: &str = "https://app.paydunya.com/api/v1";
+pub const PAYDUNYA_PAYOUT_URL: &str = "https://app.paydunya.com/api/v2";
+/// Shortest gateway key accepted in production.
+pub const MIN_GATEWAY_KEY_CHARS: usize = 24;
 
 impl platform::Settings for DonationsConfig {
     /// Read once at start-up; `wolo serve` points `WOLO_WAVE_API_URL` at the fake Wave it
@@ -38,6 +91,12 @@ impl platform::Settings for DonationsConfig {
     fn read(env: &Env, config: &platform::Config) -> Result<Self, ConfigError> {
         let mut cfg = DonationsConfig::from_env(env, config.environment)?;
         cfg.links = platform::links::Links::from_config(config);
+        let suite = env
+            .get("WOLO_PUBLIC_URL")
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("http://localhost:{}", config.http_addr.port()));
+        cfg.paydunya = paydunya_from_env(env, config.environment, &suite)?;
+        cfg.gateway_key = gateway_key_from_env(env, config.environment)?;
         Ok(cfg)
     }
 }
@@ -52,6 +111,8 @@ impl DonationsConfig {
             links: platform::links::Links::local(),
             wave_timeout: Duration::from_secs(10),
             signature_tolerance: Duration::from_secs(300),
+            paydunya: None,
+            gateway_key: None,
         }
     }
 
@@ -112,6 +173,95 @@ impl DonationsConfig {
         }
         Ok(cfg)
     }
+}
+
+/// PayDunya's settings of `env`: none without keys; the three keys together; https URLs in
+/// production.
+pub fn paydunya_from_env(
+    env: &Env,
+    environment: Environment,
+    suite_url: &str,
+) -> Result<Option<PayDunyaConfig>, ConfigError> {
+    let keys = [
+        "WOLO_PAYDUNYA_MASTER_KEY",
+        "WOLO_PAYDUNYA_PRIVATE_KEY",
+        "WOLO_PAYDUNYA_TOKEN",
+    ];
+    let set: Vec<Option<String>> = keys.iter().map(|k| env.get(k)).collect();
+    if set.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    if let Some(i) = set.iter().position(Option::is_none) {
+        return Err(ConfigError::Line(format!(
+            "{} is required with the other PayDunya keys ({})",
+            keys[i],
+            keys.join(", ")
+        )));
+    }
+    let url = |name: &'static str, default: String| -> Result<String, ConfigError> {
+        let v = env.get(name).unwrap_or(default);
+        let ok = if environment == Environment::Production {
+            v.starts_with("https://")
+        } else {
+            v.starts_with("https://") || v.starts_with("http://")
+        };
+        if !ok {
+            return Err(ConfigError::invalid(
+                name,
+                format!("must be an https:// URL (got {v:?})"),
+            ));
+        }
+        Ok(v)
+    };
+    let api = url("WOLO_PAYDUNYA_API_URL", PAYDUNYA_API_URL.to_string())?;
+    let payout = url("WOLO_PAYDUNYA_PAYOUT_URL", PAYDUNYA_PAYOUT_URL.to_string())?;
+    let callback = url(
+        "WOLO_PAYDUNYA_CALLBACK_URL",
+        format!("{suite_url}/donations/webhooks/paydunya"),
+    )?;
+    let values: Vec<String> = set.into_iter().flatten().collect();
+    let mut cfg = PayDunyaConfig::new(
+        &api,
+        &payout,
+        [&values[0], &values[1], &values[2]],
+        &callback,
+    );
+    if environment == Environment::Production && values[1].starts_with("test_") {
+        return Err(ConfigError::invalid(
+            "WOLO_PAYDUNYA_PRIVATE_KEY",
+            "is a test key (test_...): production takes live keys",
+        ));
+    }
+    if let Some(name) = env.get("WOLO_PAYDUNYA_STORE_NAME") {
+        cfg.store_name = name;
+    }
+    if let Some(n) = seconds(env, "WOLO_PAYDUNYA_TIMEOUT_SECS")? {
+        cfg.timeout = Duration::from_secs(n.max(1));
+    }
+    Ok(Some(cfg))
+}
+
+/// `WOLO_SMS_GATEWAY_KEY`: the secret path segment of the gateway's callbacks.
+pub fn gateway_key_from_env(
+    env: &Env,
+    environment: Environment,
+) -> Result<Option<Secret>, ConfigError> {
+    let Some(key) = env.get("WOLO_SMS_GATEWAY_KEY") else {
+        return Ok(None);
+    };
+    if !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(ConfigError::invalid(
+            "WOLO_SMS_GATEWAY_KEY",
+            "letters, digits, - and _ only (it is a URL path segment)",
+        ));
+    }
+    if environment == Environment::Production && key.chars().count() < MIN_GATEWAY_KEY_CHARS {
+        return Err(ConfigError::invalid(
+            "WOLO_SMS_GATEWAY_KEY",
+            format!("must be at least {MIN_GATEWAY_KEY_CHARS} characters in production"),
+        ));
+    }
+    Ok(Some(Secret::new(&key)))
 }
 
 /// A whole number of seconds, when set.

@@ -25,7 +25,9 @@ pub async fn expire_pending_once(pool: &PgPool, now: DateTime<Utc>) -> Result<u6
              select id from donations.donations
              where status = 'pending'
                and (wave_session_expires_at < $1
-                    or (wave_session_id is null and initiated_at < $1 - make_interval(mins => $2)))
+                    or (wave_session_id is null and initiated_at < $1 - make_interval(mins => $2)
+                        -- PayDunya's invoices are confirmed, then failed, by paydunya_ipn::reconcile_once.
+                        and (payment_provider = 'wave' or provider_token is null)))
              order by initiated_at
              limit 500
              for update skip locked)
@@ -144,7 +146,34 @@ pub const EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
 pub const ANALYTICS_INTERVAL: Duration = Duration::from_secs(900);
 
 /// Starts the expiry job (every minute) and the analytics job (every 15 minutes).
+/// How often pending PayDunya donations are confirmed, and phone payments started.
+pub const PAYDUNYA_INTERVAL: Duration = Duration::from_secs(30);
+/// How often old USSD sessions are erased.
+pub const USSD_PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+
 pub fn spawn_jobs(ctx: &platform::Context) {
+    let cfg = ctx.settings::<crate::DonationsConfig>();
+    if let Some(p) = cfg.paydunya.clone() {
+        let paydunya = crate::paydunya::PayDunya::new(p);
+        let links = cfg.links.clone();
+        let db = ctx.db.clone();
+        platform::jobs::every(NAME, "paydunya_reconcile", PAYDUNYA_INTERVAL, move || {
+            let (db, paydunya, links) = (db.clone(), paydunya.clone(), links.clone());
+            async move {
+                let started =
+                    crate::ussd::start_phone_payments_once(&db, &paydunya, &links).await?;
+                let confirmed =
+                    crate::paydunya_ipn::reconcile_once(&db, &paydunya, Utc::now()).await?;
+                let paid_back = crate::refunds::payouts_once(&db, &paydunya).await?;
+                Ok(started + confirmed + paid_back)
+            }
+        });
+    }
+    let db = ctx.db.clone();
+    platform::jobs::every(NAME, "ussd_purge", USSD_PURGE_INTERVAL, move || {
+        let db = db.clone();
+        async move { Ok(crate::ussd::purge_sessions_once(&db).await?) }
+    });
     let db = ctx.db.clone();
     platform::jobs::every(NAME, "expire_pending", EXPIRY_INTERVAL, move || {
         let db = db.clone();

@@ -6,9 +6,13 @@
 pub mod checkout;
 pub mod config;
 pub mod jobs;
+pub mod paydunya;
+pub mod paydunya_ipn;
 pub mod refunds;
 pub mod risk;
 pub mod signature;
+pub mod sms;
+pub mod ussd;
 pub mod wave;
 pub mod webhook;
 
@@ -41,8 +45,20 @@ pub struct AppState {
     pub jwt: auth::Jwt,
     pub config: Arc<DonationsConfig>,
     pub wave: wave::Wave,
+    /// PayDunya, when configured.
+    pub paydunya: Option<paydunya::PayDunya>,
     /// Wave deliveries applied together ([`webhook::Batcher`]).
     pub webhooks: webhook::Batcher,
+}
+
+impl AppState {
+    /// PayDunya's call timeout (zero when it is not configured).
+    pub fn paydunya_timeout(&self) -> std::time::Duration {
+        self.paydunya
+            .as_ref()
+            .map(|p| p.config().timeout)
+            .unwrap_or_default()
+    }
 }
 
 impl FromRef<AppState> for PgPool {
@@ -91,6 +107,7 @@ pub fn router(ctx: platform::Context) -> Router {
         db: ctx.db.clone(),
         jwt: ctx.jwt(),
         wave: wave::Wave::new(cfg.clone()),
+        paydunya: cfg.paydunya.clone().map(paydunya::PayDunya::new),
         webhooks: webhook::Batcher::default(),
         config: Arc::new(cfg),
     };
@@ -98,6 +115,9 @@ pub fn router(ctx: platform::Context) -> Router {
         .merge(platform::health::router(NAME))
         .route("/checkout", post(checkout::post_checkout))
         .route("/webhooks/wave", post(webhook::post_wave_webhook))
+        .route("/webhooks/paydunya", post(paydunya_ipn::post_paydunya_ipn))
+        .route("/ussd/{key}", post(ussd::post_ussd))
+        .route("/sms/{key}", post(sms::post_sms))
         .route("/{id}/refund", post(refunds::post_refund))
         .route("/pots/{pot_id}/refund", post(refunds::post_pot_refund))
         .with_state(state)

@@ -27,7 +27,11 @@ use rest::{
     ApiError, ApiResult,
 };
 
-use crate::{checkout::wave_error, AppState, NAME};
+use crate::{
+    checkout::wave_error,
+    paydunya::{Operator, PayoutStatus},
+    AppState, NAME,
+};
 
 pub const REASONS: [&str; 4] = ["user_request", "fraud", "failed_pot", "admin_action"];
 
@@ -149,7 +153,9 @@ pub async fn refund_one(
     // but write them only through this endpoint); the admin's claims name them in the audit.
     let mut tx = rest::begin_as_service(&state.db, caller, "POST", &path, headers).await?;
     let d = sqlx::query(
-        "select status, amount_cfa, wave_session_id, pot_id from donations.donations where id = $1 for update",
+        "select status, amount_cfa, wave_session_id, pot_id, payment_provider, donor_phone,
+                payment_method
+         from donations.donations where id = $1 for update",
     )
     .bind(donation_id)
     .fetch_optional(&mut *tx)
@@ -160,6 +166,9 @@ pub async fn refund_one(
     let amount: i32 = d.get(1);
     let session: Option<String> = d.get(2);
     let pot_id: Uuid = d.get(3);
+    let provider: String = d.get(4);
+    let donor_phone: Option<String> = d.get(5);
+    let method: Option<String> = d.get(6);
     if status.as_deref() != Some("succeeded") {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -179,7 +188,9 @@ pub async fn refund_one(
                  wave_refund_status = 'processing', processed_at = now(), error_message = null
              where donations.refunds.wave_refund_status = 'failed'
                 or (donations.refunds.wave_refund_status in ('pending', 'processing')
-                    and donations.refunds.processed_at < now() - interval '5 minutes')
+                    and donations.refunds.processed_at < now() - interval '5 minutes'
+                    -- A PayDunya payout submitted is followed by the payout job, never sent twice.
+                    and donations.refunds.wave_refund_id is null)
          returning id",
     )
     .bind(donation_id)
@@ -208,12 +219,30 @@ pub async fn refund_one(
         .map_err(db)?;
     tx.commit().await.map_err(db)?;
 
-    // (2) Wave.
-    let outcome = match session.as_deref() {
-        Some(s) => state.wave.refund(s).await,
-        None => Err(crate::wave::WaveError::BadResponse(
-            "the donation has no Wave session".into(),
-        )),
+    // (2) The provider that took the money gives it back: Wave refunds the session;
+    // PayDunya has no refund call, so the amount is paid out to the donor's wallet.
+    let outcome = if provider == "paydunya" {
+        match paydunya_payout(state, donor_phone.as_deref(), method.as_deref(), amount, refund_id)
+            .await
+        {
+            Ok(PayoutStatus::Success) => Ok(()),
+            Ok(PayoutStatus::Pending) => {
+                // Submitted, not final: the payout job finishes it (payouts_once).
+                return Ok(refund_json(&mut *state.db.acquire().await.map_err(db)?, refund_id)
+                    .await?);
+            }
+            Ok(PayoutStatus::Failed) => Err(crate::wave::WaveError::BadResponse(
+                "PayDunya payout failed".into(),
+            )),
+            Err(e) => Err(e),
+        }
+    } else {
+        match session.as_deref() {
+            Some(s) => state.wave.refund(s).await,
+            None => Err(crate::wave::WaveError::BadResponse(
+                "the donation has no Wave session".into(),
+            )),
+        }
     };
 
     // (3) Record the outcome.
@@ -227,54 +256,9 @@ pub async fn refund_one(
         .map_err(db)?;
     match outcome {
         Ok(()) => {
-            sqlx::query(
-                "update donations.refunds set wave_refund_status = 'completed', completed_at = now(),
-                        error_message = null
-                 where id = $1",
-            )
-            .bind(refund_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            let changed = sqlx::query(
-                "update donations.donations set status = 'refunded', refunded_at = now()
-                 where id = $1 and status = 'succeeded'",
-            )
-            .bind(donation_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?
-            .rows_affected();
-            if changed == 1 {
-                let donor: Option<Uuid> = sqlx::query_scalar(
-                    "select donor_user_id from donations.donations where id = $1",
-                )
-                .bind(donation_id)
-                .fetch_one(&mut *tx)
+            complete_refund(&mut tx, refund_id, donation_id, pot_id, amount, reason, category)
                 .await
                 .map_err(db)?;
-                let refunded = DonationRefunded {
-                    donation_id,
-                    pot_id,
-                    amount_cfa: i64::from(amount),
-                    donor_user_id: donor,
-                    refund_id,
-                };
-                events::publish(&mut tx, &refunded, NAME)
-                    .await
-                    .map_err(db)?;
-                sqlx::query(
-                    "select wolo.audit('donation_refunded', 'donation', $1, $2, $3, $4, $5)",
-                )
-                .bind(donation_id)
-                .bind(json!({"status": "succeeded"}))
-                .bind(json!({"status": "refunded", "refund_id": refund_id}))
-                .bind(reason)
-                .bind(json!({"pot_id": pot_id, "category": category}))
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            }
             let refund = refund_json(&mut tx, refund_id).await?;
             tx.commit().await.map_err(db)?;
             Ok(refund)
@@ -311,6 +295,152 @@ pub async fn refund_one(
             .details(format!("refund_id: {refund_id}")))
         }
     }
+}
+
+/// Records a refund whose money went back: the refund `completed`, the donation `refunded`
+/// (once), `donation.refunded` published and audited, in the caller's transaction.
+pub async fn complete_refund(
+    tx: &mut sqlx::PgConnection,
+    refund_id: Uuid,
+    donation_id: Uuid,
+    pot_id: Uuid,
+    amount: i32,
+    reason: &str,
+    category: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update donations.refunds set wave_refund_status = 'completed', completed_at = now(),
+                error_message = null
+         where id = $1",
+    )
+    .bind(refund_id)
+    .execute(&mut *tx)
+    .await?;
+    let changed = sqlx::query(
+        "update donations.donations set status = 'refunded', refunded_at = now()
+         where id = $1 and status = 'succeeded'",
+    )
+    .bind(donation_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 1 {
+        let donor: Option<Uuid> =
+            sqlx::query_scalar("select donor_user_id from donations.donations where id = $1")
+                .bind(donation_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let refunded = DonationRefunded {
+            donation_id,
+            pot_id,
+            amount_cfa: i64::from(amount),
+            donor_user_id: donor,
+            refund_id,
+        };
+        events::publish(&mut *tx, &refunded, NAME).await?;
+        sqlx::query("select wolo.audit('donation_refunded', 'donation', $1, $2, $3, $4, $5)")
+            .bind(donation_id)
+            .bind(json!({"status": "succeeded"}))
+            .bind(json!({"status": "refunded", "refund_id": refund_id}))
+            .bind(reason)
+            .bind(json!({"pot_id": pot_id, "category": category}))
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Pays `amount` back to the donor's wallet through PayDunya; the payout's token is stored on
+/// the refund (`wave_refund_id`) as soon as PayDunya gives it, so the payout job can follow it.
+async fn paydunya_payout(
+    state: &AppState,
+    phone: Option<&str>,
+    method: Option<&str>,
+    amount: i32,
+    refund_id: Uuid,
+) -> Result<PayoutStatus, crate::wave::WaveError> {
+    let bad = |m: &str| crate::wave::WaveError::BadResponse(m.to_string());
+    let paydunya = state.paydunya.as_ref().ok_or_else(|| bad("PayDunya is not configured"))?;
+    let phone = phone.ok_or_else(|| bad("the donation has no donor phone to pay back"))?;
+    let operator = method
+        .and_then(Operator::from_method)
+        .ok_or_else(|| bad("the donation was not paid by Orange Money or Free Money: refund it by hand"))?;
+    let (token, status) = paydunya
+        .payout(phone, amount, operator, refund_id)
+        .await
+        .map_err(|e| match e {
+            crate::paydunya::PayDunyaError::Timeout => crate::wave::WaveError::Timeout,
+            other => bad(&other.to_string()),
+        })?;
+    sqlx::query("update donations.refunds set wave_refund_id = $2 where id = $1")
+        .bind(refund_id)
+        .bind(&token)
+        .execute(&state.db)
+        .await
+        .map_err(|e| bad(&e.to_string()))?;
+    Ok(status)
+}
+
+/// Follows PayDunya payouts still `processing` (submitted, not final): a success completes
+/// the refund ([`complete_refund`]), a failure marks it failed (the donation stays
+/// succeeded). Returns how many ended.
+pub async fn payouts_once(
+    pool: &sqlx::PgPool,
+    paydunya: &crate::paydunya::PayDunya,
+) -> Result<u64, sqlx::Error> {
+    let due: Vec<(Uuid, Uuid, String, Uuid, i32, String, String)> = sqlx::query_as(
+        "select r.id, r.donation_id, r.wave_refund_id, d.pot_id, r.amount_cfa,
+                coalesce(r.reason_description, ''), r.reason
+           from donations.refunds r join donations.donations d on d.id = r.donation_id
+          where r.wave_refund_status = 'processing' and r.wave_refund_id is not null
+            and d.payment_provider = 'paydunya'
+          limit 100",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut ended = 0;
+    for (refund, donation, token, pot, amount, reason, category) in due {
+        let status = match paydunya.payout_status(&token).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(%refund, error = %e, "PayDunya payout status unknown");
+                continue;
+            }
+        };
+        let mut tx = pool.begin().await?;
+        sqlx::query("select 1 from donations.donations where id = $1 for update")
+            .bind(donation)
+            .execute(&mut *tx)
+            .await?;
+        let still: Option<String> = sqlx::query_scalar(
+            "select wave_refund_status from donations.refunds where id = $1 for update",
+        )
+        .bind(refund)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if still.as_deref() != Some("processing") {
+            continue;
+        }
+        match status {
+            PayoutStatus::Success => {
+                complete_refund(&mut tx, refund, donation, pot, amount, &reason, &category).await?;
+                ended += 1;
+            }
+            PayoutStatus::Failed => {
+                sqlx::query(
+                    "update donations.refunds set wave_refund_status = 'failed',
+                            error_message = 'PayDunya payout failed' where id = $1",
+                )
+                .bind(refund)
+                .execute(&mut *tx)
+                .await?;
+                ended += 1;
+            }
+            PayoutStatus::Pending => {}
+        }
+        tx.commit().await?;
+    }
+    Ok(ended)
 }
 
 async fn refund_json(conn: &mut sqlx::PgConnection, id: Uuid) -> ApiResult<Value> {

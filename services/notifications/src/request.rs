@@ -35,6 +35,11 @@ pub enum Category {
 pub fn category(message: &str) -> Category {
     match message {
         "otp" | "password_reset" | "email_confirmation" | "email_change" => Category::Security,
+        // A donor by phone waits for these (how to pay, the receipt, a failure, a reply to
+        // their SMS): sent at once, like a security message.
+        "donation_instructions" | "donation_receipt" | "donation_payment_failed" | "sms_reply" => {
+            Category::Security
+        }
         "referral_invitation" | "referral_accepted" | "points_matured" | "points_converted" => {
             Category::Referral
         }

@@ -3,6 +3,7 @@
 
 mod checkout;
 mod jobs;
+mod paydunya;
 mod refunds;
 mod slow_wave;
 mod webhook;
@@ -24,6 +25,55 @@ pub struct Stack {
     pub db: TestDb,
     pub app: TestApp,
     pub wave: FakeWave,
+    /// The fake PayDunya, when the stack was made with [`paydunya_stack`].
+    pub paydunya: Option<fakepaydunya::FakePayDunya>,
+}
+
+/// The USSD/SMS gateway's key in the PayDunya stack.
+pub const GATEWAY_KEY: &str = "test-gateway-key-0123456789";
+
+/// A stack whose donations service also has PayDunya (a fake on loopback, nothing approved
+/// unless a test says so) and the USSD/SMS gateway.
+pub async fn paydunya_stack() -> Stack {
+    let db = TestDb::new().await;
+    let wave = fakewave::spawn(FakeWaveConfig {
+        api_key: KEY.to_string(),
+        webhook_secrets: vec![SECRET.to_string()],
+        ..FakeWaveConfig::default()
+    })
+    .await
+    .unwrap();
+    let paydunya = fakepaydunya::spawn(fakepaydunya::FakePayDunyaConfig::default())
+        .await
+        .unwrap();
+    let mut cfg = donations::DonationsConfig::new(&wave.url, KEY, &[SECRET]);
+    cfg.links = platform::links::Links::new(
+        "https://wolo.example.sn",
+        false,
+        testkit::TEST_JWT_SECRET.as_bytes(),
+    );
+    cfg.paydunya = Some(donations::config::PayDunyaConfig::new(
+        &paydunya.api_url(),
+        &format!("{}/api/v2", paydunya.url),
+        [
+            fakepaydunya::DEV_MASTER_KEY,
+            fakepaydunya::DEV_PRIVATE_KEY,
+            fakepaydunya::DEV_TOKEN,
+        ],
+        "https://api.wolo.example.sn/donations/webhooks/paydunya",
+    ));
+    cfg.gateway_key = Some(platform::config::Secret::new(GATEWAY_KEY));
+    let app = testkit::spawn(donations::router(
+        db.service_context("donations").with_section(cfg),
+    ))
+    .await;
+    wave.set_webhook_url(Some(app.url("/webhooks/wave")));
+    Stack {
+        db,
+        app,
+        wave,
+        paydunya: Some(paydunya),
+    }
 }
 
 /// A stack whose service accepts `service_secrets` and whose fake Wave signs with `fake_secrets`.
@@ -62,7 +112,12 @@ async fn stack_of(
     ))
     .await;
     wave.set_webhook_url(Some(app.url("/webhooks/wave")));
-    Stack { db, app, wave }
+    Stack {
+        db,
+        app,
+        wave,
+        paydunya: None,
+    }
 }
 
 pub async fn stack() -> Stack {

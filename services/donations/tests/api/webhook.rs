@@ -767,7 +767,12 @@ async fn the_configured_webhook_secret_is_the_one_honoured() {
     ))
     .await;
     wave.set_webhook_url(Some(app.url("/webhooks/wave")));
-    let st = crate::Stack { db, app, wave };
+    let st = crate::Stack {
+        db,
+        app,
+        wave,
+        paydunya: None,
+    };
     let pot = st.pot("open").await;
     let (id, sid) = st.pending(pot, 5000).await;
     let event = st.wave.complete_event(&sid).unwrap();
