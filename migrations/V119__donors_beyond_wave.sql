@@ -344,6 +344,10 @@ create policy admin_select on donations.ussd_sessions
 create policy admin_select on donations.sms_messages
     for select to wolo_admin using (wolo.is_admin());
 
+-- The profiles service exports and erases what a phone left here (account export, deletion).
+grant select, delete on donations.ussd_sessions to wolo_svc_profiles;
+grant select, update (from_phone, body) on donations.sms_messages to wolo_svc_profiles;
+
 -- The donations service's own role writes every table of its schema (V102's default
 -- privileges); it reads the pots' short codes and owners' first names already (V102), and
 -- decides minors with profiles.is_minor.

@@ -9,6 +9,7 @@
 //! | `WOLO_SMS_FROM` | `WOLO` | sender id of SMS |
 //! | `WOLO_WHATSAPP_API_URL`, `WOLO_WHATSAPP_API_KEY` | unset: dev provider | WhatsApp Business Cloud API messages endpoint and token |
 //! | `WOLO_NOTIFY_RECEIPT_SECRET` | unset: receipts refused (503) | HMAC-SHA256 key of `POST /receipts/{provider}` |
+//! | `WOLO_SMS_GATEWAY_KEY` | unset: no gateway reports | secret path segment of `POST /receipts/gateway/<key>` (the USSD/SMS gateway's delivery reports) |
 //! | `WOLO_NOTIFY_RETRY_BASE_SECONDS` | `30` | first retry delay; doubles per attempt, with jitter |
 
 use std::time::Duration;
@@ -35,6 +36,9 @@ pub struct NotifyConfig {
     pub whatsapp: Option<HttpProviderConfig>,
     pub receipt_secret: Option<Secret>,
     pub retry_base: Option<Duration>,
+    /// The USSD/SMS gateway's secret path segment (`WOLO_SMS_GATEWAY_KEY`, shared with the
+    /// donations service): its delivery reports come to `/receipts/gateway/<key>`.
+    pub gateway_key: Option<Secret>,
 }
 
 pub const DEFAULT_RETRY_BASE: Duration = Duration::from_secs(30);
@@ -98,6 +102,7 @@ impl NotifyConfig {
             sms: http("WOLO_SMS_API_URL", "WOLO_SMS_API_KEY", sms_from.clone())?,
             whatsapp: http("WOLO_WHATSAPP_API_URL", "WOLO_WHATSAPP_API_KEY", sms_from)?,
             receipt_secret: get("WOLO_NOTIFY_RECEIPT_SECRET").map(Secret::new),
+            gateway_key: get("WOLO_SMS_GATEWAY_KEY").map(Secret::new),
             retry_base,
         })
     }

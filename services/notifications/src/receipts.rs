@@ -313,56 +313,7 @@ pub async fn post_receipts(
         let at = r.at.unwrap_or(now);
         // $3 is kept within [sent_at, now]: the skew allowed above never stores a receipt
         // before its message or in the future.
-        let sql = match r.event.as_str() {
-            "delivered" => {
-                "update notifications.notifications
-                    set status = case when status = 'sent' then 'delivered' else status end,
-                        delivered_at = coalesce(delivered_at,
-                                                greatest(least($3, now()), coalesce(sent_at, $3)))
-                  where provider = $1 and provider_message_id = $2
-                    and status in ('sent', 'delivered')"
-            }
-            "bounced" => {
-                "update notifications.notifications
-                    set status = 'bounced', error_message = coalesce($4, error_message, 'bounced'),
-                        error_code = 'bounced',
-                        failed_at = coalesce(failed_at,
-                                             greatest(least($3, now()), coalesce(sent_at, $3)))
-                  where provider = $1 and provider_message_id = $2
-                    and status in ('sent', 'delivered', 'bounced')"
-            }
-            "opened" => {
-                "update notifications.notifications
-                    set opened_at = coalesce(opened_at,
-                                             greatest(least($3, now()), coalesce(sent_at, $3))),
-                        delivered_at = coalesce(delivered_at,
-                                                greatest(least($3, now()), coalesce(sent_at, $3))),
-                        status = case when status = 'sent' then 'delivered' else status end
-                  where provider = $1 and provider_message_id = $2
-                    and status in ('sent', 'delivered')"
-            }
-            _ => {
-                "update notifications.notifications
-                    set clicked_at = coalesce(clicked_at,
-                                              greatest(least($3, now()), coalesce(sent_at, $3))),
-                        opened_at = coalesce(opened_at,
-                                             greatest(least($3, now()), coalesce(sent_at, $3))),
-                        delivered_at = coalesce(delivered_at,
-                                                greatest(least($3, now()), coalesce(sent_at, $3))),
-                        status = case when status = 'sent' then 'delivered' else status end
-                  where provider = $1 and provider_message_id = $2
-                    and status in ('sent', 'delivered')"
-            }
-        };
-        let n = sqlx::query(sql)
-            .bind(&provider)
-            .bind(&r.message_id)
-            .bind(at)
-            .bind(&r.error)
-            .execute(&mut *tx)
-            .await
-            .map_err(dberr)?
-            .rows_affected();
+        let n = apply_one(&mut tx, &provider, &r, at).await.map_err(dberr)?;
         if n == 0 {
             unknown.push(r.message_id.clone());
         }
@@ -370,4 +321,136 @@ pub async fn post_receipts(
     }
     tx.commit().await.map_err(dberr)?;
     Ok(Json(json!({ "updated": updated, "unknown": unknown, "replayed": false })).into_response())
+}
+
+/// Applies one receipt (not `ignored`) at time `at` to the messages `provider` knows as its
+/// `message_id`; returns how many rows changed.
+async fn apply_one(
+    tx: &mut sqlx::PgConnection,
+    provider: &str,
+    r: &Receipt,
+    at: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let sql = match r.event.as_str() {
+        "delivered" => {
+            "update notifications.notifications
+                set status = case when status = 'sent' then 'delivered' else status end,
+                    delivered_at = coalesce(delivered_at,
+                                            greatest(least($3, now()), coalesce(sent_at, $3)))
+              where provider = $1 and provider_message_id = $2
+                and status in ('sent', 'delivered')"
+        }
+        "bounced" => {
+            "update notifications.notifications
+                set status = 'bounced', error_message = coalesce($4, error_message, 'bounced'),
+                    error_code = 'bounced',
+                    failed_at = coalesce(failed_at,
+                                         greatest(least($3, now()), coalesce(sent_at, $3)))
+              where provider = $1 and provider_message_id = $2
+                and status in ('sent', 'delivered', 'bounced')"
+        }
+        "opened" => {
+            "update notifications.notifications
+                set opened_at = coalesce(opened_at,
+                                         greatest(least($3, now()), coalesce(sent_at, $3))),
+                    delivered_at = coalesce(delivered_at,
+                                            greatest(least($3, now()), coalesce(sent_at, $3))),
+                    status = case when status = 'sent' then 'delivered' else status end
+              where provider = $1 and provider_message_id = $2
+                and status in ('sent', 'delivered')"
+        }
+        _ => {
+            "update notifications.notifications
+                set clicked_at = coalesce(clicked_at,
+                                          greatest(least($3, now()), coalesce(sent_at, $3))),
+                    opened_at = coalesce(opened_at,
+                                         greatest(least($3, now()), coalesce(sent_at, $3))),
+                    delivered_at = coalesce(delivered_at,
+                                            greatest(least($3, now()), coalesce(sent_at, $3))),
+                    status = case when status = 'sent' then 'delivered' else status end
+              where provider = $1 and provider_message_id = $2
+                and status in ('sent', 'delivered')"
+        }
+    };
+    sqlx::query(sql)
+        .bind(provider)
+        .bind(&r.message_id)
+        .bind(at)
+        .bind(&r.error)
+        .execute(&mut *tx)
+        .await
+        .map(|d| d.rows_affected())
+}
+
+/// `POST /receipts/gateway/{key}`: delivery reports of the USSD/SMS gateway (Africa's
+/// Talking's shape: a form `id`, `phoneNumber`, `status`, `failureReason`, `retryCount`),
+/// authenticated by its secret path segment (`WOLO_SMS_GATEWAY_KEY`, as the gateway's other
+/// callbacks; 404 without it). `Success` marks the SMS delivered, `Failed` or `Rejected`
+/// bounced (with the reason); `Sent`, `Submitted`, `Buffered` change nothing. Applying a
+/// report twice changes nothing more. 200 `{"updated": n}`.
+#[tracing::instrument(skip_all)]
+pub async fn post_gateway_report(
+    State(st): State<AppState>,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let known = st.config.gateway_key.as_ref().is_some_and(|k| {
+        use hmac::Mac;
+        let tag = |v: &[u8]| {
+            let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"wolo gateway key")
+                .expect("any key length");
+            m.update(v);
+            m
+        };
+        let reference = tag(k.expose().as_bytes()).finalize().into_bytes();
+        tag(key.as_bytes()).verify_slice(&reference).is_ok()
+    });
+    if !known {
+        return Err(ApiError::not_found("not_found", "Introuvable (not found)"));
+    }
+    let mut id = String::new();
+    let mut status = String::new();
+    let mut reason = None;
+    for (k, v) in form_urlencoded::parse(&body).take(20) {
+        match k.as_ref() {
+            "id" => id = v.into_owned(),
+            "status" => status = v.into_owned(),
+            "failureReason" => reason = Some(v.chars().take(MAX_ERROR_CHARS).collect::<String>()),
+            _ => {}
+        }
+    }
+    if id.is_empty() || id.chars().count() > MAX_MESSAGE_ID_CHARS {
+        return Err(ApiError::bad_request(
+            "22023",
+            "a delivery report needs an id (the message id the gateway gave)",
+        ));
+    }
+    let event = match status.as_str() {
+        "Success" => "delivered",
+        "Failed" | "Rejected" => "bounced",
+        "Sent" | "Submitted" | "Buffered" | "Queued" => {
+            return Ok(Json(json!({"updated": 0})).into_response())
+        }
+        other => {
+            return Err(ApiError::bad_request(
+                "22023",
+                format!(
+                    "unknown status {:?}: Success, Failed, Rejected, Sent, Submitted or Buffered",
+                    other.chars().take(40).collect::<String>()
+                ),
+            ))
+        }
+    };
+    let r = Receipt {
+        message_id: id,
+        event: event.into(),
+        error: reason.filter(|r| !r.is_empty()),
+        at: None,
+    };
+    let dberr = |e| ApiError::from_sqlx(e, false);
+    let mut conn = st.db.acquire().await.map_err(dberr)?;
+    let n = apply_one(&mut conn, "sms", &r, Utc::now())
+        .await
+        .map_err(dberr)?;
+    Ok(Json(json!({"updated": n})).into_response())
 }

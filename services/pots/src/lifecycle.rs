@@ -209,10 +209,11 @@ async fn notify_opened(
     now: DateTime<Utc>,
     web: &Links,
 ) -> anyhow::Result<()> {
-    let (owner, title, birthday, target): (Uuid, String, NaiveDate, i32) = sqlx::query_as(
-        "select owner_user_id, title, birthday_date, target_amount_cfa
-         from pots.pots where id = $1",
-    )
+    let (owner, title, birthday, target, short_code): (Uuid, String, NaiveDate, i32, String) =
+        sqlx::query_as(
+            "select owner_user_id, title, birthday_date, target_amount_cfa, short_code
+             from pots.pots where id = $1",
+        )
     .bind(pot_id)
     .fetch_one(&mut *conn)
     .await?;
@@ -223,7 +224,9 @@ async fn notify_opened(
         .var("birthday_date", birthday)
         .var("days_left", (birthday - today).num_days().max(0))
         .var("target_amount_cfa", target)
-        .var("pot_url", web.pot(pot_id));
+        .var("pot_url", web.pot(pot_id))
+        // What relatives on feature phones type (USSD menu, SMS).
+        .var("short_code", short_code);
     events::publish(conn, &request, SOURCE).await?;
     Ok(())
 }

@@ -109,7 +109,7 @@ pub struct PublicView {
 pub async fn load(pool: &PgPool, pot_id: Uuid) -> Result<Option<PublicView>, ApiError> {
     let mut tx = pool.begin_with("BEGIN READ ONLY").await.map_err(db)?;
     let pot: Option<PublicPot> = sqlx::query_as(
-        "select id, owner_user_id, title, description, birthday_date,
+        "select id, owner_user_id, short_code, title, description, birthday_date,
                 coalesce(status, 'scheduled') as status,
                 target_amount_cfa, raised_amount_cfa, donor_count, scheduled_open_at,
                 actual_opened_at, closed_at, coalesce(visibility, 'private') as visibility,
@@ -207,6 +207,8 @@ pub async fn load(pool: &PgPool, pot_id: Uuid) -> Result<Option<PublicView>, Api
         "id": p.id,
         "title": p.title,
         "owner_first_name": p.owner_first_name,
+        // What a relative types on a feature phone (USSD menu, SMS).
+        "short_code": p.short_code,
         "description": p.description,
         "birthday_date": p.birthday_date,
         "status": p.status,
@@ -244,6 +246,7 @@ struct PublicPot {
     id: Uuid,
     owner_user_id: Uuid,
     owner_first_name: Option<String>,
+    short_code: String,
     title: String,
     description: Option<String>,
     birthday_date: NaiveDate,

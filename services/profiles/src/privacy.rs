@@ -36,6 +36,10 @@ pub const EXPORT_SECTIONS: &[(&str, &str)] = &[
     ("pots", "select to_jsonb(p) as r from pots.pots p where p.owner_user_id = $1 order by p.created_at"),
     ("pot_invitations_sent", "select to_jsonb(i) as r from pots.pot_invitations i where i.invited_by_user_id = $1 order by i.created_at"),
     ("donations_made", "select to_jsonb(d) as r from donations.donations d where d.donor_user_id = $1 order by d.created_at"),
+    // Given from the account's phone without signing in: by USSD or SMS (V119).
+    ("donations_by_phone", "select to_jsonb(d) as r from donations.donations d where d.donor_user_id is null and d.channel <> 'web' and d.donor_phone = (select u.phone from identity.users u where u.id = $1) order by d.created_at"),
+    ("sms_sent_to_wolo", "select to_jsonb(m) as r from donations.sms_messages m where m.from_phone = (select u.phone from identity.users u where u.id = $1) order by m.received_at"),
+    ("ussd_sessions", "select to_jsonb(u) - 'authorization_code' as r from donations.ussd_sessions u where u.phone = (select i.phone from identity.users i where i.id = $1) order by u.created_at"),
     ("donations_received", "select jsonb_build_object('id', d.id, 'pot_id', d.pot_id, 'amount_cfa', d.amount_cfa, 'status', d.status, 'donor_name', case when d.is_anonymous is false then d.donor_name end, 'donation_message', d.donation_message, 'is_anonymous', d.is_anonymous, 'confirmed_at', d.confirmed_at, 'created_at', d.created_at) as r from donations.donations d join pots.pots p on p.id = d.pot_id where p.owner_user_id = $1 order by d.created_at"),
     ("refunds_of_my_donations", "select to_jsonb(f) as r from donations.refunds f join donations.donations d on d.id = f.donation_id where d.donor_user_id = $1"),
     ("qr_codes", "select to_jsonb(q) as r from qr.qr_codes q join pots.pots p on p.id = q.pot_id where p.owner_user_id = $1"),
@@ -180,6 +184,10 @@ pub async fn delete_account(
         "update analytics.analytics_events_archive set user_id = null, ip_address = null, user_agent = null
          where user_id = $1",
         "delete from analytics.ab_test_assignments where user_id = $1",
+        // USSD sessions and SMS sent from the account's phone (V119): the number goes.
+        "delete from donations.ussd_sessions where $4::text is not null and phone = $4",
+        "update donations.sms_messages set from_phone = 'supprimé', body = ''
+         where $4::text is not null and from_phone = $4",
     ];
     let mut counts = Map::new();
     for (i, sql) in statements.iter().enumerate() {

@@ -71,8 +71,21 @@ pub(crate) async fn open(
     lang: Lang,
     here: &str,
 ) -> Result<PublicView, Response> {
-    let Ok(pot_id) = Uuid::parse_str(id) else {
-        return Err(not_found(lang, here));
+    // `/p/<uuid>`, or `/p/<short code>`: the digits a pot's owner reads out (V119).
+    let pot_id = match Uuid::parse_str(id) {
+        Ok(id) => id,
+        Err(_) if (6..=8).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()) => {
+            match sqlx::query_scalar::<_, Uuid>("select id from pots.pots where short_code = $1")
+                .bind(id)
+                .fetch_optional(&src.pots)
+                .await
+            {
+                Ok(Some(id)) => id,
+                Ok(None) => return Err(not_found(lang, here)),
+                Err(e) => return Err(failure(lang, here, &format!("{e:?}"))),
+            }
+        }
+        Err(_) => return Err(not_found(lang, here)),
     };
     let view = match load(&src.pots, pot_id).await {
         Ok(Some(v)) => v,
@@ -267,6 +280,9 @@ fn page(
                 p { strong { @if days_left > 0 { (fill(w.days_left, &[&days_left.to_string()])) } @else { (w.last_day) } } }
             }
             p.state.warn[status != "open"] { (state_line) }
+            @if let Some(code) = pot["short_code"].as_str().filter(|_| status == "open") {
+                p.muted id="short-code" { (fill(w.short_code, &[code])) }
+            }
         }
         @if let Some(d) = pot["description"].as_str().filter(|d| !d.trim().is_empty()) {
             p { (d) }

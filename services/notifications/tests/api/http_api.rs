@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::{fakes::*, *};
 
 const SECRET: &str = "receipt-secret-for-tests";
+const GATEWAY_KEY: &str = "gateway-key-for-tests";
 
 /// The X-Wolo-Signature of `body` for `path`, signed now.
 fn sign_for(secret: &[u8], path: &str, body: &[u8]) -> String {
@@ -19,6 +20,7 @@ fn sign_for(secret: &[u8], path: &str, body: &[u8]) -> String {
 async fn app(db: &TestDb) -> testkit::TestApp {
     let cfg = NotifyConfig {
         receipt_secret: Some(Secret::new(SECRET)),
+        gateway_key: Some(Secret::new(GATEWAY_KEY)),
         ..Default::default()
     };
     testkit::spawn(notifications::router(
@@ -488,4 +490,76 @@ async fn a_message_body_with_an_unknown_field_or_a_wrong_type_is_named_and_queue
     assert_eq!(v["code"], "PGRST102");
     assert!(v["message"].as_str().unwrap().contains("channels"), "{v}");
     assert_eq!(count(&db.pool, "true").await, 0);
+}
+
+#[tokio::test]
+async fn the_gateways_delivery_reports_update_the_sms() {
+    let db = TestDb::new().await;
+    let app = app(&db).await;
+    let fake = FakeHttp::start().await;
+    let p = providers(Some(&fake.url), None, None);
+    let now = chrono::Utc::now();
+    let a = queue(
+        &db.pool,
+        req("otp", "+221770000001", json!({"code": "1", "minutes": 5})),
+        now,
+    )
+    .await[0];
+    let b = queue(
+        &db.pool,
+        req("otp", "+221770000002", json!({"code": "2", "minutes": 5})),
+        now,
+    )
+    .await[0];
+    dispatch_once(&db.service_pool("notifications"), &p, RETRY_BASE, now, 100)
+        .await
+        .unwrap();
+    let (ida, idb) = (
+        row(&db.pool, a).await.provider_message_id.unwrap(),
+        row(&db.pool, b).await.provider_message_id.unwrap(),
+    );
+    let report = |key: &str, form: Vec<(&str, String)>| {
+        app.request(reqwest::Method::POST, &format!("/receipts/gateway/{key}"))
+            .form(&form)
+            .send()
+    };
+    // Without the gateway's key: 404, nothing changes.
+    let r = report("wrong", vec![("id", ida.clone()), ("status", "Success".into())])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(row(&db.pool, a).await.status.as_deref(), Some("sent"));
+    // Intermediate states change nothing; Success delivers; Failed bounces with the reason.
+    let v = json_of(
+        report(GATEWAY_KEY, vec![("id", ida.clone()), ("status", "Buffered".into())])
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(v["updated"], 0);
+    let v = json_of(
+        report(GATEWAY_KEY, vec![("id", ida.clone()), ("status", "Success".into()), ("phoneNumber", "+221770000001".into())])
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(v["updated"], 1);
+    assert_eq!(row(&db.pool, a).await.status.as_deref(), Some("delivered"));
+    json_of(
+        report(GATEWAY_KEY, vec![("id", idb.clone()), ("status", "Failed".into()), ("failureReason", "AbsentSubscriber".into())])
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let rb = row(&db.pool, b).await;
+    assert_eq!(rb.status.as_deref(), Some("bounced"));
+    // Unknown status: 400.
+    let r = report(GATEWAY_KEY, vec![("id", ida.clone()), ("status", "Nope".into())])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(row(&db.pool, a).await.status.as_deref(), Some("delivered"));
 }

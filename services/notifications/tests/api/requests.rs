@@ -134,7 +134,8 @@ async fn quiet_hours_defer_but_otp_goes_at_once() {
         "pot_opened",
         "+221770000010",
         json!({"first_name": "Fatou", "pot_title": "Mes 30 ans", "birthday_date": "2026-04-04",
-               "days_left": 30, "target_amount_cfa": 150000, "pot_url": "https://wolo.sn/p/1"}),
+               "days_left": 30, "target_amount_cfa": 150000, "pot_url": "https://wolo.sn/p/1",
+               "short_code": "482913"}),
     );
     r.user_id = Some(uid);
     // The reference configuration ships with whatsapp_notifications off: sms and e-mail.
@@ -373,7 +374,8 @@ async fn the_configured_quiet_hours_apply_to_whoever_has_no_preferences() {
         "pot_opened",
         "+221770000011",
         json!({"first_name": "Fatou", "pot_title": "Mes 30 ans", "birthday_date": "2026-04-04",
-               "days_left": 30, "target_amount_cfa": 150000, "pot_url": "https://wolo.sn/p/1"}),
+               "days_left": 30, "target_amount_cfa": 150000, "pot_url": "https://wolo.sn/p/1",
+               "short_code": "482913"}),
     );
     // 21:15 in Dakar: inside the configured window, outside the 22:00 column default.
     let ids = queue(&db.pool, r, t("2026-03-05T21:15:00Z")).await;
