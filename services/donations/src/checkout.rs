@@ -487,7 +487,14 @@ async fn wave_session(
         let provider_name: String = row.get(6);
         if url.is_some() || !matches!(status.as_str(), "pending" | "failed") {
             // Its session (stored by this key's earlier or concurrent request), or an outcome.
-            return Ok(answer(donation_id, &provider_name, &status, url, expires, created));
+            return Ok(answer(
+                donation_id,
+                &provider_name,
+                &status,
+                url,
+                expires,
+                created,
+            ));
         }
         if waited && !claimed && status == "failed" {
             // The concurrent request this one waited on failed at the provider: the same answer.
@@ -563,11 +570,7 @@ async fn wave_session(
             if provider == Provider::Wave {
                 query = query.bind(s.expires);
             }
-            let stored = query
-                .execute(&state.db)
-                .await
-                .map_err(db)?
-                .rows_affected();
+            let stored = query.execute(&state.db).await.map_err(db)?.rows_affected();
             if stored == 1 {
                 return Ok(answer(
                     donation_id,
@@ -631,7 +634,9 @@ fn failed_attempt_error(reason: Option<&str>) -> ApiError {
         return if what == crate::paydunya::PayDunyaError::Timeout.to_string() {
             paydunya_error(&crate::paydunya::PayDunyaError::Timeout)
         } else {
-            paydunya_error(&crate::paydunya::PayDunyaError::Unreachable(what.to_string()))
+            paydunya_error(&crate::paydunya::PayDunyaError::Unreachable(
+                what.to_string(),
+            ))
         };
     }
     let what = reason.strip_prefix(FAILURE_PREFIX).unwrap_or_default();

@@ -249,7 +249,10 @@ pub fn gateway_key_from_env(
     let Some(key) = env.get("WOLO_SMS_GATEWAY_KEY") else {
         return Ok(None);
     };
-    if !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if !key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(ConfigError::invalid(
             "WOLO_SMS_GATEWAY_KEY",
             "letters, digits, - and _ only (it is a URL path segment)",

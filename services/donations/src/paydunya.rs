@@ -202,7 +202,11 @@ impl PayDunya {
     /// `GET /checkout-invoice/confirm/{token}`: the invoice as PayDunya knows it (safe to
     /// repeat). The answer goes as it is to `donations.apply_paydunya_confirmation`.
     pub async fn confirm(&self, token: &str) -> Result<Value, PayDunyaError> {
-        if token.is_empty() || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        if token.is_empty()
+            || !token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             return Err(PayDunyaError::BadResponse("malformed invoice token".into()));
         }
         self.call(self.request(

@@ -91,7 +91,10 @@ pub fn form_to_json(body: &[u8]) -> Result<Value, &'static str> {
             }
             node = entry.as_object_mut().expect("an object");
         }
-        node.insert(path[path.len() - 1].to_string(), Value::String(v.into_owned()));
+        node.insert(
+            path[path.len() - 1].to_string(),
+            Value::String(v.into_owned()),
+        );
     }
     Ok(Value::Object(root))
 }
@@ -143,8 +146,12 @@ async fn handle(state: &AppState, body: &[u8]) -> Result<Response, ApiError> {
             "Notification PayDunya non authentifiée (invalid PayDunya hash)",
         ));
     }
-    let token = data["invoice"]["token"].as_str().map(|t| t.chars().take(100).collect::<String>());
-    let status = data["status"].as_str().map(|s| s.chars().take(20).collect::<String>());
+    let token = data["invoice"]["token"]
+        .as_str()
+        .map(|t| t.chars().take(100).collect::<String>());
+    let status = data["status"]
+        .as_str()
+        .map(|s| s.chars().take(20).collect::<String>());
     let (row, donation): (i64, Option<Uuid>) = sqlx::query_as(
         "insert into donations.paydunya_notifications
              (invoice_token, status, donation_id, payload, hash_valid)

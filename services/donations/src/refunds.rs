@@ -161,7 +161,9 @@ pub async fn refund_one(
     .fetch_optional(&mut *tx)
     .await
     .map_err(db)?
-    .ok_or_else(|| ApiError::not_found("donation_not_found", "Don introuvable (donation not found)"))?;
+    .ok_or_else(|| {
+        ApiError::not_found("donation_not_found", "Don introuvable (donation not found)")
+    })?;
     let status: Option<String> = d.get(0);
     let amount: i32 = d.get(1);
     let session: Option<String> = d.get(2);
@@ -222,14 +224,19 @@ pub async fn refund_one(
     // (2) The provider that took the money gives it back: Wave refunds the session;
     // PayDunya has no refund call, so the amount is paid out to the donor's wallet.
     let outcome = if provider == "paydunya" {
-        match paydunya_payout(state, donor_phone.as_deref(), method.as_deref(), amount, refund_id)
-            .await
+        match paydunya_payout(
+            state,
+            donor_phone.as_deref(),
+            method.as_deref(),
+            amount,
+            refund_id,
+        )
+        .await
         {
             Ok(PayoutStatus::Success) => Ok(()),
             Ok(PayoutStatus::Pending) => {
                 // Submitted, not final: the payout job finishes it (payouts_once).
-                return Ok(refund_json(&mut *state.db.acquire().await.map_err(db)?, refund_id)
-                    .await?);
+                return refund_json(&mut *state.db.acquire().await.map_err(db)?, refund_id).await;
             }
             Ok(PayoutStatus::Failed) => Err(crate::wave::WaveError::BadResponse(
                 "PayDunya payout failed".into(),
@@ -256,9 +263,17 @@ pub async fn refund_one(
         .map_err(db)?;
     match outcome {
         Ok(()) => {
-            complete_refund(&mut tx, refund_id, donation_id, pot_id, amount, reason, category)
-                .await
-                .map_err(db)?;
+            complete_refund(
+                &mut tx,
+                refund_id,
+                donation_id,
+                pot_id,
+                amount,
+                reason,
+                category,
+            )
+            .await
+            .map_err(db)?;
             let refund = refund_json(&mut tx, refund_id).await?;
             tx.commit().await.map_err(db)?;
             Ok(refund)
@@ -360,11 +375,14 @@ async fn paydunya_payout(
     refund_id: Uuid,
 ) -> Result<PayoutStatus, crate::wave::WaveError> {
     let bad = |m: &str| crate::wave::WaveError::BadResponse(m.to_string());
-    let paydunya = state.paydunya.as_ref().ok_or_else(|| bad("PayDunya is not configured"))?;
+    let paydunya = state
+        .paydunya
+        .as_ref()
+        .ok_or_else(|| bad("PayDunya is not configured"))?;
     let phone = phone.ok_or_else(|| bad("the donation has no donor phone to pay back"))?;
-    let operator = method
-        .and_then(Operator::from_method)
-        .ok_or_else(|| bad("the donation was not paid by Orange Money or Free Money: refund it by hand"))?;
+    let operator = method.and_then(Operator::from_method).ok_or_else(|| {
+        bad("the donation was not paid by Orange Money or Free Money: refund it by hand")
+    })?;
     let (token, status) = paydunya
         .payout(phone, amount, operator, refund_id)
         .await

@@ -47,9 +47,15 @@ pub enum Ask {
         orange_code: Option<String>,
     },
     /// An Orange Money payment without its code.
-    OrangeNeedsCode { code: String, amount: i64 },
+    OrangeNeedsCode {
+        code: String,
+        amount: i64,
+    },
     /// Code and amount, no operator.
-    NeedsOperator { code: String, amount: i64 },
+    NeedsOperator {
+        code: String,
+        amount: i64,
+    },
     Help,
 }
 
@@ -58,7 +64,10 @@ pub enum Ask {
 pub fn parse(text: &str) -> Ask {
     let words: Vec<String> = text
         .split_whitespace()
-        .map(|w| w.trim_matches(|c: char| c == ',' || c == ';').to_uppercase())
+        .map(|w| {
+            w.trim_matches(|c: char| c == ',' || c == ';')
+                .to_uppercase()
+        })
         .filter(|w| !w.is_empty())
         .collect();
     let digits = |w: &str, lo: usize, hi: usize| {
@@ -240,7 +249,10 @@ async fn decide(
         return Ok((
             "unavailable".into(),
             None,
-            Some("Le paiement mobile n'est pas disponible pour le moment. Réessayez plus tard.".into()),
+            Some(
+                "Le paiement mobile n'est pas disponible pour le moment. Réessayez plus tard."
+                    .into(),
+            ),
         ));
     }
     let ask = parse(text);
@@ -335,7 +347,10 @@ async fn decide(
         Created::TooManyUnpaid => (
             "too_many_unpaid".into(),
             None,
-            Some("Vous avez déjà des participations en attente de paiement. Réessayez plus tard.".into()),
+            Some(
+                "Vous avez déjà des participations en attente de paiement. Réessayez plus tard."
+                    .into(),
+            ),
         ),
     })
 }

@@ -78,16 +78,38 @@ pub struct MenuPot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Screen {
     /// Type the pot's code (after an unknown or malformed one: `error`).
-    Code { error: Option<Error> },
-    Amount { pot: MenuPot, min: i64, max: i64, error: bool },
-    Operator { pot: MenuPot, amount: i64, error: bool },
-    OrangeCode { pot: MenuPot, amount: i64, error: bool },
-    Confirm { pot: MenuPot, amount: i64, operator: Operator, error: bool },
+    Code {
+        error: Option<Error>,
+    },
+    Amount {
+        pot: MenuPot,
+        min: i64,
+        max: i64,
+        error: bool,
+    },
+    Operator {
+        pot: MenuPot,
+        amount: i64,
+        error: bool,
+    },
+    OrangeCode {
+        pot: MenuPot,
+        amount: i64,
+        error: bool,
+    },
+    Confirm {
+        pot: MenuPot,
+        amount: i64,
+        operator: Operator,
+        error: bool,
+    },
     /// END screens.
     NotOpen,
     HowToGetOrangeCode,
     Cancelled,
-    Done { operator: Operator },
+    Done {
+        operator: Operator,
+    },
     TooManyCodes,
     TooManyUnpaid,
     Unavailable,
@@ -104,7 +126,7 @@ fn cfa(n: i64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(c);
@@ -312,7 +334,10 @@ pub struct Confirmed {
 /// What the walk needs from the database.
 pub trait Lookup {
     /// The pot with this short code.
-    fn pot(&mut self, code: &str) -> impl std::future::Future<Output = Result<Option<MenuPot>, sqlx::Error>> + Send;
+    fn pot(
+        &mut self,
+        code: &str,
+    ) -> impl std::future::Future<Output = Result<Option<MenuPot>, sqlx::Error>> + Send;
 }
 
 /// Replays `inputs` from the first screen (see the module docs). `limits` are the admins'
@@ -335,9 +360,15 @@ pub async fn walk<L: Lookup>(
         let next = match std::mem::replace(&mut w.screen, Screen::Unavailable) {
             Screen::Code { .. } => {
                 if input == "0" {
-                    w.lang = if w.lang == Lang::Fr { Lang::Wo } else { Lang::Fr };
+                    w.lang = if w.lang == Lang::Fr {
+                        Lang::Wo
+                    } else {
+                        Lang::Fr
+                    };
                     Screen::Code { error: None }
-                } else if (6..=8).contains(&input.len()) && input.bytes().all(|b| b.is_ascii_digit()) {
+                } else if (6..=8).contains(&input.len())
+                    && input.bytes().all(|b| b.is_ascii_digit())
+                {
                     match lookup.pot(input).await? {
                         Some(pot) if pot.open => Screen::Amount {
                             pot,
@@ -359,21 +390,19 @@ pub async fn walk<L: Lookup>(
                     }
                 }
             }
-            Screen::Amount { pot, min, max, .. } => {
-                match input.parse::<i64>() {
-                    Ok(n) if (min..=max).contains(&n) && input.len() <= 9 => Screen::Operator {
-                        pot,
-                        amount: n,
-                        error: false,
-                    },
-                    _ => Screen::Amount {
-                        pot,
-                        min,
-                        max,
-                        error: true,
-                    },
-                }
-            }
+            Screen::Amount { pot, min, max, .. } => match input.parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) && input.len() <= 9 => Screen::Operator {
+                    pot,
+                    amount: n,
+                    error: false,
+                },
+                _ => Screen::Amount {
+                    pot,
+                    min,
+                    max,
+                    error: true,
+                },
+            },
             Screen::Operator { pot, amount, .. } => match input {
                 "1" => Screen::OrangeCode {
                     pot,
@@ -395,7 +424,9 @@ pub async fn walk<L: Lookup>(
             Screen::OrangeCode { pot, amount, .. } => {
                 if input == "0" {
                     Screen::HowToGetOrangeCode
-                } else if (4..=8).contains(&input.len()) && input.bytes().all(|b| b.is_ascii_digit()) {
+                } else if (4..=8).contains(&input.len())
+                    && input.bytes().all(|b| b.is_ascii_digit())
+                {
                     orange_code = Some(input.to_string());
                     Screen::Confirm {
                         pot,
@@ -485,7 +516,12 @@ pub async fn pot_by_code(pool: &PgPool, code: &str) -> Result<Option<MenuPot>, s
         percent: r.get(3),
         name: r
             .get::<Option<String>, _>(4)
-            .map(|n| gsm_safe(&n).chars().take(MAX_NAME_CHARS).collect::<String>())
+            .map(|n| {
+                gsm_safe(&n)
+                    .chars()
+                    .take(MAX_NAME_CHARS)
+                    .collect::<String>()
+            })
             .filter(|n| !n.trim().is_empty()),
     }))
 }
@@ -583,8 +619,7 @@ pub async fn post_ussd(
 }
 
 async fn answer(state: &AppState, hop: &Hop) -> Result<String, sqlx::Error> {
-    let Some(phone) = rest::input::phone_e164(&hop.phone).filter(|p| p.starts_with("+221"))
-    else {
+    let Some(phone) = rest::input::phone_e164(&hop.phone).filter(|p| p.starts_with("+221")) else {
         return Ok(render(&Screen::NotSenegal, Lang::Fr));
     };
     let inputs: Vec<&str> = if hop.text.is_empty() {
@@ -866,13 +901,21 @@ pub async fn start_payment(
     .execute(pool)
     .await?;
     let asked = paydunya
-        .softpay(operator, &invoice.token, &phone, "Donateur WOLO", code.as_deref())
+        .softpay(
+            operator,
+            &invoice.token,
+            &phone,
+            "Donateur WOLO",
+            code.as_deref(),
+        )
         .await;
     // The code is used (or refused): it is not kept.
-    sqlx::query("update donations.ussd_sessions set authorization_code = null where donation_id = $1")
-        .bind(donation)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "update donations.ussd_sessions set authorization_code = null where donation_id = $1",
+    )
+    .bind(donation)
+    .execute(pool)
+    .await?;
     let mut tx = pool.begin().await?;
     match asked {
         Ok(_) => {
@@ -882,9 +925,9 @@ pub async fn start_payment(
                 platform::events::NotificationRequested::to_phone(&phone, "donation_instructions")
                     .locale(&locale)
                     .channels(&[platform::events::Channel::Sms])
-            .var("amount_cfa", amount)
-            .var("pot_name", name)
-            .var("instructions", instructions);
+                    .var("amount_cfa", amount)
+                    .var("pot_name", name)
+                    .var("instructions", instructions);
             platform::events::publish(&mut tx, &request, crate::NAME).await?;
         }
         Err(e) => {
@@ -1063,7 +1106,11 @@ mod tests {
                 let t = render(&s, lang);
                 assert!(t.starts_with("CON ") || t.starts_with("END "), "{t}");
                 assert!(is_gsm7(&t), "not GSM-7: {t:?}");
-                assert!(t.chars().count() <= MAX_SCREEN_CHARS, "{} chars: {t:?}", t.chars().count());
+                assert!(
+                    t.chars().count() <= MAX_SCREEN_CHARS,
+                    "{} chars: {t:?}",
+                    t.chars().count()
+                );
             }
         }
     }
@@ -1103,7 +1150,11 @@ mod tests {
     }
 
     async fn go(text: &str) -> Walk {
-        let inputs: Vec<&str> = if text.is_empty() { vec![] } else { text.split('*').collect() };
+        let inputs: Vec<&str> = if text.is_empty() {
+            vec![]
+        } else {
+            text.split('*').collect()
+        };
         walk(&inputs, (100, 500_000), &mut Fake).await.unwrap()
     }
 
@@ -1114,14 +1165,33 @@ mod tests {
         assert_eq!(w.lang, Lang::Wo);
         assert!(render(&w.screen, w.lang).contains("Bindal code"));
         let w = go("482913").await;
-        assert!(render(&w.screen, w.lang).contains("Cagnotte de Awa : 45 % atteint"), "{:?}", render(&w.screen, w.lang));
-        assert!(matches!(go("482913*50").await.screen, Screen::Amount { error: true, .. }));
-        assert!(matches!(go("482913*5000").await.screen, Screen::Operator { .. }));
-        assert!(matches!(go("482913*5000*1").await.screen, Screen::OrangeCode { .. }));
-        assert_eq!(go("482913*5000*1*0").await.screen, Screen::HowToGetOrangeCode);
+        assert!(
+            render(&w.screen, w.lang).contains("Cagnotte de Awa : 45 % atteint"),
+            "{:?}",
+            render(&w.screen, w.lang)
+        );
+        assert!(matches!(
+            go("482913*50").await.screen,
+            Screen::Amount { error: true, .. }
+        ));
+        assert!(matches!(
+            go("482913*5000").await.screen,
+            Screen::Operator { .. }
+        ));
+        assert!(matches!(
+            go("482913*5000*1").await.screen,
+            Screen::OrangeCode { .. }
+        ));
+        assert_eq!(
+            go("482913*5000*1*0").await.screen,
+            Screen::HowToGetOrangeCode
+        );
         let w = go("482913*5000*1*123456*1").await;
         let c = w.confirmed.expect("confirmed");
-        assert_eq!((c.amount, c.operator, c.orange_code.as_deref()), (5000, Operator::OrangeMoney, Some("123456")));
+        assert_eq!(
+            (c.amount, c.operator, c.orange_code.as_deref()),
+            (5000, Operator::OrangeMoney, Some("123456"))
+        );
         let w = go("0*482913*5000*2*1").await;
         assert_eq!(w.lang, Lang::Wo);
         assert_eq!(w.confirmed.map(|c| c.operator), Some(Operator::FreeMoney));
@@ -1133,6 +1203,11 @@ mod tests {
         assert_eq!(w.misses, 1);
         assert!(matches!(w.screen, Screen::Amount { .. }));
         assert_eq!(go("111111").await.screen, Screen::NotOpen);
-        assert_eq!(go("12").await.screen, Screen::Code { error: Some(Error::Invalid) });
+        assert_eq!(
+            go("12").await.screen,
+            Screen::Code {
+                error: Some(Error::Invalid)
+            }
+        );
     }
 }

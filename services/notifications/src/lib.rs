@@ -94,7 +94,10 @@ pub fn router(ctx: platform::Context) -> Router {
         .merge(platform::health::router(NAME))
         .route("/messages", post(messages::post_message))
         .route("/receipts/{provider}", post(receipts::post_receipts))
-        .route("/receipts/gateway/{key}", post(receipts::post_gateway_report))
+        .route(
+            "/receipts/gateway/{key}",
+            post(receipts::post_gateway_report),
+        )
         .with_state(state)
         .merge(rest::router(api.clone()))
         // Ended sessions are refused on every route (rest::sessions, V104).

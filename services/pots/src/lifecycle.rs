@@ -214,9 +214,9 @@ async fn notify_opened(
             "select owner_user_id, title, birthday_date, target_amount_cfa, short_code
              from pots.pots where id = $1",
         )
-    .bind(pot_id)
-    .fetch_one(&mut *conn)
-    .await?;
+        .bind(pot_id)
+        .fetch_one(&mut *conn)
+        .await?;
     let today = now.with_timezone(&Dakar).date_naive();
     let request = NotificationRequested::to_user(owner, "pot_opened")
         .var("first_name", greeting(conn, owner).await?)

@@ -218,8 +218,11 @@ async fn a_forged_or_unknown_notification_changes_nothing() {
     let s = paydunya_stack().await;
     let pot = s.pot("open").await;
     let b = expect(
-        s.checkout(json!({"pot_id": pot, "amount_cfa": 3000, "provider": "paydunya"}), None)
-            .await,
+        s.checkout(
+            json!({"pot_id": pot, "amount_cfa": 3000, "provider": "paydunya"}),
+            None,
+        )
+        .await,
         201,
     )
     .await;
@@ -277,7 +280,10 @@ async fn paydunya_is_not_offered_when_it_is_not_configured() {
     let s = stack().await;
     let pot = s.pot("open").await;
     let r = s
-        .checkout(json!({"pot_id": pot, "amount_cfa": 3000, "provider": "paydunya"}), None)
+        .checkout(
+            json!({"pot_id": pot, "amount_cfa": 3000, "provider": "paydunya"}),
+            None,
+        )
         .await;
     let b = expect(r, 422).await;
     assert_eq!(b["code"], "provider_unavailable");
@@ -285,7 +291,11 @@ async fn paydunya_is_not_offered_when_it_is_not_configured() {
     let r = s
         .app
         .request(Method::POST, "/ussd/anything")
-        .form(&[("sessionId", "s"), ("phoneNumber", "+221770000001"), ("text", "")])
+        .form(&[
+            ("sessionId", "s"),
+            ("phoneNumber", "+221770000001"),
+            ("text", ""),
+        ])
         .send()
         .await
         .unwrap();
@@ -313,11 +323,17 @@ async fn a_ussd_donor_gives_with_free_money_and_gets_a_receipt() {
     let session = "ATUid_ussd_1";
 
     let first = s.hop(session, phone, "").await;
-    assert!(first.starts_with("CON ") && first.contains("Code de la cagnotte"), "{first}");
+    assert!(
+        first.starts_with("CON ") && first.contains("Code de la cagnotte"),
+        "{first}"
+    );
     let wrong = s.hop(session, phone, "1").await;
     assert!(wrong.contains("Saisie invalide"), "{wrong}");
     let shown = s.hop(session, phone, &code).await;
-    assert!(shown.contains("Cagnotte de Aissatou : 0 % atteint"), "{shown}");
+    assert!(
+        shown.contains("Cagnotte de Aissatou : 0 % atteint"),
+        "{shown}"
+    );
     let low = s.hop(session, phone, &format!("{code}*50")).await;
     assert!(low.contains("Saisie invalide"), "{low}");
     let op = s.hop(session, phone, &format!("{code}*5000")).await;
@@ -383,7 +399,10 @@ async fn ussd_orange_money_takes_the_donors_code_and_limits_hold() {
     let wo = s.hop("o-1", phone, "0").await;
     assert!(wo.contains("Bindal code cagnotte"), "{wo}");
     let how = s.hop("o-1", phone, &format!("0*{code}*2000*1*0")).await;
-    assert!(how.starts_with("END ") && how.contains("#144#391#"), "{how}");
+    assert!(
+        how.starts_with("END ") && how.contains("#144#391#"),
+        "{how}"
+    );
     // With the code: the SOFTPAY request carries it, and it is not kept afterwards.
     let done = s.hop("o-2", phone, &format!("{code}*2000*1*4321*1")).await;
     assert!(done.starts_with("END Merci"), "{done}");
@@ -503,13 +522,17 @@ async fn a_donor_texts_a_code_and_an_amount() {
     ));
     let pool = s.db.service_pool("donations");
     assert_eq!(
-        donations::refunds::payouts_once(&pool, &paydunya).await.unwrap(),
+        donations::refunds::payouts_once(&pool, &paydunya)
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(s.status(id).await, "refunded");
     assert_eq!(s.outbox_count("donation.refunded", id).await, 1);
     assert_eq!(
-        donations::refunds::payouts_once(&pool, &paydunya).await.unwrap(),
+        donations::refunds::payouts_once(&pool, &paydunya)
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(s.fake().payouts().len(), 1);

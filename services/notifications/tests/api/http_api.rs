@@ -524,42 +524,65 @@ async fn the_gateways_delivery_reports_update_the_sms() {
             .send()
     };
     // Without the gateway's key: 404, nothing changes.
-    let r = report("wrong", vec![("id", ida.clone()), ("status", "Success".into())])
-        .await
-        .unwrap();
+    let r = report(
+        "wrong",
+        vec![("id", ida.clone()), ("status", "Success".into())],
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(row(&db.pool, a).await.status.as_deref(), Some("sent"));
     // Intermediate states change nothing; Success delivers; Failed bounces with the reason.
     let v = json_of(
-        report(GATEWAY_KEY, vec![("id", ida.clone()), ("status", "Buffered".into())])
-            .await
-            .unwrap(),
+        report(
+            GATEWAY_KEY,
+            vec![("id", ida.clone()), ("status", "Buffered".into())],
+        )
+        .await
+        .unwrap(),
         200,
     )
     .await;
     assert_eq!(v["updated"], 0);
     let v = json_of(
-        report(GATEWAY_KEY, vec![("id", ida.clone()), ("status", "Success".into()), ("phoneNumber", "+221770000001".into())])
-            .await
-            .unwrap(),
+        report(
+            GATEWAY_KEY,
+            vec![
+                ("id", ida.clone()),
+                ("status", "Success".into()),
+                ("phoneNumber", "+221770000001".into()),
+            ],
+        )
+        .await
+        .unwrap(),
         200,
     )
     .await;
     assert_eq!(v["updated"], 1);
     assert_eq!(row(&db.pool, a).await.status.as_deref(), Some("delivered"));
     json_of(
-        report(GATEWAY_KEY, vec![("id", idb.clone()), ("status", "Failed".into()), ("failureReason", "AbsentSubscriber".into())])
-            .await
-            .unwrap(),
+        report(
+            GATEWAY_KEY,
+            vec![
+                ("id", idb.clone()),
+                ("status", "Failed".into()),
+                ("failureReason", "AbsentSubscriber".into()),
+            ],
+        )
+        .await
+        .unwrap(),
         200,
     )
     .await;
     let rb = row(&db.pool, b).await;
     assert_eq!(rb.status.as_deref(), Some("bounced"));
     // Unknown status: 400.
-    let r = report(GATEWAY_KEY, vec![("id", ida.clone()), ("status", "Nope".into())])
-        .await
-        .unwrap();
+    let r = report(
+        GATEWAY_KEY,
+        vec![("id", ida.clone()), ("status", "Nope".into())],
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(row(&db.pool, a).await.status.as_deref(), Some("delivered"));
 }
