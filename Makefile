@@ -33,6 +33,8 @@ run: build ## build, migrate, seed the demo data and serve all ten services
 	echo "       curl http://$$WOLO_HTTP_ADDR/pots/health"; \
 	echo "       curl http://$$WOLO_HTTP_ADDR/donations/ready"; \
 	echo "  a pot page: http://$$WOLO_HTTP_ADDR/p/00000000-0000-4000-a000-040100000002 (Moussa's, public)"; \
+	echo "  a feature phone (USSD, SMS; the pot code is on the pot page): $(WOLO) ussd"; \
+	echo "       $(WOLO) sms \"<pot code> 5000 FREE\""; \
 	echo "  the walk of README.md shows every step"; \
 	echo; \
 	exec $(WOLO) serve

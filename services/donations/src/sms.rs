@@ -104,7 +104,9 @@ pub fn parse(text: &str) -> Ask {
 
 /// The help text.
 pub fn help() -> String {
-    "Pour participer à une cagnotte, envoyez : CODE MONTANT FREE (Free Money) ou CODE MONTANT OM CODE-ORANGE (Orange Money, code obtenu au #144#391#). Ex. : 482913 5000 FREE".into()
+    // One SMS with the template's "WOLO : " (160 characters at most, tested); no example
+    // code, which could be a real pot's.
+    "Envoyez CODE MONTANT FREE (Free Money) ou CODE MONTANT OM CODE-ORANGE (Orange Money, code du #144#391#).".into()
 }
 
 #[derive(Debug, Default)]
@@ -266,7 +268,7 @@ async fn decide(
         return Ok((
             "unknown_code".into(),
             None,
-            Some(format!("Code de cagnotte {code} inconnu. {}", help())),
+            Some(format!("Code {code} inconnu. {}", help())),
         ));
     };
     if !pot.open {
@@ -303,7 +305,7 @@ async fn decide(
                 "needs_operator".into(),
                 None,
                 Some(format!(
-                    "Précisez le paiement : {code} {amount} FREE (Free Money) ou {code} {amount} OM CODE-ORANGE (Orange Money, code obtenu au #144#391#)."
+                    "Précisez le paiement : {code} {amount} FREE (Free Money) ou {code} {amount} OM CODE-ORANGE (Orange Money, code du #144#391#)."
                 )),
             ))
         }
@@ -396,5 +398,12 @@ mod tests {
         assert_eq!(parse("bonjour"), Ask::Help);
         assert_eq!(parse("482913 5.000 FREE"), Ask::Help);
         assert_eq!(parse(""), Ask::Help);
+        // A reply fits one SMS with the template's prefix, even with an 8-digit code.
+        let unknown = format!("WOLO : Code 12345678 inconnu. {}", help());
+        assert!(
+            unknown.chars().count() <= 160,
+            "{}",
+            unknown.chars().count()
+        );
     }
 }
