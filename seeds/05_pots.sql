@@ -57,6 +57,17 @@ values
      current_date - 100 + time '18:00', current_date - 38 + time '20:15')
 on conflict do nothing;
 
+-- Fixed short codes (V119 draws them at random), so that the README's USSD and SMS examples
+-- type the same digits on every machine.
+update pots.pots p
+   set short_code = v.code
+  from (values ('00000000-0000-4000-a000-040100000001'::uuid, '301601'),
+               ('00000000-0000-4000-a000-040100000002'::uuid, '481228'),
+               ('00000000-0000-4000-a000-040100000003'::uuid, '703104'),
+               ('00000000-0000-4000-a000-040100000004'::uuid, '560735'),
+               ('00000000-0000-4000-a000-040100000005'::uuid, '915035')) v (id, code)
+ where p.id = v.id and p.short_code <> v.code;
+
 insert into pots.pot_invitations
     (id, pot_id, invited_by_user_id, invitation_method, recipient_identifier, custom_message,
      sent_at, opened_at, clicked_at, created_at)
