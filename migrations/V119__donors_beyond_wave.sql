@@ -168,7 +168,7 @@ comment on function donations.publish_succeeded(uuid) is
 -- ---------------------------------------------------------------- PayDunya
 
 create table donations.paydunya_notifications (
-    id bigint generated always as identity primary key,
+    id uuid primary key default gen_random_uuid(),
     invoice_token varchar(100),
     status varchar(20),
     donation_id uuid references donations.donations (id),

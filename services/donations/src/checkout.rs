@@ -202,7 +202,7 @@ pub async fn post_checkout(
     let donor_user_id = caller.user_id.filter(|_| caller.role != auth::Role::Anon);
     // A key is the caller's own: scoped to the signed-in donor, else to the client's IP.
     let scope = idempotency_scope(donor_user_id, client.ip.as_deref());
-    let request_hash = request_hash(&[
+    let mut fields = vec![
         json!(pot_id),
         json!(amount_cfa),
         json!(donor_name),
@@ -211,8 +211,13 @@ pub async fn post_checkout(
         json!(message),
         json!(is_anonymous),
         json!(show_amount),
-        json!(provider.name()),
-    ]);
+    ];
+    // The provider counts only when it is not Wave: a key first used before V119 (Wave only)
+    // still answers its donation.
+    if provider != Provider::Wave {
+        fields.push(json!(provider.name()));
+    }
+    let request_hash = request_hash(&fields);
 
     // (1) The donation, pending, committed before Wave is called.
     let mut tx = state.db.begin().await.map_err(db)?;

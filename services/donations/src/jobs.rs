@@ -1,4 +1,6 @@
-//! Background jobs: expiry of unpaid donations, donation analytics. Each is a `*_once(pool,
+//! Background jobs: expiry of unpaid donations, donation analytics, and with PayDunya the
+//! start of phone payments, the reconciliation of pending PayDunya donations and the
+//! follow-up of payouts (refunds); the purge of USSD sessions. Each is a `*_once(pool,
 //! now)` function (tests drive it with a chosen `now`) that [`spawn_jobs`] runs periodically.
 
 use std::time::Duration;

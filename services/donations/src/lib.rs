@@ -1,4 +1,6 @@
-//! Donations: Wave checkout, signed Wave webhooks, refunds and donation aggregates. Owns the `donations` schema.
+//! Donations: checkout through Wave or PayDunya (Orange Money, Free Money, cards), signed Wave
+//! webhooks and PayDunya notifications, the USSD menu and donations by SMS, refunds and
+//! donation aggregates. Owns the `donations` schema.
 //!
 //! [`router`] serves the service at `/`; `wolo serve` mounts it under `/donations`.
 //! `docs/donations.md` describes the flow, the states and the risk score.
@@ -78,12 +80,17 @@ pub const ENDPOINTS: &[rest::Endpoint] = &[
     rest::Endpoint {
         method: "POST",
         path: "/checkout",
-        summary: "Start a donation (anonymous or signed in): {pot_id, amount_cfa (100..5000000), donor_name?, donor_phone?, donor_email?, message?, is_anonymous?, show_amount?}; optional Idempotency-Key header (scoped to the caller: the signed-in user, else the client IP); 201 {donation_id, status, wave_payment_url, expires_at} (200 on a replay of the same request); 422 idempotency_key_reused (same key, another request); 409 pot not open; 502/504 Wave error or timeout",
+        summary: "Start a donation (anonymous or signed in): {pot_id, amount_cfa (admin minimum..maximum), donor_name?, donor_phone?, donor_email?, message?, is_anonymous?, show_amount?, provider?: wave (default) | paydunya}; 201 also carries provider and payment_url; 422 provider_unavailable when PayDunya is not configured; optional Idempotency-Key header (scoped to the caller: the signed-in user, else the client IP); 201 {donation_id, status, wave_payment_url, expires_at} (200 on a replay of the same request); 422 idempotency_key_reused (same key, another request); 409 pot not open; 502/504 Wave error or timeout",
     },
     rest::Endpoint {
         method: "POST",
         path: "/webhooks/wave",
         summary: "Wave webhook (Wave-Signature checked first: 401 otherwise); each event id applied once, a completed event only to the donation whose stored session and amount it names; 200 also for duplicates and recorded errors; 400 unreadable JSON or a body Postgres cannot store (U+0000), recorded once; 503 database down",
+    },
+    rest::Endpoint {
+        method: "POST",
+        path: "/webhooks/paydunya",
+        summary: "PayDunya notification (form data[...]; data[hash] = SHA-512 of the master key, else 401): a trigger only, the payment is confirmed with PayDunya's confirm call and applied once; 200 {outcome}; 404 when PayDunya is not configured",
     },
     rest::Endpoint {
         method: "POST",

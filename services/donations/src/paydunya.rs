@@ -7,7 +7,8 @@
 //! "accepted", never "paid": only a later confirm says `completed`).
 //!
 //! The parts that the reference marks UNCONFIRMED are each one setting or one function here:
-//! the API's base URL (live or sandbox), the payout URL, and [`softpay_orange`] (code flow).
+//! the API's base URL (live or sandbox), the payout URL, and the Orange Money arm of
+//! [`PayDunya::softpay`] (the code flow's endpoint and field names).
 
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -277,7 +278,8 @@ impl PayDunya {
 
     /// A payout of `amount_cfa` to `phone_e164`'s wallet (`get-invoice` then
     /// `submit-invoice` with the donation's refund id as `disburse_id`): returns the
-    /// disburse token and the status. The token is stored before submitting is retried.
+    /// disburse token and the status. (A lost answer to `submit-invoice` leaves the refund
+    /// failed without its token: see docs/donations.md, Limits.)
     pub async fn payout(
         &self,
         phone_e164: &str,

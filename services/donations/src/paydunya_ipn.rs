@@ -11,11 +11,12 @@
 //! 2. with no transaction open, WOLO asks PayDunya itself: `GET /checkout-invoice/confirm/{token}`;
 //! 3. one statement, `donations.apply_paydunya_confirmation`, applies that answer under the
 //!    donation's row lock: succeeded once when PayDunya says `completed` for the donation's own
-//!    token, amount and id; failed when cancelled or failed; nothing else otherwise.
+//!    token, amount and id; failed when cancelled, failed or expired; nothing else otherwise.
 //!
 //! Whatever arrives twice, late or out of order ends the same: the confirm call is the truth,
 //! and a donation succeeds once. When PayDunya cannot be reached at step 2 the notification is
-//! still answered 200 (recorded `deferred`): [`reconcile_once`], run every minute, confirms
+//! still answered 200 (recorded `deferred`): [`reconcile_once`], run every 30 s (each donation
+//! asked at most once a minute), confirms
 //! every pending PayDunya donation anyway, so a lost notification loses nothing either.
 
 use axum::{
@@ -152,7 +153,7 @@ async fn handle(state: &AppState, body: &[u8]) -> Result<Response, ApiError> {
     let status = data["status"]
         .as_str()
         .map(|s| s.chars().take(20).collect::<String>());
-    let (row, donation): (i64, Option<Uuid>) = sqlx::query_as(
+    let (row, donation): (Uuid, Option<Uuid>) = sqlx::query_as(
         "insert into donations.paydunya_notifications
              (invoice_token, status, donation_id, payload, hash_valid)
          values ($1, $2, (select id from donations.donations where provider_token = $1), $3, true)

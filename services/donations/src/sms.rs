@@ -178,15 +178,33 @@ async fn handle(state: &AppState, m: &Incoming) -> Result<String, sqlx::Error> {
     .bind(&m.text)
     .fetch_optional(&state.db)
     .await?;
-    let Some(row) = inserted else {
-        let first: String = sqlx::query_scalar(
-            "select outcome from donations.sms_messages where gateway_message_id = $1",
-        )
-        .bind(&m.id)
-        .fetch_one(&state.db)
-        .await?;
-        return Ok(first);
-    };
+    let row =
+        match inserted {
+            Some(row) => row,
+            None => {
+                // Delivered again. Handled already: the first outcome. Left `received` (the
+                // process died while handling it) for 30 s or more: handled now, by whoever
+                // takes it first.
+                let stuck: Option<Uuid> = sqlx::query_scalar(
+                    "update donations.sms_messages set received_at = now()
+                  where gateway_message_id = $1 and outcome = 'received'
+                    and received_at < now() - interval '30 seconds'
+                 returning id",
+                )
+                .bind(&m.id)
+                .fetch_optional(&state.db)
+                .await?;
+                match stuck {
+                    Some(row) => row,
+                    None => return sqlx::query_scalar(
+                        "select outcome from donations.sms_messages where gateway_message_id = $1",
+                    )
+                    .bind(&m.id)
+                    .fetch_one(&state.db)
+                    .await,
+                }
+            }
+        };
     let (outcome, donation, reply) = decide(state, phone.as_deref(), &m.text, &m.id).await?;
     let mut tx = state.db.begin().await?;
     sqlx::query("update donations.sms_messages set outcome = $2, donation_id = $3 where id = $1")

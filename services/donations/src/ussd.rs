@@ -267,7 +267,7 @@ pub fn render(screen: &Screen, lang: Lang) -> String {
         }
         (Screen::Unavailable, Wo) => "END Fey bi jaarul leegi. Jeemaatal ci kanam.".into(),
         (Screen::NotSenegal, Fr) => {
-            "END Ce service est réservé aux numéros Orange et Free du Sénégal.".into()
+            "END Ce service est réservé aux numéros du Sénégal.".into()
         }
         (Screen::NotSenegal, Wo) => "END Liggeey bii numero Senegaal rekk la.".into(),
     }

@@ -125,6 +125,14 @@ const EXCEPTIONS: &[Exception] = &[
         &["user_id", "ip_address", "user_agent"],
     ),
     ("profiles", "analytics.ab_test_assignments", "delete", &[]),
+    // USSD sessions and SMS from the account's phone (V119): erased with the account.
+    ("profiles", "donations.ussd_sessions", "delete", &[]),
+    (
+        "profiles",
+        "donations.sms_messages",
+        "update",
+        &["from_phone", "body"],
+    ),
 ];
 
 /// Shared plumbing every service writes: its outbox consumer's cursor and failures.
@@ -449,6 +457,8 @@ async fn a_service_reads_only_the_other_schemas_it_is_documented_to_read() {
                 "pots.pot_invitations",
                 "donations.donations",
                 "donations.refunds",
+                "donations.ussd_sessions",
+                "donations.sms_messages",
                 "qr.qr_codes",
                 "notifications.notifications",
                 "notifications.notification_preferences",

@@ -484,6 +484,19 @@ async fn a_donor_texts_a_code_and_an_amount() {
     .await
     .unwrap();
     assert_eq!(n, 1);
+    // A message whose handling died half-way (left `received`) is handled on the retry.
+    sqlx::query(
+        "insert into donations.sms_messages (gateway_message_id, from_phone, body, outcome, received_at)
+         values ('sms-stuck', '+221770000046', $1, 'received', now() - interval '1 minute')",
+    )
+    .bind(format!("{code} 1500 free"))
+    .execute(&s.db.pool)
+    .await
+    .unwrap();
+    let r = s
+        .sms("sms-stuck", "+221770000046", &format!("{code} 1500 free"))
+        .await;
+    assert_eq!(r["outcome"], "donation_created");
     let token = s.started(id).await;
     // The replies went out as SMS: help, the operator question, then the instructions.
     assert_eq!(s.receipts_to(phone, "sms_reply").await, 2);
