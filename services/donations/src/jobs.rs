@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Duration as CDuration, NaiveDate, Utc};
 use chrono_tz::Africa::Dakar;
-use platform::events::{self, DonationFailed};
+
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
@@ -47,14 +47,12 @@ pub async fn expire_pending_once(pool: &PgPool, now: DateTime<Utc>) -> Result<u6
     .await?;
     for r in &rows {
         let id: Uuid = r.get(0);
-        let pot: Uuid = r.get(1);
-        let reason: Option<String> = r.get(2);
-        let failed = DonationFailed {
-            donation_id: id,
-            pot_id: pot,
-            reason,
-        };
-        events::publish(&mut tx, &failed, NAME).await?;
+        // `donation.failed` (DonationFailed's shape), and for a USSD or SMS donor the SMS
+        // saying nothing was taken (V119).
+        sqlx::query("select donations.publish_failed($1)")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(rows.len() as u64)

@@ -86,8 +86,22 @@ impl Operator {
 pub enum PayoutStatus {
     Success,
     Failed,
-    /// created or pending: ask again later.
+    /// Submitted, not final: ask again later.
     Pending,
+    /// Not submitted yet (a submit that never reached PayDunya): submit it (same token).
+    Created,
+}
+
+impl PayDunyaError {
+    /// Whether PayDunya may have done what was asked (no answer, or an unreadable one): the
+    /// outcome is unknown, and only a later look tells.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            PayDunyaError::Timeout | PayDunyaError::BadResponse(_) => true,
+            PayDunyaError::Unreachable(_) => false,
+            PayDunyaError::Refused(status, _, _) => *status >= 500,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -276,17 +290,17 @@ impl PayDunya {
         }
     }
 
-    /// A payout of `amount_cfa` to `phone_e164`'s wallet (`get-invoice` then
-    /// `submit-invoice` with the donation's refund id as `disburse_id`): returns the
-    /// disburse token and the status. (A lost answer to `submit-invoice` leaves the refund
-    /// failed without its token: see docs/donations.md, Limits.)
-    pub async fn payout(
+    /// The first step of a payout of `amount_cfa` to `phone_e164`'s wallet
+    /// (`get-invoice`): the disburse token, which moves no money. The caller stores it, then
+    /// submits it ([`PayDunya::submit_payout`]); PayDunya pays once per token, so a submit
+    /// whose answer was lost is followed with `check-status` and submitted again, never with
+    /// a new token.
+    pub async fn payout_token(
         &self,
         phone_e164: &str,
         amount_cfa: i32,
         operator: Operator,
-        disburse_id: Uuid,
-    ) -> Result<(String, PayoutStatus), PayDunyaError> {
+    ) -> Result<String, PayDunyaError> {
         let phone = local_phone(phone_e164).ok_or_else(|| {
             PayDunyaError::Refused(422, String::new(), "not a Senegalese number".into())
         })?;
@@ -304,13 +318,11 @@ impl PayDunya {
                 })),
             )
             .await?;
-        let token = res["disburse_token"]
+        res["disburse_token"]
             .as_str()
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| PayDunyaError::BadResponse("no disburse_token".into()))?
-            .to_string();
-        let status = self.submit_payout(&token, disburse_id).await?;
-        Ok((token, status))
+            .filter(|t| !t.is_empty() && t.len() <= 100)
+            .map(str::to_string)
+            .ok_or_else(|| PayDunyaError::BadResponse("no disburse_token".into()))
     }
 
     /// `submit-invoice` of a payout token (PayDunya pays once per token).
@@ -350,6 +362,7 @@ fn payout_status(v: &Value) -> PayoutStatus {
     match v["status"].as_str().unwrap_or_default() {
         "success" => PayoutStatus::Success,
         "failed" => PayoutStatus::Failed,
+        "created" => PayoutStatus::Created,
         _ => PayoutStatus::Pending,
     }
 }

@@ -234,8 +234,9 @@ pub async fn refund_one(
         .await
         {
             Ok(PayoutStatus::Success) => Ok(()),
-            Ok(PayoutStatus::Pending) => {
-                // Submitted, not final: the payout job finishes it (payouts_once).
+            Ok(PayoutStatus::Pending | PayoutStatus::Created) => {
+                // Submitted (or not known to be), not final: the payout job finishes it
+                // (payouts_once).
                 return refund_json(&mut *state.db.acquire().await.map_err(db)?, refund_id).await;
             }
             Ok(PayoutStatus::Failed) => Err(crate::wave::WaveError::BadResponse(
@@ -365,8 +366,11 @@ pub async fn complete_refund(
     Ok(())
 }
 
-/// Pays `amount` back to the donor's wallet through PayDunya; the payout's token is stored on
-/// the refund (`wave_refund_id`) as soon as PayDunya gives it, so the payout job can follow it.
+/// Pays `amount` back to the donor's wallet through PayDunya: the payout's token first, stored
+/// on the refund (`wave_refund_id`) before it is submitted, so that a submit whose answer is
+/// lost is followed by the payout job ([`payouts_once`]) with that token, and never paid
+/// twice (the refund cannot be claimed again while it carries a token). An unknown outcome
+/// answers `Pending`: the refund stays `processing`.
 async fn paydunya_payout(
     state: &AppState,
     phone: Option<&str>,
@@ -383,8 +387,9 @@ async fn paydunya_payout(
     let operator = method.and_then(Operator::from_method).ok_or_else(|| {
         bad("the donation was not paid by Orange Money or Free Money: refund it by hand")
     })?;
-    let (token, status) = paydunya
-        .payout(phone, amount, operator, refund_id)
+    // No money moves before the submit: any failure here is a plain failure.
+    let token = paydunya
+        .payout_token(phone, amount, operator)
         .await
         .map_err(|e| match e {
             crate::paydunya::PayDunyaError::Timeout => crate::wave::WaveError::Timeout,
@@ -396,7 +401,22 @@ async fn paydunya_payout(
         .execute(&state.db)
         .await
         .map_err(|e| bad(&e.to_string()))?;
-    Ok(status)
+    match paydunya.submit_payout(&token, refund_id).await {
+        Ok(status) => Ok(status),
+        Err(e) if e.outcome_unknown() => {
+            tracing::warn!(%refund_id, error = %e, "PayDunya payout submitted, outcome unknown: the payout job follows it");
+            Ok(PayoutStatus::Pending)
+        }
+        Err(e) => {
+            // Refused: nothing was paid; the token is dropped so that a new request may try.
+            sqlx::query("update donations.refunds set wave_refund_id = null where id = $1")
+                .bind(refund_id)
+                .execute(&state.db)
+                .await
+                .map_err(|e| bad(&e.to_string()))?;
+            Err(bad(&e.to_string()))
+        }
+    }
 }
 
 /// Follows PayDunya payouts still `processing` (submitted, not final): a success completes
@@ -419,6 +439,15 @@ pub async fn payouts_once(
     let mut ended = 0;
     for (refund, donation, token, pot, amount, reason, category) in due {
         let status = match paydunya.payout_status(&token).await {
+            // Never submitted (a submit that did not reach PayDunya): submitted now, with the
+            // same token (PayDunya pays once per token).
+            Ok(PayoutStatus::Created) => match paydunya.submit_payout(&token, refund).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(%refund, error = %e, "PayDunya payout submit failed; tried again later");
+                    continue;
+                }
+            },
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(%refund, error = %e, "PayDunya payout status unknown");
@@ -454,7 +483,7 @@ pub async fn payouts_once(
                 .await?;
                 ended += 1;
             }
-            PayoutStatus::Pending => {}
+            PayoutStatus::Pending | PayoutStatus::Created => {}
         }
         tx.commit().await?;
     }

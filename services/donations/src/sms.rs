@@ -339,26 +339,13 @@ async fn decide(
             channel: "sms",
             idempotency: ("sms", id),
             unpaid_limit: i64::from(unpaid_limit),
+            session: &format!("sms:{id}"),
+            orange_code: orange_code.as_deref(),
         },
     )
     .await?;
     Ok(match created {
-        Created::Donation(d) => {
-            if let Some(c) = orange_code {
-                // Kept for the payment's start only (erased once used), as the USSD menu does.
-                sqlx::query(
-                    "insert into donations.ussd_sessions (session_id, phone, authorization_code, donation_id)
-                     values ($1, $2, $3, $4) on conflict (session_id) do nothing",
-                )
-                .bind(format!("sms:{id}"))
-                .bind(phone)
-                .bind(c)
-                .bind(d)
-                .execute(&state.db)
-                .await?;
-            }
-            ("donation_created".into(), Some(d), None)
-        }
+        Created::Donation(d) => ("donation_created".into(), Some(d), None),
         Created::NotOpen => (
             "not_open".into(),
             None,

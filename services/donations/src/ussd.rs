@@ -697,21 +697,13 @@ async fn answer(state: &AppState, hop: &Hop) -> Result<String, sqlx::Error> {
             channel: "ussd",
             idempotency: ("ussd", &hop.session_id),
             unpaid_limit: i64::from(unpaid_limit),
+            session: &hop.session_id,
+            orange_code: c.orange_code.as_deref(),
         },
     )
     .await?;
     let screen = match created {
         Created::Donation(id) => {
-            sqlx::query(
-                "update donations.ussd_sessions
-                    set donation_id = $2, authorization_code = $3, updated_at = now()
-                  where session_id = $1",
-            )
-            .bind(&hop.session_id)
-            .bind(id)
-            .bind(&c.orange_code)
-            .execute(&state.db)
-            .await?;
             kick(state, id);
             w.screen
         }
@@ -747,6 +739,11 @@ pub struct PhoneDonation<'a> {
     /// (scope prefix, key): one donation per USSD session or per SMS.
     pub idempotency: (&'a str, &'a str),
     pub unpaid_limit: i64,
+    /// The session row (`donations.ussd_sessions`) that keeps the donation and the Orange
+    /// Money code until the payment is asked for: written in the donation's transaction, so
+    /// the payment's start never sees the donation without its code.
+    pub session: &'a str,
+    pub orange_code: Option<&'a str>,
 }
 
 pub enum Created {
@@ -832,6 +829,19 @@ pub async fn create_phone_donation(
             .await?
         }
     };
+    sqlx::query(
+        "insert into donations.ussd_sessions (session_id, phone, authorization_code, donation_id)
+         values ($1, $2, $3, $4)
+         on conflict (session_id) do update
+             set donation_id = excluded.donation_id,
+                 authorization_code = excluded.authorization_code, updated_at = now()",
+    )
+    .bind(d.session)
+    .bind(d.phone)
+    .bind(d.orange_code)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Created::Donation(id))
 }
@@ -929,6 +939,11 @@ pub async fn start_payment(
                     .var("pot_name", name)
                     .var("instructions", instructions);
             platform::events::publish(&mut tx, &request, crate::NAME).await?;
+        }
+        Err(e) if e.outcome_unknown() => {
+            // PayDunya may have prompted the payer: never asked again, and not failed either
+            // (the payer may approve); the reconciliation job confirms it, or abandons it.
+            tracing::warn!(%donation, error = %e, "SOFTPAY outcome unknown; left to the reconciliation job");
         }
         Err(e) => {
             tracing::warn!(%donation, error = %e, "PayDunya refused the phone payment");

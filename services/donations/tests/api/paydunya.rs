@@ -103,6 +103,23 @@ impl Stack {
         }
     }
 
+    /// Waits until `n` messages `message` to `phone` are queued (the payment's start publishes
+    /// its instructions after PayDunya has answered, in the background).
+    async fn queued(&self, phone: &str, message: &str, n: i64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.receipts_to(phone, message).await;
+            if got == n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{message} to {phone}: {got}, expected {n}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn receipts_to(&self, phone: &str, message: &str) -> i64 {
         sqlx::query_scalar(
             "select count(*) from wolo.outbox where topic = 'notification.requested'
@@ -365,7 +382,7 @@ async fn a_ussd_donor_gives_with_free_money_and_gets_a_receipt() {
     let calls = s.fake().softpay_calls();
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(calls[0]["phone_number"], "760000042");
-    assert_eq!(s.receipts_to(phone, "donation_instructions").await, 1);
+    s.queued(phone, "donation_instructions", 1).await;
 
     // Approved on the handset: PayDunya notifies, WOLO confirms, the donation succeeds.
     let form = s.fake().complete(&token, "free_money_senegal").unwrap();
@@ -500,7 +517,7 @@ async fn a_donor_texts_a_code_and_an_amount() {
     let token = s.started(id).await;
     // The replies went out as SMS: help, the operator question, then the instructions.
     assert_eq!(s.receipts_to(phone, "sms_reply").await, 2);
-    assert_eq!(s.receipts_to(phone, "donation_instructions").await, 1);
+    s.queued(phone, "donation_instructions", 1).await;
     let form = s.fake().complete(&token, "free_money_senegal").unwrap();
     expect(s.ipn(&form).await, 200).await;
     assert_eq!(s.status(id).await, "succeeded");
@@ -549,4 +566,179 @@ async fn a_donor_texts_a_code_and_an_amount() {
         0
     );
     assert_eq!(s.fake().payouts().len(), 1);
+}
+
+impl Stack {
+    fn client(&self) -> donations::paydunya::PayDunya {
+        donations::paydunya::PayDunya::new(donations::config::PayDunyaConfig::new(
+            &self.fake().api_url(),
+            &format!("{}/api/v2", self.fake().url),
+            [
+                fakepaydunya::DEV_MASTER_KEY,
+                fakepaydunya::DEV_PRIVATE_KEY,
+                fakepaydunya::DEV_TOKEN,
+            ],
+            "https://api.wolo.example.sn/donations/webhooks/paydunya",
+        ))
+    }
+
+    /// A succeeded Free Money donation by SMS from `phone`.
+    async fn paid_by_sms(&self, pot: Uuid, phone: &str, id: &str) -> Uuid {
+        let code = self.short_code(pot).await;
+        let r = self.sms(id, phone, &format!("{code} 4000 FREE")).await;
+        assert_eq!(r["outcome"], "donation_created");
+        let d: Uuid = sqlx::query_scalar(
+            "select donation_id from donations.sms_messages where gateway_message_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&self.db.pool)
+        .await
+        .unwrap();
+        let token = self.started(d).await;
+        let form = self.fake().complete(&token, "free_money_senegal").unwrap();
+        expect(self.ipn(&form).await, 200).await;
+        assert_eq!(self.status(d).await, "succeeded");
+        d
+    }
+}
+
+#[tokio::test]
+async fn a_payout_whose_answer_is_lost_is_followed_never_paid_twice() {
+    let s = paydunya_stack().await;
+    let pot = s.pot("open").await;
+    let id = s.paid_by_sms(pot, "+221770000051", "lost-1").await;
+    let (_, admin) = s.admin().await;
+    let refund = |reason: &str| {
+        s.app
+            .request(Method::POST, &format!("/{id}/refund"))
+            .bearer_auth(&admin)
+            .json(&json!({"reason": reason}))
+            .send()
+    };
+    // PayDunya pays, and its answer is lost: the refund stays processing with its token.
+    s.fake().fail_next(
+        fakepaydunya::Target::Disburse,
+        fakepaydunya::Failure::LostResponse,
+    );
+    let r = expect(refund("doublon").await.unwrap(), 200).await;
+    assert_eq!(r["wave_refund_status"], "processing");
+    assert!(r["wave_refund_id"].is_string(), "{r}");
+    // An admin trying again is refused while it is followed.
+    let again = refund("doublon").await.unwrap();
+    assert_eq!(again.status().as_u16(), 409);
+    let pool = s.db.service_pool("donations");
+    let paydunya = s.client();
+    assert_eq!(
+        donations::refunds::payouts_once(&pool, &paydunya)
+            .await
+            .unwrap(),
+        0
+    );
+    s.fake().settle_payouts("success");
+    assert_eq!(
+        donations::refunds::payouts_once(&pool, &paydunya)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.status(id).await, "refunded");
+    assert_eq!(s.fake().payouts().len(), 1);
+    assert_eq!(s.outbox_count("donation.refunded", id).await, 1);
+}
+
+#[tokio::test]
+async fn an_unknown_softpay_outcome_is_neither_repeated_nor_failed() {
+    let s = paydunya_stack().await;
+    let pot = s.pot("open").await;
+    let code = s.short_code(pot).await;
+    let phone = "+221770000052";
+    s.fake().fail_next(
+        fakepaydunya::Target::Softpay,
+        fakepaydunya::Failure::LostResponse,
+    );
+    let done = s.hop("u-1", phone, &format!("{code}*3000*2*1")).await;
+    assert!(done.starts_with("END Merci"), "{done}");
+    let id: Uuid = sqlx::query_scalar(
+        "select donation_id from donations.ussd_sessions where session_id = 'u-1'",
+    )
+    .fetch_one(&s.db.pool)
+    .await
+    .unwrap();
+    let token = s.started(id).await;
+    // The claim is released once the start is over; the donation stays pending, untouched.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let claimed: bool = sqlx::query_scalar(
+            "select wave_claim_id is not null from donations.donations where id = $1",
+        )
+        .bind(id)
+        .fetch_one(&s.db.pool)
+        .await
+        .unwrap();
+        if !claimed {
+            break;
+        }
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(s.status(id).await, "pending");
+    assert_eq!(s.receipts_to(phone, "donation_payment_failed").await, 0);
+    // The job never asks the payer again (the invoice is there).
+    let pool = s.db.service_pool("donations");
+    let links = platform::links::Links::local();
+    assert_eq!(
+        donations::ussd::start_phone_payments_once(&pool, &s.client(), &links)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(s.fake().softpay_calls().len(), 1);
+    // The payer approved after all: the notification makes it count.
+    let form = s.fake().complete(&token, "free_money_senegal").unwrap();
+    let r = expect(s.ipn(&form).await, 200).await;
+    assert_eq!(r["outcome"], "applied");
+}
+
+#[tokio::test]
+async fn a_phone_donation_that_never_got_an_invoice_expires_with_an_sms() {
+    let s = paydunya_stack().await;
+    let pot = s.pot("open").await;
+    let code = s.short_code(pot).await;
+    let phone = "+221770000053";
+    s.fake().fail_next(
+        fakepaydunya::Target::Create,
+        fakepaydunya::Failure::Status500,
+    );
+    s.hop("e-1", phone, &format!("{code}*3000*2*1")).await;
+    let id: Uuid = sqlx::query_scalar(
+        "select donation_id from donations.ussd_sessions where session_id = 'e-1'",
+    )
+    .fetch_one(&s.db.pool)
+    .await
+    .unwrap();
+    // The background start failed (no invoice, nothing asked of the payer).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.fake().invoices_created() == 0 {
+        let claimed: bool = sqlx::query_scalar(
+            "select wave_claim_id is not null from donations.donations where id = $1",
+        )
+        .bind(id)
+        .fetch_one(&s.db.pool)
+        .await
+        .unwrap();
+        if claimed {
+            break;
+        }
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(s.token_of(id).await, None);
+    let pool = s.db.service_pool("donations");
+    let n = donations::expire_pending_once(&pool, chrono::Utc::now() + chrono::Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(s.status(id).await, "failed");
+    assert_eq!(s.outbox_count("donation.failed", id).await, 1);
+    assert_eq!(s.receipts_to(phone, "donation_payment_failed").await, 1);
 }
