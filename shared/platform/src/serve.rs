@@ -234,7 +234,7 @@ pub fn edge_with(router: Router, origins: Option<&[String]>, proxies: TrustedPro
                         service = tracing::field::Empty,
                         request_id = %id,
                         method = %req.method(),
-                        path = %req.uri().path(),
+                        path = %logged_path(req.uri().path()),
                         route = tracing::field::Empty,
                     )
                 }),
@@ -251,6 +251,22 @@ pub fn edge_with(router: Router, origins: Option<&[String]>, proxies: TrustedPro
             .layer(axum::middleware::from_fn(crate::client::client_ip_header))
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
     )
+}
+
+/// Path segments that are secrets: the USSD/SMS gateway's key (its callbacks are
+/// authenticated by their path, `WOLO_SMS_GATEWAY_KEY`).
+const SECRET_SEGMENT_AFTER: [&str; 3] = ["/ussd/", "/sms/", "/receipts/gateway/"];
+
+/// The path as request logs show it: the segment after [`SECRET_SEGMENT_AFTER`] masked.
+pub fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for marker in SECRET_SEGMENT_AFTER {
+        if let Some(i) = path.find(marker) {
+            let start = i + marker.len();
+            let end = path[start..].find('/').map_or(path.len(), |j| start + j);
+            return format!("{}***{}", &path[..start], &path[end..]).into();
+        }
+    }
+    path.into()
 }
 
 /// The service [`app`] and [`app_with`] give `axum::serve`.
@@ -335,6 +351,20 @@ mod tests {
     use super::*;
     use axum::routing::get;
     use tower::ServiceExt as _;
+
+    #[test]
+    fn the_gateways_key_is_masked_in_logged_paths() {
+        assert_eq!(
+            logged_path("/donations/ussd/s3cr3t-key"),
+            "/donations/ussd/***"
+        );
+        assert_eq!(logged_path("/donations/sms/k"), "/donations/sms/***");
+        assert_eq!(
+            logged_path("/notifications/receipts/gateway/k/x"),
+            "/notifications/receipts/gateway/***/x"
+        );
+        assert_eq!(logged_path("/pots/pots"), "/pots/pots");
+    }
 
     /// Answers with the client IP the edge computed, through [`edge_with`] trusting
     /// `proxies`, for a request from `peer`.
