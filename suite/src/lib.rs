@@ -139,6 +139,10 @@ fn pages(contexts: &[(&'static Service, Context)]) -> Option<Router> {
         identity_router: (identity::SERVICE.router)(identity.clone()),
         referral_router: (referral::SERVICE.router)(referral.clone()),
         links: platform::links::Links::from_config(&pots.config),
+        mobile_money: donations
+            .settings::<donations::DonationsConfig>()
+            .paydunya
+            .is_some(),
         live: web::live::Live::start(pots.db.clone(), platform::outbox::watcher(pots)),
     }))
 }

@@ -55,6 +55,9 @@ pub struct Sources {
     /// The referral service's router: accepting an invitation.
     pub referral_router: Router,
     pub links: Links,
+    /// Whether the donations service offers PayDunya (Orange Money, Free Money, cards): the
+    /// pot page's form then lets the donor choose it.
+    pub mobile_money: bool,
     /// The process's live feed of pot news (`/p/{pot}/live`).
     pub live: live::Live,
 }

@@ -41,6 +41,9 @@ pub struct GiveForm {
     anonymous: Option<String>,
     #[serde(default)]
     show_amount: Option<String>,
+    /// `paydunya` for Orange Money, Free Money or a card; else Wave.
+    #[serde(default)]
+    provider: Option<String>,
     /// The page's idempotency key: one per page shown.
     #[serde(default)]
     key: Option<String>,
@@ -165,6 +168,7 @@ pub async fn post_give(
         "message": text(&form.message),
         "is_anonymous": form.anonymous.is_some(),
         "show_amount": form.show_amount.is_some(),
+        "provider": if form.provider.as_deref() == Some("paydunya") { "paydunya" } else { "wave" },
     });
     let from = Origin {
         headers,
@@ -185,8 +189,9 @@ pub async fn post_give(
         Err(e) => return failure(lang, &here, &e),
     };
     if status.is_success() {
-        if let Some(url) = answer["wave_payment_url"]
+        if let Some(url) = answer["payment_url"]
             .as_str()
+            .or(answer["wave_payment_url"].as_str())
             .filter(|u| !u.is_empty())
         {
             return Redirect::to(url).into_response();
@@ -316,8 +321,15 @@ fn page(
                     label.check { input type="checkbox" name="anonymous" checked[form.anonymous.is_some()]; (w.hide_name) }
                 }
                 label.check { input type="checkbox" name="show_amount" checked[form.show_amount.is_some() || error.is_none()]; (w.show_amount) }
+                @if src.mobile_money {
+                    fieldset.pay {
+                        legend { (w.pay_with) }
+                        label.check { input type="radio" name="provider" value="wave" checked[form.provider.as_deref() != Some("paydunya")]; "Wave" }
+                        label.check { input type="radio" name="provider" value="paydunya" checked[form.provider.as_deref() == Some("paydunya")]; (w.mobile_money) }
+                    }
+                }
                 button type="submit" { (w.give_button) }
-                p.muted { (w.pay_with_wave) }
+                @if !src.mobile_money { p.muted { (w.pay_with_wave) } }
             }
         }
         h2 { (w.wall) }

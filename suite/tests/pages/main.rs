@@ -1220,3 +1220,63 @@ async fn the_demo_data_has_a_gift_to_redeem_today_and_accounts_that_sign_in() {
     .unwrap();
     assert_eq!(after, codes);
 }
+
+/// With PayDunya offered, `/p/<short code>` opens the pot page, which shows the code for
+/// relatives on feature phones and lets a donor choose Orange Money, Free Money or a card:
+/// « Participer » then goes to PayDunya's page.
+#[tokio::test]
+async fn the_pot_page_by_short_code_offers_mobile_money() {
+    let db = TestDb::new().await;
+    let wave = fakewave::spawn(fakewave::FakeWaveConfig::default())
+        .await
+        .unwrap();
+    let paydunya = fakepaydunya::spawn(fakepaydunya::FakePayDunyaConfig::default())
+        .await
+        .unwrap();
+    let env = platform::config::Env::process()
+        .with("WOLO_WAVE_API_URL", &wave.url)
+        .with("WOLO_WAVE_API_KEY", fakewave::DEV_API_KEY)
+        .with("WOLO_WAVE_WEBHOOK_SECRET", fakewave::DEV_WEBHOOK_SECRET)
+        .with("WOLO_PAYDUNYA_MASTER_KEY", fakepaydunya::DEV_MASTER_KEY)
+        .with("WOLO_PAYDUNYA_PRIVATE_KEY", fakepaydunya::DEV_PRIVATE_KEY)
+        .with("WOLO_PAYDUNYA_TOKEN", fakepaydunya::DEV_TOKEN)
+        .with("WOLO_PAYDUNYA_API_URL", &paydunya.api_url());
+    let contexts = suite::service_contexts(&db.context(), &env).unwrap();
+    let app = testkit::spawn(suite::suite_router_of(&contexts)).await;
+    app.wait_ready("/pots/pots?limit=0").await;
+    let owner = user(&db.pool, "Awa Ndiaye").await;
+    let pot = open_pot(&db.pool, owner, None, "public").await;
+    let code: String = sqlx::query_scalar("select short_code from pots.pots where id = $1")
+        .bind(pot)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let (status, page) = html(&app, &format!("/p/{code}"), None).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&format!("avec le code {code}")), "{page}");
+    assert!(page.contains("Orange Money, Free Money ou carte"), "{page}");
+    assert!(page.contains(r#"value="paydunya""#), "{page}");
+    // Unknown codes are not found.
+    assert_eq!(html(&app, "/p/999999999", None).await.0, 404);
+    // « Participer » with mobile money: PayDunya's page, for an invoice of this donation.
+    let res = no_redirect()
+        .post(app.url(&format!("/p/{code}")))
+        .form(&[("amount", "2 500"), ("provider", "paydunya")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with(&format!("{}/sandbox-checkout/invoice/", paydunya.url)),
+        "{location}"
+    );
+    let (provider, amount): (String, i32) = sqlx::query_as(
+        "select payment_provider, amount_cfa from donations.donations where pot_id = $1",
+    )
+    .bind(pot)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((provider.as_str(), amount), ("paydunya", 2500));
+}
