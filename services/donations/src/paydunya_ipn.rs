@@ -26,9 +26,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha512};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -42,18 +41,13 @@ pub const MAX_IPN_BYTES: usize = 32 * 1024;
 pub const MAX_IPN_FIELDS: usize = 200;
 
 /// Whether `given` is PayDunya's hash of `master_key` (lowercase hex SHA-512), compared in
-/// constant time (both sides go through one HMAC and `verify_slice`).
+/// constant time ([`platform::signature::same_secret`]).
 pub fn hash_matches(master_key: &str, given: &str) -> bool {
     let expected = hex::encode(Sha512::digest(master_key.as_bytes()));
-    let tag = |v: &[u8]| {
-        let mut m = Hmac::<Sha256>::new_from_slice(b"wolo paydunya ipn").expect("any key length");
-        m.update(v);
-        m
-    };
-    let reference = tag(expected.as_bytes()).finalize().into_bytes();
-    tag(given.trim().to_ascii_lowercase().as_bytes())
-        .verify_slice(&reference)
-        .is_ok()
+    platform::signature::same_secret(
+        expected.as_bytes(),
+        given.trim().to_ascii_lowercase().as_bytes(),
+    )
 }
 
 /// PHP-style form keys (`data[invoice][token]`) as nested JSON, at most three levels under

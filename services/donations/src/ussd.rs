@@ -570,18 +570,9 @@ fn text(body: String) -> Response {
 
 /// Whether `given` is the configured gateway key (constant time).
 pub fn gateway_key_matches(state: &AppState, given: &str) -> bool {
-    use hmac::Mac;
-    let Some(key) = state.config.gateway_key.as_ref() else {
-        return false;
-    };
-    let tag = |v: &[u8]| {
-        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"wolo gateway key")
-            .expect("any key length");
-        m.update(v);
-        m
-    };
-    let reference = tag(key.expose().as_bytes()).finalize().into_bytes();
-    tag(given.as_bytes()).verify_slice(&reference).is_ok()
+    state.config.gateway_key.as_ref().is_some_and(|key| {
+        platform::signature::same_secret(key.expose().as_bytes(), given.as_bytes())
+    })
 }
 
 /// 404 for a path without the gateway's key (or no gateway configured): nothing says the

@@ -394,17 +394,10 @@ pub async fn post_gateway_report(
     Path(key): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let known = st.config.gateway_key.as_ref().is_some_and(|k| {
-        use hmac::Mac;
-        let tag = |v: &[u8]| {
-            let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"wolo gateway key")
-                .expect("any key length");
-            m.update(v);
-            m
-        };
-        let reference = tag(k.expose().as_bytes()).finalize().into_bytes();
-        tag(key.as_bytes()).verify_slice(&reference).is_ok()
-    });
+    let known =
+        st.config.gateway_key.as_ref().is_some_and(|k| {
+            platform::signature::same_secret(k.expose().as_bytes(), key.as_bytes())
+        });
     if !known {
         return Err(ApiError::not_found("not_found", "Introuvable (not found)"));
     }

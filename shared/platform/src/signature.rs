@@ -19,6 +19,20 @@ pub enum SignatureError {
     Mismatch,
 }
 
+/// Whether `given` equals `expected`, in time that does not depend on where they differ
+/// (both go through one HMAC and `verify_slice`): for secrets compared as they are (a
+/// gateway's path key, PayDunya's notification hash).
+pub fn same_secret(expected: &[u8], given: &[u8]) -> bool {
+    let tag = |v: &[u8]| {
+        let mut m =
+            Hmac::<Sha256>::new_from_slice(b"wolo constant-time comparison").expect("any key");
+        m.update(v);
+        m
+    };
+    let reference = tag(expected).finalize().into_bytes();
+    tag(given).verify_slice(&reference).is_ok()
+}
+
 /// `t` of the header: at most 12 digits (a unix time in seconds).
 const MAX_T_DIGITS: usize = 12;
 
