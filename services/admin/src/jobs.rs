@@ -12,7 +12,7 @@ pub fn spawn_jobs(ctx: &platform::Context) {
     let targets = std::sync::Arc::new(health::targets(&settings.health_base_url));
     let http = reqwest::Client::new();
     let pool = ctx.db.clone();
-    platform::jobs::every(NAME, "health_probes", INTERVAL, move || {
+    platform::jobs::every(&ctx.db, NAME, "health_probes", INTERVAL, move || {
         let (pool, http, targets) = (pool.clone(), http.clone(), targets.clone());
         async move {
             let probes = health::health_once(&pool, &http, &targets, chrono::Utc::now()).await?;
@@ -20,7 +20,7 @@ pub fn spawn_jobs(ctx: &platform::Context) {
         }
     });
     let pool = ctx.db.clone();
-    platform::jobs::every(NAME, "expire_sessions", INTERVAL, move || {
+    platform::jobs::every(&ctx.db, NAME, "expire_sessions", INTERVAL, move || {
         let pool = pool.clone();
         async move { sessions::expire_sessions_once(&pool, chrono::Utc::now()).await }
     });

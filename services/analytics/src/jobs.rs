@@ -309,7 +309,7 @@ pub const JOB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 
 pub fn spawn_jobs(ctx: &platform::Context) {
     crate::domain::consumer().spawn(ctx.db.clone(), platform::outbox::watcher(ctx));
     let pool = ctx.db.clone();
-    platform::jobs::every(crate::NAME, "run_all", JOB_INTERVAL, move || {
+    platform::jobs::every(&ctx.db, crate::NAME, "run_all", JOB_INTERVAL, move || {
         let pool = pool.clone();
         async move { run_all_once(&pool, chrono::Utc::now()).await }
     });

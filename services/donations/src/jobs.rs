@@ -157,30 +157,48 @@ pub fn spawn_jobs(ctx: &platform::Context) {
         let paydunya = crate::paydunya::PayDunya::new(p);
         let links = cfg.links.clone();
         let db = ctx.db.clone();
-        platform::jobs::every(NAME, "paydunya_reconcile", PAYDUNYA_INTERVAL, move || {
-            let (db, paydunya, links) = (db.clone(), paydunya.clone(), links.clone());
-            async move {
-                let started =
-                    crate::ussd::start_phone_payments_once(&db, &paydunya, &links).await?;
-                let confirmed =
-                    crate::paydunya_ipn::reconcile_once(&db, &paydunya, Utc::now()).await?;
-                let paid_back = crate::refunds::payouts_once(&db, &paydunya).await?;
-                Ok(started + confirmed + paid_back)
-            }
-        });
+        platform::jobs::every(
+            &ctx.db,
+            NAME,
+            "paydunya_reconcile",
+            PAYDUNYA_INTERVAL,
+            move || {
+                let (db, paydunya, links) = (db.clone(), paydunya.clone(), links.clone());
+                async move {
+                    let started =
+                        crate::ussd::start_phone_payments_once(&db, &paydunya, &links).await?;
+                    let confirmed =
+                        crate::paydunya_ipn::reconcile_once(&db, &paydunya, Utc::now()).await?;
+                    let paid_back = crate::refunds::payouts_once(&db, &paydunya).await?;
+                    Ok(started + confirmed + paid_back)
+                }
+            },
+        );
     }
     let db = ctx.db.clone();
-    platform::jobs::every(NAME, "ussd_purge", USSD_PURGE_INTERVAL, move || {
-        let db = db.clone();
-        async move { Ok(crate::ussd::purge_sessions_once(&db).await?) }
-    });
+    platform::jobs::every(
+        &ctx.db,
+        NAME,
+        "ussd_purge",
+        USSD_PURGE_INTERVAL,
+        move || {
+            let db = db.clone();
+            async move { Ok(crate::ussd::purge_sessions_once(&db).await?) }
+        },
+    );
     let db = ctx.db.clone();
-    platform::jobs::every(NAME, "expire_pending", EXPIRY_INTERVAL, move || {
-        let db = db.clone();
-        async move { Ok(expire_pending_once(&db, Utc::now()).await?) }
-    });
+    platform::jobs::every(
+        &ctx.db,
+        NAME,
+        "expire_pending",
+        EXPIRY_INTERVAL,
+        move || {
+            let db = db.clone();
+            async move { Ok(expire_pending_once(&db, Utc::now()).await?) }
+        },
+    );
     let db = ctx.db.clone();
-    platform::jobs::every(NAME, "analytics", ANALYTICS_INTERVAL, move || {
+    platform::jobs::every(&ctx.db, NAME, "analytics", ANALYTICS_INTERVAL, move || {
         let db = db.clone();
         async move { Ok(donation_analytics_once(&db, Utc::now()).await?) }
     });

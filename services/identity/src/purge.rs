@@ -81,7 +81,7 @@ pub async fn purge_expired(pool: &PgPool, now: DateTime<Utc>) -> Result<PurgeCou
 /// something is logged with its counts).
 pub fn spawn_jobs(ctx: &platform::Context) {
     let db = ctx.db.clone();
-    platform::jobs::every(crate::NAME, "purge", PURGE_INTERVAL, move || {
+    platform::jobs::every(&ctx.db, crate::NAME, "purge", PURGE_INTERVAL, move || {
         let db = db.clone();
         async move { Ok(purge_expired(&db, Utc::now()).await?) }
     });

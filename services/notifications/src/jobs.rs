@@ -216,12 +216,13 @@ pub fn spawn_jobs(ctx: &platform::Context) {
         )),
     );
     let db = ctx.db.clone();
-    platform::jobs::every(crate::NAME, "digest", DIGEST_INTERVAL, move || {
+    platform::jobs::every(&ctx.db, crate::NAME, "digest", DIGEST_INTERVAL, move || {
         let db = db.clone();
         async move { run_digest(&db, Utc::now()).await }
     });
     let db = ctx.db.clone();
     platform::jobs::every(
+        &ctx.db,
         crate::NAME,
         "rollup_analytics",
         ROLLUP_INTERVAL,

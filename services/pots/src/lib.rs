@@ -150,14 +150,20 @@ pub const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(3600);
 pub fn spawn_jobs(ctx: &platform::Context) {
     let db = ctx.db.clone();
     let web = platform::links::Links::from_config(&ctx.config);
-    platform::jobs::every(NAME, "lifecycle", LIFECYCLE_INTERVAL, move || {
+    platform::jobs::every(&ctx.db, NAME, "lifecycle", LIFECYCLE_INTERVAL, move || {
         let (db, web) = (db.clone(), web.clone());
         async move { lifecycle::lifecycle_once(&db, Utc::now(), &web).await }
     });
     let db = ctx.db.clone();
-    platform::jobs::every(NAME, "analytics_snapshot", SNAPSHOT_INTERVAL, move || {
-        let db = db.clone();
-        async move { Ok(analytics::snapshot_once(&db, Utc::now()).await?) }
-    });
+    platform::jobs::every(
+        &ctx.db,
+        NAME,
+        "analytics_snapshot",
+        SNAPSHOT_INTERVAL,
+        move || {
+            let db = db.clone();
+            async move { Ok(analytics::snapshot_once(&db, Utc::now()).await?) }
+        },
+    );
     events::donations_consumer().spawn(ctx.db.clone(), platform::outbox::watcher(ctx));
 }

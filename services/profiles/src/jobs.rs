@@ -10,6 +10,7 @@ pub fn spawn_jobs(ctx: &platform::Context) {
     let keys = ctx.settings::<crate::ProfilesSettings>();
     let db = ctx.db.clone();
     platform::jobs::every(
+        &ctx.db,
         crate::NAME,
         "reencrypt_documents",
         REENCRYPT_INTERVAL,

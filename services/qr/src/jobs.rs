@@ -15,6 +15,7 @@ pub fn spawn_jobs(ctx: &platform::Context) {
         .spawn(ctx.db.clone(), platform::outbox::watcher(ctx));
     let pool = ctx.db.clone();
     platform::jobs::every(
+        &ctx.db,
         crate::NAME,
         "expire_codes",
         std::time::Duration::from_secs(300),
@@ -25,6 +26,7 @@ pub fn spawn_jobs(ctx: &platform::Context) {
     );
     let pool = ctx.db.clone();
     platform::jobs::every(
+        &ctx.db,
         crate::NAME,
         "build_settlements",
         std::time::Duration::from_secs(300),

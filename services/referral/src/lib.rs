@@ -118,12 +118,18 @@ pub const JOB_INTERVAL: Duration = Duration::from_secs(300);
 /// (`pot.opened`, `donation.succeeded`, `donation.refunded`).
 pub fn spawn_jobs(ctx: &platform::Context) {
     let db = ctx.db.clone();
-    platform::jobs::every(NAME, "expire_invitations", JOB_INTERVAL, move || {
-        let db = db.clone();
-        async move { Ok(invitations::expire_invitations_once(&db, Utc::now()).await?) }
-    });
+    platform::jobs::every(
+        &ctx.db,
+        NAME,
+        "expire_invitations",
+        JOB_INTERVAL,
+        move || {
+            let db = db.clone();
+            async move { Ok(invitations::expire_invitations_once(&db, Utc::now()).await?) }
+        },
+    );
     let db = ctx.db.clone();
-    platform::jobs::every(NAME, "mature_points", JOB_INTERVAL, move || {
+    platform::jobs::every(&ctx.db, NAME, "mature_points", JOB_INTERVAL, move || {
         let db = db.clone();
         async move { Ok(points::mature_points_once(&db, Utc::now()).await?) }
     });

@@ -235,6 +235,14 @@ pub fn job_run(service: &str, job: &str, ok: bool, elapsed: Duration) {
         .observe(elapsed.as_secs_f64());
 }
 
+/// A tick of job `job` that another process's lease covered: counted `outcome="skipped"`.
+pub fn job_skipped(service: &str, job: &str) {
+    METRICS
+        .job_runs
+        .with_label_values(&[service, job, "skipped"])
+        .inc();
+}
+
 // ------------------------------------------------------------------ request labels
 
 /// What the routed part of a request tells the edge: the service and the route template.

@@ -4,6 +4,7 @@
 mod cli;
 mod constraints;
 mod health;
+mod job_leases;
 mod metrics;
 mod migrations_and_seeds;
 mod production;

@@ -142,6 +142,9 @@ const PLUMBING: &[(&str, &str)] = &[
     ("wolo.outbox_failures", "insert"),
     ("wolo.outbox_failures", "update"),
     ("wolo.outbox_failures", "delete"),
+    // Periodic jobs' leases (V120).
+    ("wolo.job_leases", "insert"),
+    ("wolo.job_leases", "update"),
 ];
 
 async fn tables(conn: &mut PgConnection) -> Vec<(String, String, Vec<String>)> {
