@@ -77,7 +77,7 @@ fn pool_of(config: &Config, max_connections: u32) -> anyhow::Result<PgPool> {
     Ok(pool.connect_lazy_with(options))
 }
 
-fn connect_options(url: &str, statement_timeout: Duration) -> anyhow::Result<PgConnectOptions> {
+pub fn connect_options(url: &str, statement_timeout: Duration) -> anyhow::Result<PgConnectOptions> {
     Ok(PgConnectOptions::from_str(url)
         .map_err(|e| anyhow::anyhow!("bad setting DATABASE_URL: {e}"))?
         .application_name("wolo")

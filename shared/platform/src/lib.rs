@@ -53,6 +53,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod events;
+pub mod gate;
 pub mod health;
 pub mod jobs;
 pub mod links;

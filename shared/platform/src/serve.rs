@@ -297,6 +297,17 @@ pub async fn serve(config: &crate::Config, router: Router, name: &str) -> anyhow
     tracing::info!(%local, service = name, "listening");
     println!("{name} listening on http://{local}");
     tracing::info!(trusted_proxies = %config.trusted_proxies, "X-Forwarded-For believed from");
+    // One database gate per process: while the database is away, requests get a 503 at once
+    // instead of waiting for the pool (crate::gate).
+    let options =
+        crate::db::connect_options(config.database_url.expose(), config.db_statement_timeout)?;
+    let gate = GATE
+        .get_or_init(|| crate::gate::Gate::watch(options))
+        .clone();
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        gate,
+        crate::gate::Gate::layer,
+    ));
     let app = app_with(
         router,
         config.cors_origins.as_deref(),
@@ -310,6 +321,7 @@ pub async fn serve(config: &crate::Config, router: Router, name: &str) -> anyhow
 }
 
 static SHUTDOWN: std::sync::OnceLock<tokio::sync::watch::Sender<bool>> = std::sync::OnceLock::new();
+static GATE: std::sync::OnceLock<crate::gate::Gate> = std::sync::OnceLock::new();
 
 fn shutdown_flag() -> &'static tokio::sync::watch::Sender<bool> {
     SHUTDOWN.get_or_init(|| tokio::sync::watch::channel(false).0)

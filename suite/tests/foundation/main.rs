@@ -3,6 +3,7 @@
 
 mod cli;
 mod constraints;
+mod gate;
 mod health;
 mod job_leases;
 mod metrics;
