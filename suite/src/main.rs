@@ -220,7 +220,8 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
             platform::start_jobs(s, &ctx);
             let router = platform::metrics::label((s.router)(ctx), s.name)
                 .merge(suite::metrics::router(&config, &contexts));
-            platform::serve::serve(&config, router, s.name).await
+            // The service's own configuration: its database gate logs in as the service.
+            platform::serve::serve(&contexts[0].1.config, router, s.name).await
         }
         None => {
             suite::start_jobs_of(&contexts);
@@ -230,7 +231,9 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
             println!("  http://{addr}/");
             println!("  http://{addr}/pots/health");
             println!("  http://{addr}/donations/ready");
-            platform::serve::serve(&config, router, "wolo").await
+            // A service's configuration (the process's own but for its database login): the
+            // database gate logs in as a service role, never as the URL's superuser.
+            platform::serve::serve(&contexts[0].1.config, router, "wolo").await
         }
     }
 }

@@ -11,7 +11,9 @@
 //! behind the same address) the suite recovers without a restart.
 //!
 //! `platform::serve::serve` (`wolo serve`, `wolo serve S`, `wolo-S`) starts one gate per
-//! process; the routers tests build in process have none.
+//! process, logged in with the configuration it is given (a service's role: `wolo serve`
+//! passes a service's configuration, never the superuser URL); the routers tests build in
+//! process have none.
 
 use std::{
     sync::{

@@ -233,6 +233,12 @@ async fn a_sigkill_in_a_webhook_storm_loses_nothing_and_applies_nothing_twice() 
     child.kill().unwrap();
     child.wait().unwrap();
 
+    check_applied_once(&db).await;
+}
+
+/// Every donation succeeded once, with one stored event and one `donation.succeeded` each;
+/// consumers applied each event once; every pot's total equals its succeeded donations.
+async fn check_applied_once(db: &TestDb) {
     // Every donation succeeded once, with one stored event and one donation.succeeded each.
     let row: (i64, i64, i64, i64) = sqlx::query_as(
         "select (select count(*) from donations.donations
@@ -292,4 +298,122 @@ async fn a_sigkill_in_a_webhook_storm_loses_nothing_and_applies_nothing_twice() 
     .await
     .unwrap();
     assert_eq!(pots, POTS as i64);
+}
+
+/// Issue #19, item 1: three `wolo serve` processes on one database share a storm of Wave
+/// webhooks, one of them is killed with SIGKILL in the middle; after Wave's retries (to the
+/// two left), every delivery is applied once, each consumer applied each event once (the
+/// three processes' consumers take turns on one cursor), every pot's total is right, and the
+/// periodic jobs ran once per period across the three (their leases).
+#[tokio::test]
+async fn three_processes_one_killed_in_a_storm_apply_everything_once() {
+    let db = TestDb::new().await;
+    let events = Arc::new(prepare(&db).await);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let addrs: Vec<String> = (0..3)
+        .map(|_| format!("127.0.0.1:{}", free_port()))
+        .collect();
+    let mut children: Vec<Child> = addrs.iter().map(|a| serve(&db, a)).collect();
+    for a in &addrs {
+        wait_ready(&http, a).await;
+    }
+    let started = Instant::now();
+    let addrs = Arc::new(addrs);
+    let next = Arc::new(AtomicUsize::new(0));
+    let acked: Arc<Mutex<HashSet<usize>>> = Arc::default();
+    let mut senders = Vec::new();
+    for k in 0..SENDERS {
+        let (events, next, acked, http, addrs) = (
+            events.clone(),
+            next.clone(),
+            acked.clone(),
+            http.clone(),
+            addrs.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            let mut sent = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= events.len() {
+                    return;
+                }
+                sent += 1;
+                // The load balancer: round robin over the three.
+                let addr = &addrs[(i + k) % addrs.len()];
+                let times = if sent.is_multiple_of(4) { 2 } else { 1 };
+                for _ in 0..times {
+                    match deliver(&http, addr, &events[i]).await {
+                        Some(s) if (200..300).contains(&s) => {
+                            acked.lock().unwrap().insert(i);
+                        }
+                        Some(s) => assert!(s >= 500, "a delivery was refused with {s}"),
+                        None => {}
+                    }
+                }
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().unwrap().len() < DONATIONS / 3 {
+        assert!(Instant::now() < deadline, "the storm never got going");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    children[0].kill().unwrap(); // SIGKILL
+    children[0].wait().unwrap();
+    for s in senders {
+        s.await.unwrap();
+    }
+
+    // Wave retries every delivery; the load balancer sends them to the two left.
+    for (i, event) in events.iter().enumerate() {
+        let addr = &addrs[1 + i % 2];
+        assert_eq!(
+            deliver(&http, addr, event).await,
+            Some(200),
+            "retry of event {i}"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let credited: i64 = sqlx::query_scalar("select count(*) from pots.pot_donation_credits")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        let counted: i64 = sqlx::query_scalar(
+            "select count(*) from analytics.analytics_events where event_name = 'donation_made'",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        if credited == DONATIONS as i64 && counted == DONATIONS as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "consumers did not catch up: {credited} credited, {counted} counted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let elapsed = started.elapsed();
+    for c in children.iter_mut().skip(1) {
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+    check_applied_once(&db).await;
+
+    // The pots lifecycle runs every minute: across three processes, once per minute.
+    let runs: i64 = sqlx::query_scalar(
+        "select runs from wolo.job_leases where service = 'pots' and job = 'lifecycle'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let periods = elapsed.as_secs() as i64 / 60 + 1;
+    assert!(
+        runs >= 1 && runs <= periods + 1,
+        "lifecycle ran {runs} times in {elapsed:?} with three processes"
+    );
 }
