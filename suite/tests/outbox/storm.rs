@@ -125,6 +125,84 @@ async fn prepare(db: &TestDb) -> Vec<Value> {
         .collect()
 }
 
+/// The storm: `SENDERS` connections, each taking the next event and sending it to one of
+/// `addrs` (round robin: a load balancer), every 4th delivery a duplicate of the previous
+/// one. Returns the senders and the indexes of the events that got a 2xx.
+fn storm(
+    events: &Arc<Vec<Value>>,
+    http: &reqwest::Client,
+    addrs: &Arc<Vec<String>>,
+) -> (Vec<tokio::task::JoinHandle<()>>, Arc<Mutex<HashSet<usize>>>) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let acked: Arc<Mutex<HashSet<usize>>> = Arc::default();
+    let mut senders = Vec::new();
+    for k in 0..SENDERS {
+        let (events, next, acked, http, addrs) = (
+            events.clone(),
+            next.clone(),
+            acked.clone(),
+            http.clone(),
+            addrs.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            let mut sent = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= events.len() {
+                    return;
+                }
+                sent += 1;
+                let addr = &addrs[(i + k) % addrs.len()];
+                let times = if sent.is_multiple_of(4) { 2 } else { 1 };
+                for _ in 0..times {
+                    match deliver(&http, addr, &events[i]).await {
+                        Some(s) if (200..300).contains(&s) => {
+                            acked.lock().unwrap().insert(i);
+                        }
+                        Some(s) => assert!(s >= 500, "a delivery was refused with {s}"),
+                        None => {}
+                    }
+                }
+            }
+        }));
+    }
+    (senders, acked)
+}
+
+/// Waits until a third of the events got their 2xx.
+async fn a_third_acknowledged(acked: &Mutex<HashSet<usize>>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().unwrap().len() < DONATIONS / 3 {
+        assert!(Instant::now() < deadline, "the storm never got going");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Waits until the consumers caught up: every donation credited to its pot and counted.
+async fn caught_up(db: &TestDb) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let credited: i64 = sqlx::query_scalar("select count(*) from pots.pot_donation_credits")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        let counted: i64 = sqlx::query_scalar(
+            "select count(*) from analytics.analytics_events where event_name = 'donation_made'",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        if credited == DONATIONS as i64 && counted == DONATIONS as i64 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "consumers did not catch up: {credited} credited, {counted} counted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_sigkill_in_a_webhook_storm_loses_nothing_and_applies_nothing_twice() {
     let db = TestDb::new().await;
@@ -137,45 +215,9 @@ async fn a_sigkill_in_a_webhook_storm_loses_nothing_and_applies_nothing_twice() 
     let mut child = serve(&db, &addr);
     wait_ready(&http, &addr).await;
 
-    // The storm: SENDERS connections, each taking the next event, every 4th delivery a
-    // duplicate of the previous one; killed once a third of the events got their 2xx.
-    let next = Arc::new(AtomicUsize::new(0));
-    let acked: Arc<Mutex<HashSet<usize>>> = Arc::default();
-    let mut senders = Vec::new();
-    for _ in 0..SENDERS {
-        let (events, next, acked, http, addr) = (
-            events.clone(),
-            next.clone(),
-            acked.clone(),
-            http.clone(),
-            addr.clone(),
-        );
-        senders.push(tokio::spawn(async move {
-            let mut sent = 0usize;
-            loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= events.len() {
-                    return;
-                }
-                sent += 1;
-                let times = if sent.is_multiple_of(4) { 2 } else { 1 };
-                for _ in 0..times {
-                    match deliver(&http, &addr, &events[i]).await {
-                        Some(s) if (200..300).contains(&s) => {
-                            acked.lock().unwrap().insert(i);
-                        }
-                        Some(s) => assert!(s >= 500, "a delivery was refused with {s}"),
-                        None => {}
-                    }
-                }
-            }
-        }));
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while acked.lock().unwrap().len() < DONATIONS / 3 {
-        assert!(Instant::now() < deadline, "the storm never got going");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    // The storm, killed once a third of the events got their 2xx.
+    let (senders, acked) = storm(&events, &http, &Arc::new(vec![addr.clone()]));
+    a_third_acknowledged(&acked).await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     for s in senders {
@@ -209,27 +251,7 @@ async fn a_sigkill_in_a_webhook_storm_loses_nothing_and_applies_nothing_twice() 
     }
 
     // The consumers catch up: every succeeded donation credited to its pot once.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let credited: i64 = sqlx::query_scalar("select count(*) from pots.pot_donation_credits")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        let counted: i64 = sqlx::query_scalar(
-            "select count(*) from analytics.analytics_events where event_name = 'donation_made'",
-        )
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-        if credited == DONATIONS as i64 && counted == DONATIONS as i64 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "consumers did not catch up: {credited} credited, {counted} counted"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    caught_up(&db).await;
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -322,45 +344,8 @@ async fn three_processes_one_killed_in_a_storm_apply_everything_once() {
     }
     let started = Instant::now();
     let addrs = Arc::new(addrs);
-    let next = Arc::new(AtomicUsize::new(0));
-    let acked: Arc<Mutex<HashSet<usize>>> = Arc::default();
-    let mut senders = Vec::new();
-    for k in 0..SENDERS {
-        let (events, next, acked, http, addrs) = (
-            events.clone(),
-            next.clone(),
-            acked.clone(),
-            http.clone(),
-            addrs.clone(),
-        );
-        senders.push(tokio::spawn(async move {
-            let mut sent = 0usize;
-            loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= events.len() {
-                    return;
-                }
-                sent += 1;
-                // The load balancer: round robin over the three.
-                let addr = &addrs[(i + k) % addrs.len()];
-                let times = if sent.is_multiple_of(4) { 2 } else { 1 };
-                for _ in 0..times {
-                    match deliver(&http, addr, &events[i]).await {
-                        Some(s) if (200..300).contains(&s) => {
-                            acked.lock().unwrap().insert(i);
-                        }
-                        Some(s) => assert!(s >= 500, "a delivery was refused with {s}"),
-                        None => {}
-                    }
-                }
-            }
-        }));
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while acked.lock().unwrap().len() < DONATIONS / 3 {
-        assert!(Instant::now() < deadline, "the storm never got going");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let (senders, acked) = storm(&events, &http, &addrs);
+    a_third_acknowledged(&acked).await;
     children[0].kill().unwrap(); // SIGKILL
     children[0].wait().unwrap();
     for s in senders {
@@ -376,27 +361,7 @@ async fn three_processes_one_killed_in_a_storm_apply_everything_once() {
             "retry of event {i}"
         );
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let credited: i64 = sqlx::query_scalar("select count(*) from pots.pot_donation_credits")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        let counted: i64 = sqlx::query_scalar(
-            "select count(*) from analytics.analytics_events where event_name = 'donation_made'",
-        )
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-        if credited == DONATIONS as i64 && counted == DONATIONS as i64 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "consumers did not catch up: {credited} credited, {counted} counted"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    caught_up(&db).await;
     let elapsed = started.elapsed();
     for c in children.iter_mut().skip(1) {
         c.kill().unwrap();
