@@ -122,16 +122,9 @@ pub enum Error {
     Invalid,
 }
 
+/// `5000` → `5 000` (a plain space: GSM 7-bit).
 fn cfa(n: i64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
+    platform::amounts::group_thousands(n, ' ')
 }
 
 fn pot_name(pot: &MenuPot, lang: Lang) -> String {

@@ -37,20 +37,9 @@ pub fn normalise_locale(s: &str) -> Option<&'static str> {
     }
 }
 
-/// `12345` → `"12 345"`; negative numbers keep their sign.
+/// `12345` → `"12 345"`; negative numbers keep their sign ([`platform::amounts`]).
 pub fn group_thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(THOUSANDS_SEPARATOR);
-        }
-        out.push(ch);
-    }
-    out
+    platform::amounts::group_thousands(n, THOUSANDS_SEPARATOR)
 }
 
 /// "5 mars 2026" (fr-SN and wo-SN: Wolof speakers use the French month names), "5 March 2026" (en).

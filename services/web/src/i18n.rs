@@ -88,16 +88,10 @@ impl Lang {
     /// comma in English.
     pub fn cfa(self, amount: i64) -> String {
         let sep = if self == Lang::En { ',' } else { '\u{202f}' };
-        let digits = amount.unsigned_abs().to_string();
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                out.push(sep);
-            }
-            out.push(c);
-        }
-        let sign = if amount < 0 { "-" } else { "" };
-        format!("{sign}{out}\u{a0}FCFA")
+        format!(
+            "{}\u{a0}FCFA",
+            platform::amounts::group_thousands(amount, sep)
+        )
     }
 }
 

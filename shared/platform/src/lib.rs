@@ -47,6 +47,7 @@
 //! # }
 //! ```
 
+pub mod amounts;
 pub mod calendar;
 pub mod client;
 pub mod clock;
