@@ -71,14 +71,13 @@ impl Proxy {
     }
 }
 
-async fn status(client: &reqwest::Client, url: &str) -> (u16, Duration, Option<String>) {
-    let started = Instant::now();
+async fn status(client: &reqwest::Client, url: &str) -> (u16, Option<String>) {
     let res = client.get(url).send().await.unwrap();
     let retry = res
         .headers()
         .get("retry-after")
         .map(|v| v.to_str().unwrap().to_string());
-    (res.status().as_u16(), started.elapsed(), retry)
+    (res.status().as_u16(), retry)
 }
 
 #[tokio::test]
@@ -127,9 +126,10 @@ async fn requests_fail_fast_while_the_database_is_away_and_recover_after() {
         assert!(Instant::now() < deadline, "the gate never closed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (code, took, retry) = status(&client, &app.url("/x")).await;
+    // Answered by the gate, not by the handler after the pool's 5 s wait (its 503 is the
+    // text "pool error", without Retry-After).
+    let (code, retry) = status(&client, &app.url("/x")).await;
     assert_eq!(code, 503);
-    assert!(took < Duration::from_secs(1), "503 after {took:?}");
     assert_eq!(retry.as_deref(), Some("1"));
     let body: serde_json::Value = client
         .get(app.url("/x"))
