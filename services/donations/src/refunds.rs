@@ -299,16 +299,31 @@ pub async fn refund_one(
             .await
             .map_err(db)?;
             tx.commit().await.map_err(db)?;
-            Err(match wave_error(&e) {
-                err if err.status == StatusCode::GATEWAY_TIMEOUT => err,
-                _ => ApiError::new(
-                    StatusCode::BAD_GATEWAY,
-                    "wave_refund_failed",
-                    "Wave a refusé ou n'a pas pu faire le remboursement ; le don reste réussi (Wave refund failed; the donation is unchanged)",
+            let err = if provider == "paydunya" {
+                // PayDunya's payout: its own names, whatever the transport error type says.
+                let timeout = matches!(e, crate::wave::WaveError::Timeout);
+                ApiError::new(
+                    if timeout {
+                        StatusCode::GATEWAY_TIMEOUT
+                    } else {
+                        StatusCode::BAD_GATEWAY
+                    },
+                    "paydunya_payout_failed",
+                    "Le reversement PayDunya sur le portefeuille du donateur n'a pas pu se faire ; le don reste réussi (PayDunya payout failed; the donation is unchanged)",
                 )
-                .hint(e.to_string()),
-            }
-            .details(format!("refund_id: {refund_id}")))
+                .hint(e.to_string())
+            } else {
+                match wave_error(&e) {
+                    err if err.status == StatusCode::GATEWAY_TIMEOUT => err,
+                    _ => ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        "wave_refund_failed",
+                        "Wave a refusé ou n'a pas pu faire le remboursement ; le don reste réussi (Wave refund failed; the donation is unchanged)",
+                    )
+                    .hint(e.to_string()),
+                }
+            };
+            Err(err.details(format!("refund_id: {refund_id}")))
         }
     }
 }

@@ -226,7 +226,8 @@ async fn a_web_donor_pays_with_paydunya_and_the_notification_is_confirmed_once()
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status().as_u16(), 502, "{}", r.text().await.unwrap());
+    let b = expect(r, 502).await;
+    assert_eq!(b["code"], "paydunya_payout_failed");
     assert_eq!(s.status(id).await, "succeeded");
 }
 
