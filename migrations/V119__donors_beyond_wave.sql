@@ -92,6 +92,26 @@ comment on column donations.donations.provider_status is
 
 -- ---------------------------------------------------------------- succeeded, whoever took the money
 
+-- What a stranger on a phone (USSD menu, SMS, a donor's receipt) may know of whose pot it is:
+-- the owner's first name, never a minor's, and nothing of a private pot (whose page shows
+-- nothing without its owner's link, `platform::links`); null otherwise.
+create function donations.pot_public_name(p_pot uuid)
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+    select case when coalesce(p.visibility, 'private') = 'private'
+                     or profiles.is_minor(pr.date_of_birth, now()) then null
+                else nullif(split_part(btrim(pr.full_name), ' ', 1), '') end
+      from pots.pots p
+      left join profiles.profiles pr on pr.user_id = p.owner_user_id
+     where p.id = p_pot
+$$;
+
+comment on function donations.pot_public_name(uuid) is
+    'The owner''s first name as a stranger may see it (V119): null for a minor''s or a private pot.';
+
 -- The events of a donation that has just become succeeded (the same as a Wave delivery
 -- appends in V114): `donation.succeeded`, the owner's `donation_received`, and, for a donor
 -- who gave by USSD or SMS, the donor's receipt by SMS.
@@ -121,9 +141,7 @@ begin
     select p.owner_user_id, p.title, p.target_amount_cfa,
            (select coalesce(sum(amount_cfa) filter (where status = 'succeeded'), 0)::bigint
               from donations.donations where pot_id = p.id) as raised,
-           (select case when profiles.is_minor(pr.date_of_birth, now()) then null
-                        else (regexp_match(pr.full_name, '\S+'))[1] end
-              from profiles.profiles pr where pr.user_id = p.owner_user_id) as first_name,
+           donations.pot_public_name(p.id) as first_name,
            (select (regexp_match(pr.full_name, '\S+'))[1]
               from profiles.profiles pr where pr.user_id = p.owner_user_id) as own_first_name
       into v_pot
@@ -154,7 +172,7 @@ begin
             'channels', jsonb_build_array('sms'),
             'data', jsonb_build_object(
                 'amount_cfa', d.amount_cfa,
-                -- A minor's name is never written to a stranger's phone.
+                -- A minor's or a private pot's owner is never named to a stranger.
                 'pot_name', coalesce(nullif(v_pot.first_name, ''), 'WOLO'),
                 'reference', left(d.id::text, 8)),
             'scheduled_at', null), 'donations');
@@ -352,6 +370,8 @@ grant select, update (from_phone, body) on donations.sms_messages to wolo_svc_pr
 -- privileges); it reads the pots' short codes and owners' first names already (V102), and
 -- decides minors with profiles.is_minor.
 grant execute on function profiles.is_minor(date, timestamp with time zone) to wolo_svc_donations;
+revoke execute on function donations.pot_public_name(uuid) from public;
+grant execute on function donations.pot_public_name(uuid) to wolo_svc_donations;
 revoke execute on function donations.publish_succeeded(uuid), donations.publish_failed(uuid),
     donations.apply_paydunya_confirmation(uuid, jsonb), pots.new_short_code() from public;
 grant execute on function donations.publish_succeeded(uuid), donations.publish_failed(uuid),

@@ -11,7 +11,8 @@
 //! session id (the caller, the unknown codes typed, the donation once confirmed). Screens:
 //!
 //! 1. the pot's short code (`0` switches French / Wolof);
-//! 2. whose pot and how far it is (the owner's first name, never a minor's, and a percentage),
+//! 2. whose pot and how far it is (the owner's first name, never a minor's, and a percentage;
+//!    neither for a private pot: `donations.pot_public_name`),
 //!    then the amount (the admins' minimum and maximum);
 //! 3. the operator: Orange Money or Free Money;
 //! 4. Orange Money: the payment code the donor got from `#144#391#` (or `0`: how to get one);
@@ -70,8 +71,8 @@ pub struct MenuPot {
     /// The owner's first name (GSM-safe, short), or `None` (a minor's pot, no profile).
     pub name: Option<String>,
     pub open: bool,
-    /// Raised / target, percent (0 when no target).
-    pub percent: i64,
+    /// Raised / target, percent (0 when no target); `None` for a private pot.
+    pub percent: Option<i64>,
 }
 
 /// What the next screen is.
@@ -164,18 +165,22 @@ pub fn render(screen: &Screen, lang: Lang) -> String {
             }
         }
         (Screen::Amount { pot, min, max, error }, Fr) => format!(
-            "CON {}Cagnotte {} : {} % atteint\nMontant en FCFA ({} à {}) :",
+            "CON {}Cagnotte {}{}\nMontant en FCFA ({} à {}) :",
             invalid(*error),
             pot_name(pot, lang),
-            pot.percent,
+            pot.percent
+                .map(|p| format!(" : {p} % atteint"))
+                .unwrap_or_default(),
             cfa(*min),
             cfa(*max)
         ),
         (Screen::Amount { pot, min, max, error }, Wo) => format!(
-            "CON {}Cagnotte {}: {} % la jot\nNaata FCFA ngay joxe ({} ba {})?",
+            "CON {}Cagnotte {}{}\nNaata FCFA ngay joxe ({} ba {})?",
             invalid(*error),
             pot_name(pot, lang),
-            pot.percent,
+            pot.percent
+                .map(|p| format!(": {p} % la jot"))
+                .unwrap_or_default(),
             cfa(*min),
             cfa(*max)
         ),
@@ -491,12 +496,12 @@ pub struct DbLookup<'a> {
 pub async fn pot_by_code(pool: &PgPool, code: &str) -> Result<Option<MenuPot>, sqlx::Error> {
     let row = sqlx::query(
         "select p.id, p.short_code, coalesce(p.status, '') = 'open',
-                case when coalesce(p.target_amount_cfa, 0) > 0
+                -- A private pot's progress is its owner's to show.
+                case when coalesce(p.visibility, 'private') = 'private' then null
+                     when coalesce(p.target_amount_cfa, 0) > 0
                      then least(100, floor(100.0 * coalesce(p.raised_amount_cfa, 0) / p.target_amount_cfa))::bigint
                      else 0 end,
-                (select case when profiles.is_minor(pr.date_of_birth, now()) then null
-                             else nullif(split_part(btrim(pr.full_name), ' ', 1), '') end
-                   from profiles.profiles pr where pr.user_id = p.owner_user_id)
+                donations.pot_public_name(p.id)
          from pots.pots p where p.short_code = $1",
     )
     .bind(code)
@@ -961,13 +966,11 @@ pub async fn start_payment(
     Ok(true)
 }
 
-/// The owner's first name for a donor's SMS (never a minor's), else the pot's code.
+/// The owner's first name for a donor's SMS (`donations.pot_public_name`: never a minor's
+/// or a private pot's), else the pot's code.
 async fn pot_first_name(conn: &mut sqlx::PgConnection, pot: Uuid) -> Result<String, sqlx::Error> {
     sqlx::query_scalar(
-        "select coalesce((select case when profiles.is_minor(pr.date_of_birth, now()) then null
-                                      else nullif(split_part(btrim(pr.full_name), ' ', 1), '') end
-                            from profiles.profiles pr where pr.user_id = p.owner_user_id),
-                         p.short_code)
+        "select coalesce(donations.pot_public_name(p.id), p.short_code)
            from pots.pots p where p.id = $1",
     )
     .bind(pot)
@@ -1045,7 +1048,7 @@ mod tests {
             code: "48291377".into(),
             name: name.map(String::from),
             open: true,
-            percent: 100,
+            percent: Some(100),
         }
     }
 
@@ -1064,7 +1067,11 @@ mod tests {
         for error in [None, Some(Error::Unknown), Some(Error::Invalid)] {
             out.push(Screen::Code { error });
         }
-        for p in [pot(Some(&long)), pot(None)] {
+        let private = MenuPot {
+            percent: None,
+            ..pot(None)
+        };
+        for p in [pot(Some(&long)), pot(None), private] {
             for error in [false, true] {
                 out.push(Screen::Amount {
                     pot: p.clone(),
@@ -1134,14 +1141,14 @@ mod tests {
                     code: code.into(),
                     name: Some("Awa".into()),
                     open: true,
-                    percent: 45,
+                    percent: Some(45),
                 }),
                 "111111" => Some(MenuPot {
                     id: Uuid::nil(),
                     code: code.into(),
                     name: None,
                     open: false,
-                    percent: 0,
+                    percent: None,
                 }),
                 _ => None,
             })

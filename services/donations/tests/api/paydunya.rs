@@ -338,6 +338,22 @@ async fn a_ussd_donor_gives_with_free_money_and_gets_a_receipt() {
     .unwrap();
     let code = s.short_code(pot).await;
     let phone = "+221760000042";
+    // A private pot: whoever has its code may give, but learns neither whose it is nor how
+    // far it is (its page shows nothing without its owner's link either).
+    let private = s.hop("ATUid_private", phone, &code).await;
+    assert!(
+        private.starts_with(&format!("CON Cagnotte {code}\n")),
+        "{private}"
+    );
+    assert!(
+        !private.contains("Aissatou") && !private.contains('%'),
+        "{private}"
+    );
+    sqlx::query("update pots.pots set visibility = 'public' where id = $1")
+        .bind(pot)
+        .execute(&s.db.pool)
+        .await
+        .unwrap();
     let session = "ATUid_ussd_1";
 
     let first = s.hop(session, phone, "").await;
