@@ -250,7 +250,7 @@ async fn wave_for_donations(env: &Env, config: &Config, webhook_path: &str) -> a
             "WOLO_WAVE_API_URL is required in production (Wave's API, https://api.wave.com), with WOLO_WAVE_API_KEY and WOLO_WAVE_WEBHOOK_SECRET"
         );
     }
-    let addr = fake_wave_addr(env)?;
+    let addr = fake_addr(env, "WOLO_FAKE_WAVE_ADDR", fakewave::DEFAULT_ADDR)?;
     let http = local_http(config);
     // The configured key and webhook secret when set (the dev ones otherwise): the fake signs
     // with the very secret the donations service honours.
@@ -303,19 +303,19 @@ fn fake_wave_delay(env: &Env) -> anyhow::Result<std::time::Duration> {
     }
 }
 
-fn fake_wave_addr(env: &Env) -> anyhow::Result<std::net::SocketAddr> {
-    let raw = env
-        .get("WOLO_FAKE_WAVE_ADDR")
-        .unwrap_or_else(|| fakewave::DEFAULT_ADDR.to_string());
-    raw.parse()
-        .map_err(|_| anyhow::anyhow!("WOLO_FAKE_WAVE_ADDR must be host:port (got {raw:?})"))
+/// A fake's address: setting `name` (host:port, read by [`Env::parsed`]), else `default`.
+fn fake_addr(env: &Env, name: &'static str, default: &str) -> anyhow::Result<std::net::SocketAddr> {
+    Ok(match env.parsed(name)? {
+        Some(addr) => addr,
+        None => default.parse()?,
+    })
 }
 
 /// `wolo fake-wave`: the fake alone, until interrupted.
 async fn fake_wave() -> anyhow::Result<()> {
     let vars = Env::process();
     let env = |k: &str, d: &str| vars.get(k).unwrap_or_else(|| d.to_string());
-    let addr = fake_wave_addr(&vars)?;
+    let addr = fake_addr(&vars, "WOLO_FAKE_WAVE_ADDR", fakewave::DEFAULT_ADDR)?;
     let secrets = env("WOLO_WAVE_WEBHOOK_SECRET", fakewave::DEV_WEBHOOK_SECRET);
     let fake = fakewave::spawn(fakewave::FakeWaveConfig {
         addr,
@@ -367,7 +367,7 @@ async fn paydunya_for_donations(env: &Env, config: &Config, prefix: &str) -> any
     {
         return Ok(env.clone());
     }
-    let addr = fake_paydunya_addr(env)?;
+    let addr = fake_addr(env, "WOLO_FAKE_PAYDUNYA_ADDR", fakepaydunya::DEFAULT_ADDR)?;
     let explicit = env.get("WOLO_FAKE_PAYDUNYA_ADDR").is_some();
     let auto_approve = fake_paydunya_approval(env)?;
     let fake_config = |addr| fakepaydunya::FakePayDunyaConfig {
@@ -451,14 +451,6 @@ fn approval_text(auto_approve: Option<std::time::Duration>) -> String {
     }
 }
 
-fn fake_paydunya_addr(env: &Env) -> anyhow::Result<std::net::SocketAddr> {
-    let raw = env
-        .get("WOLO_FAKE_PAYDUNYA_ADDR")
-        .unwrap_or_else(|| fakepaydunya::DEFAULT_ADDR.to_string());
-    raw.parse()
-        .map_err(|_| anyhow::anyhow!("WOLO_FAKE_PAYDUNYA_ADDR must be host:port (got {raw:?})"))
-}
-
 /// `wolo fake-paydunya`: the fake alone, until interrupted. It takes the configured
 /// `WOLO_PAYDUNYA_*` keys (the dev ones otherwise) and sends each notification to the
 /// callback URL of its invoice.
@@ -467,7 +459,7 @@ async fn fake_paydunya() -> anyhow::Result<()> {
     let env = |k: &str, d: &str| vars.get(k).unwrap_or_else(|| d.to_string());
     let auto_approve = fake_paydunya_approval(&vars)?;
     let fake = fakepaydunya::spawn(fakepaydunya::FakePayDunyaConfig {
-        addr: fake_paydunya_addr(&vars)?,
+        addr: fake_addr(&vars, "WOLO_FAKE_PAYDUNYA_ADDR", fakepaydunya::DEFAULT_ADDR)?,
         master_key: env("WOLO_PAYDUNYA_MASTER_KEY", fakepaydunya::DEV_MASTER_KEY),
         private_key: env("WOLO_PAYDUNYA_PRIVATE_KEY", fakepaydunya::DEV_PRIVATE_KEY),
         token: env("WOLO_PAYDUNYA_TOKEN", fakepaydunya::DEV_TOKEN),
