@@ -1,6 +1,9 @@
-//! `POST /checkout`: a donation `pending`, then its Wave checkout session.
+//! `POST /checkout`: a donation `pending`, then where the donor pays: its Wave checkout session,
+//! or its PayDunya checkout invoice (`provider: "paydunya"`, [`Provider`]). Below, "Wave" is
+//! the provider: PayDunya goes through the same steps, except that it has no search (step 3
+//! creates an invoice; one whose answer was lost was never shown, so it is never paid).
 //!
-//! Sequence (nothing half-done, and nothing held while Wave answers):
+//! Sequence (nothing half-done, and nothing held while the provider answers):
 //!
 //! 1. one transaction validates the pot (`open`, locked `for share`), scores the risk and
 //!    inserts the donation `pending` (unique `idempotency_key`), and commits;
@@ -357,8 +360,9 @@ pub async fn post_checkout(
     };
     tx.commit().await.map_err(db)?;
 
-    // (2) The Wave session, with no connection or row lock held while Wave answers.
-    wave_session(&state, donation_id, created).await
+    // (2) The payment session (Wave) or invoice (PayDunya), with no connection or row lock
+    // held while the provider answers.
+    payment_session(&state, donation_id, created).await
 }
 
 /// A claim on a donation's Wave call lapses after twice the Wave timeout (a search and a
@@ -460,7 +464,7 @@ async fn open_payment(
 /// Step (2) of the module docs: the donation's payment session (Wave) or invoice (PayDunya),
 /// claimed, asked for and stored in short statements of their own, none of them open while
 /// the provider is called.
-async fn wave_session(
+async fn payment_session(
     state: &AppState,
     donation_id: Uuid,
     created: bool,
