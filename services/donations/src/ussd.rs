@@ -594,7 +594,7 @@ pub async fn post_ussd(
         return (
             StatusCode::BAD_REQUEST,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "END Requête USSD illisible.",
+            "END Requete USSD illisible.",
         )
             .into_response();
     };

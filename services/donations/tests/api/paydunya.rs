@@ -482,6 +482,30 @@ async fn ussd_orange_money_takes_the_donors_code_and_limits_hold() {
         last = s.hop(&format!("m-{i}"), "+221770000044", "999999").await;
     }
     assert!(last.contains("Trop de codes"), "{last}");
+    // A hop without its session id, or with a text past 200 characters: 400, the gateway
+    // ends the session.
+    for form in [
+        vec![("phoneNumber", phone.to_string()), ("text", String::new())],
+        vec![
+            ("sessionId", "long".to_string()),
+            ("phoneNumber", phone.to_string()),
+            ("text", "1*".repeat(101)),
+        ],
+    ] {
+        let r = s
+            .app
+            .request(Method::POST, &format!("/ussd/{GATEWAY_KEY}"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        let body = r.text().await.unwrap();
+        assert!(
+            body.starts_with("END ") && donations::ussd::is_gsm7(&body),
+            "{body}"
+        );
+    }
     // A caller outside Senegal, and a hop of another session's caller.
     let abroad = s.hop("x-1", "+33612345678", "").await;
     assert!(abroad.starts_with("END "), "{abroad}");
