@@ -100,7 +100,8 @@ async fn the_readme_walk_runs_as_written() {
     let out = tokio::time::timeout(
         Duration::from_secs(300),
         tokio::process::Command::new("bash")
-            .args(["-euo", "pipefail"])
+            // -x: a failing step shows in the trace printed below (curl -sf is silent).
+            .args(["-xeuo", "pipefail"])
             .arg(&script)
             .current_dir(&root)
             .env("B", &base)
