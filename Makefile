@@ -15,7 +15,7 @@ export WOLO_HTTP_ADDR ?= 127.0.0.1:8080
 export RUST_LOG ?= info,sqlx=warn
 DB = export DATABASE_URL="$$(scripts/ensure-db.sh)"
 
-.PHONY: help run build migrate seed serve test clients-deps fmt lint check-env bench
+.PHONY: help run build migrate seed serve test cluster-test clients-deps fmt lint check-env bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,8 +45,12 @@ migrate: build ## apply pending migrations
 seed: build ## load the demo data (idempotent)
 	@$(DB); $(WOLO) seed
 
-test: clients-deps ## the whole test suite against a real PostgreSQL
+test: clients-deps ## the whole test suite against a real PostgreSQL, then the cluster tests
 	@$(DB); $(CARGO) test --workspace --no-fail-fast
+	@$(MAKE) --no-print-directory cluster-test
+
+cluster-test: ## replicas, a streaming standby, PgBouncer and a failover on loopback (scripts/cluster-test.sh)
+	scripts/cluster-test.sh
 
 # The client tests (suite/tests/clients) run postgrest-js, postgrest-py and headless
 # Chromium; each step runs only when its dependency is missing or out of date.

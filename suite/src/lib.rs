@@ -144,6 +144,8 @@ fn pages(contexts: &[(&'static Service, Context)]) -> Option<Router> {
             .paydunya
             .is_some(),
         live: web::live::Live::start(pots.db.clone(), platform::outbox::watcher(pots)),
+        pots_read: pots.read_db.clone(),
+        qr_read: qr.read_db.clone(),
     }))
 }
 

@@ -183,6 +183,7 @@ async fn serve(only: Option<&str>) -> anyhow::Result<()> {
     let ctx = Context {
         db: platform::db::connect(&config)?,
         background_db: platform::db::connect_background(&config)?,
+        read_db: None,
         config: Arc::new(config),
         clock: platform::Clock::system(),
         section: platform::Section::default(),

@@ -39,8 +39,10 @@ struct Gift {
 pub async fn get_page(
     State(src): State<Sources>,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     Visit { lang, here, .. }: Visit,
 ) -> Response {
+    let src = src.reading(&headers);
     let Ok(qr_id) = Uuid::parse_str(&id) else {
         return not_found(lang, &here);
     };

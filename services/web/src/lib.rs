@@ -60,6 +60,21 @@ pub struct Sources {
     pub mobile_money: bool,
     /// The process's live feed of pot news (`/p/{pot}/live`).
     pub live: live::Live,
+    /// The pots and qr services' pools on the standby (`WOLO_DATABASE_READ_URL`), for the
+    /// pages that only show ([`Sources::reading`]).
+    pub pots_read: Option<PgPool>,
+    pub qr_read: Option<PgPool>,
+}
+
+impl Sources {
+    /// These sources for a page that only reads, by the caller of `headers`: the pot and
+    /// gift pools on the standby when `platform::reads` says it may serve them.
+    pub fn reading(&self, headers: &axum::http::HeaderMap) -> Sources {
+        let mut src = self.clone();
+        src.pots = platform::reads::pool(&self.pots, self.pots_read.as_ref(), headers).clone();
+        src.qr = platform::reads::pool(&self.qr, self.qr_read.as_ref(), headers).clone();
+        src
+    }
 }
 
 /// The pages' routes, to be merged at the root of the suite's router.

@@ -129,8 +129,10 @@ pub(crate) async fn open(
 pub async fn get_page(
     State(src): State<Sources>,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     Visit { lang, here, query }: Visit,
 ) -> Response {
+    let src = src.reading(&headers);
     match open(&src, &id, query.as_deref(), lang, &here).await {
         Ok(view) => page(&src, &view.json, lang, &here, &GiveForm::default(), None),
         Err(r) => r,

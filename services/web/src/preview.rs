@@ -234,8 +234,10 @@ pub fn card(pot: Option<&Value>) -> Vec<u8> {
 pub async fn get_preview(
     State(src): State<Sources>,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     Visit { here, query, .. }: Visit,
 ) -> Response {
+    let src = src.reading(&headers);
     let pot = match crate::pot::open(&src, &id, query.as_deref(), Lang::Fr, &here).await {
         Ok(view) if view.visibility != "private" => Some(view.json),
         _ => None,

@@ -86,9 +86,43 @@ impl FromStr for Environment {
     }
 }
 
+/// What stands between the suite and PostgreSQL (`WOLO_DB_POOLER`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Pooler {
+    /// `DATABASE_URL` is PostgreSQL itself (or a pooler in session mode).
+    #[default]
+    None,
+    /// `DATABASE_URL` is PgBouncer in transaction pooling mode: every statement runs in a
+    /// transaction and no prepared statement outlives its transaction ([`crate::db`]).
+    Transaction,
+}
+
+impl FromStr for Pooler {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "none" | "off" | "session" => Ok(Pooler::None),
+            "transaction" | "pgbouncer" => Ok(Pooler::Transaction),
+            other => Err(format!("{other:?} is not one of none, transaction")),
+        }
+    }
+}
+
+/// How long a caller's reads stay on the primary after a write of theirs, by default
+/// (`WOLO_READ_YOUR_WRITES_MS`, [`crate::reads`]).
+pub const DEFAULT_READ_YOUR_WRITES: Duration = Duration::from_millis(2000);
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: Secret,
+    /// `WOLO_DATABASE_READ_URL`: a streaming standby for read-only requests
+    /// ([`crate::reads`]); each service logs in there as on the primary.
+    pub database_read_url: Option<Secret>,
+    /// `WOLO_READ_YOUR_WRITES_MS`: after a write, the same caller reads from the primary
+    /// this long ([`crate::reads`]).
+    pub read_your_writes: Duration,
+    /// `WOLO_DB_POOLER`: `transaction` when `DATABASE_URL` is PgBouncer in transaction mode.
+    pub db_pooler: Pooler,
     pub http_addr: SocketAddr,
     pub jwt_secret: Secret,
     pub environment: Environment,
@@ -147,8 +181,27 @@ impl Config {
             None => parse_url("WOLO_PUBLIC_URL", get("WOLO_PUBLIC_URL"))?
                 .unwrap_or_else(|| format!("http://localhost:{}", http_addr.port())),
         };
+        let database_read_url = match get("WOLO_DATABASE_READ_URL").filter(|v| !v.trim().is_empty())
+        {
+            None => None,
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Some(Secret(url.trim().to_string()))
+            }
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "WOLO_DATABASE_READ_URL",
+                    why: "must be a postgres:// or postgresql:// URL".into(),
+                })
+            }
+        };
         Ok(Config {
             database_url: Secret(database_url_from(&get)?),
+            database_read_url,
+            read_your_writes: env
+                .parsed("WOLO_READ_YOUR_WRITES_MS")?
+                .map(Duration::from_millis)
+                .unwrap_or(DEFAULT_READ_YOUR_WRITES),
+            db_pooler: env.parsed("WOLO_DB_POOLER")?.unwrap_or_default(),
             http_addr,
             jwt_secret: Secret(jwt_secret),
             environment: env.parsed("WOLO_ENV")?.unwrap_or(Environment::Development),

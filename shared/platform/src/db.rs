@@ -14,14 +14,18 @@
 //! service alone (`wolo serve S`, `wolo-S`) opens at most 10 + 2. Replicas multiply these.
 //! Pools are lazy and close idle connections after 10 minutes, so an idle process holds few.
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    str::FromStr,
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
 
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
     PgPool,
 };
 
-use crate::Config;
+use crate::{config::Pooler, Config};
 
 /// The servers' pool: lazy, so a service starts (and answers `/ready` with 503)
 /// while the database is still down, and recovers without a restart. In production every
@@ -41,7 +45,26 @@ pub fn connect_background(config: &Config) -> anyhow::Result<PgPool> {
 pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 fn pool_of(config: &Config, max_connections: u32) -> anyhow::Result<PgPool> {
-    let options = connect_options(config.database_url.expose(), config.db_statement_timeout)?;
+    pool_at(config, config.database_url.expose(), max_connections)
+}
+
+/// A pool of `max_connections` at `url`, with `config`'s timeouts, pooler mode and
+/// production checks.
+fn pool_at(config: &Config, url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let pooled = config.db_pooler == Pooler::Transaction;
+    let timeout_ms = config.db_statement_timeout.as_millis();
+    let mut options = connect_options(url, config.db_statement_timeout)?;
+    if pooled {
+        POOLED.store(true, Ordering::Relaxed);
+        // PgBouncer refuses (or, told to ignore it, drops) the `options` start-up parameter:
+        // the statement timeout is set in each transaction instead (`OPEN_TRANSACTION`).
+        // No statement is cached: each is prepared afresh in the transaction that runs it,
+        // and PgBouncer's reset (`DEALLOCATE ALL`) drops it when the transaction ends.
+        options = PgConnectOptions::from_str(url)
+            .map_err(|e| anyhow::anyhow!("bad setting DATABASE_URL: {e}"))?
+            .application_name("wolo")
+            .statement_cache_capacity(0);
+    }
     let mut pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(config.db_acquire_timeout)
@@ -51,30 +74,72 @@ fn pool_of(config: &Config, max_connections: u32) -> anyhow::Result<PgPool> {
         // restarted meanwhile); a connection that died since fails its first statement and
         // is dropped by sqlx.
         .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
+        .before_acquire(move |conn, meta| {
             Box::pin(async move {
-                if meta.idle_for >= PING_AFTER_IDLE {
+                if pooled {
+                    // The transaction is the ping.
+                    open_transaction(conn, timeout_ms).await?;
+                } else if meta.idle_for >= PING_AFTER_IDLE {
                     sqlx::Connection::ping(conn).await?;
                 }
                 Ok(true)
             })
         });
-    if config.environment == crate::config::Environment::Production {
-        pool = pool.after_connect(|conn, _meta| {
+    if pooled {
+        pool = pool.after_release(|conn, _meta| {
             Box::pin(async move {
-                match privileged_login(&mut *conn).await? {
-                    None => Ok(()),
-                    Some(why) => {
+                // Ends what `open_transaction` began (a no-op when the caller committed or
+                // rolled back itself); a connection that cannot is closed.
+                sqlx::Executor::execute(&mut *conn, "COMMIT").await?;
+                Ok(true)
+            })
+        });
+    }
+    let production = config.environment == crate::config::Environment::Production;
+    if production || pooled {
+        pool = pool.after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if production {
+                    if let Some(why) = privileged_login(&mut *conn).await? {
                         tracing::error!("refusing a database connection: {why}");
-                        Err(sqlx::Error::Configuration(
+                        return Err(sqlx::Error::Configuration(
                             format!("refusing a database connection in production: {why}").into(),
-                        ))
+                        ));
                     }
                 }
+                if pooled {
+                    open_transaction(conn, timeout_ms).await?;
+                }
+                Ok(())
             })
         });
     }
     Ok(pool.connect_lazy_with(options))
+}
+
+/// Behind PgBouncer in transaction mode, a connection is handed out inside a transaction
+/// (committed when it comes back): sqlx prepares a statement in one exchange with the server
+/// and runs it in another, and between two transactions PgBouncer may give the next
+/// exchange another server, where the statement does not exist. Inside a transaction both
+/// go to the same server. A caller's own `BEGIN` then only draws a warning, which the
+/// session's `client_min_messages` keeps off the logs (every server connection of the pool
+/// gets the same setting), and its `COMMIT` or `ROLLBACK` ends the transaction.
+async fn open_transaction(conn: &mut sqlx::PgConnection, timeout_ms: u128) -> sqlx::Result<()> {
+    let sql = format!(
+        "BEGIN; SET client_min_messages = error; SET LOCAL statement_timeout = {timeout_ms}"
+    );
+    sqlx::Executor::execute(&mut *conn, sql.as_str()).await?;
+    Ok(())
+}
+
+static POOLED: AtomicBool = AtomicBool::new(false);
+
+/// True once this process has built a pool behind a transaction-mode pooler
+/// (`WOLO_DB_POOLER=transaction`): a read-only transaction is then made read-only by
+/// `SET TRANSACTION READ ONLY` inside the transaction the pool opened, not by `BEGIN READ
+/// ONLY` (see `rest::begin`).
+pub fn pooled() -> bool {
+    POOLED.load(Ordering::Relaxed)
 }
 
 pub fn connect_options(url: &str, statement_timeout: Duration) -> anyhow::Result<PgConnectOptions> {
@@ -195,14 +260,48 @@ pub fn service_context_with(
     service: &str,
     get: impl Fn(&str) -> Option<String>,
 ) -> anyhow::Result<crate::Context> {
-    let url = service_database_url(ctx.config.database_url.expose(), service, get)?;
+    let url = service_database_url(ctx.config.database_url.expose(), service, &get)?;
     let mut config = (*ctx.config).clone();
     config.database_url = crate::config::Secret::new(url);
     let mut out = ctx.clone();
     out.db = connect(&config)?;
     out.background_db = connect_background(&config)?;
+    out.read_db = match &config.database_read_url {
+        Some(read_url) if crate::reads::STANDBY_SERVICES.contains(&service) => {
+            let url = service_read_url(read_url.expose(), service, &get)?;
+            let pool = connect_read(&config, &url)?;
+            crate::reads::watch(
+                connect_options(config.database_url.expose(), config.db_statement_timeout)?,
+                connect_options(&url, config.db_statement_timeout)?,
+                config.read_your_writes,
+            );
+            Some(pool)
+        }
+        _ => None,
+    };
     out.config = std::sync::Arc::new(config);
     Ok(out)
+}
+
+/// Where `service` reads on the standby at `read_url` (`WOLO_DATABASE_READ_URL`): logged in
+/// as on the primary ([`service_database_url`]: the service's role and password, or the URL
+/// as it is when `WOLO_DB_SERVICE_ROLES=off`); `WOLO_<SERVICE>_DATABASE_URL` does not apply.
+pub fn service_read_url(
+    read_url: &str,
+    service: &str,
+    get: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<String> {
+    let own = service_url_setting(service);
+    service_database_url(read_url, service, |k| if k == own { None } else { get(k) })
+}
+
+/// The pool of reads on the standby: as the request pool, never behind the pooler (a
+/// standby is reached directly), without the production owner check's refusal mattering
+/// (the standby refuses every write anyway; the check still runs).
+fn connect_read(config: &Config, url: &str) -> anyhow::Result<PgPool> {
+    let mut direct = config.clone();
+    direct.db_pooler = Pooler::None;
+    pool_at(&direct, url, config.db_max_connections)
 }
 
 /// Serialises the transactions that take the lock `key` until the holder's transaction ends

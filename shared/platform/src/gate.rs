@@ -103,7 +103,9 @@ async fn probe(conn: &mut Option<PgConnection>, options: &PgConnectOptions) -> b
         }
     }
     match conn.as_mut() {
-        Some(c) => sqlx::query("select 1").execute(&mut *c).await.is_ok(),
+        // The simple protocol: one exchange, no prepared statement (a prepared one would not
+        // survive a transaction-mode pooler between its two exchanges).
+        Some(c) => sqlx::Executor::execute(&mut *c, "select 1").await.is_ok(),
         None => false,
     }
 }

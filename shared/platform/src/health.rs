@@ -42,6 +42,10 @@ async fn ready(service: &'static str, pool: &PgPool) -> (StatusCode, Json<Value>
             Json(json!({"status": "unavailable", "service": service, "reason": reason})),
         )
     };
+    // The process's gate already knows the database is away (crate::gate): say so at once.
+    if crate::serve::gate_closed() {
+        return not_ready("database unreachable".into());
+    }
     match tokio::time::timeout(READY_TIMEOUT, migrate::applied_version(pool)).await {
         Err(_) => not_ready("database did not answer in time".into()),
         Ok(Err(e)) => {
@@ -54,14 +58,18 @@ async fn ready(service: &'static str, pool: &PgPool) -> (StatusCode, Json<Value>
         Ok(Ok(Some(applied))) if applied < expected => not_ready(format!(
             "migrations pending: database at {applied}, expected {expected}"
         )),
-        Ok(Ok(Some(applied))) => (
-            StatusCode::OK,
-            Json(json!({
+        Ok(Ok(Some(applied))) => {
+            let mut body = json!({
                 "status": "ready",
                 "service": service,
                 "database": "ok",
                 "migrations": {"applied": applied, "expected": expected},
-            })),
-        ),
+            });
+            // With a standby configured: where reads go now (crate::reads).
+            if let Some(standby) = crate::reads::standby_state() {
+                body["reads"] = json!(if standby { "standby" } else { "primary" });
+            }
+            (StatusCode::OK, Json(body))
+        }
     }
 }

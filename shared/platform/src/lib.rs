@@ -63,6 +63,7 @@ pub mod migrate;
 pub mod names;
 pub mod outbox;
 pub mod production;
+pub mod reads;
 pub mod request;
 pub mod serve;
 pub mod signature;
@@ -94,6 +95,9 @@ pub struct Context {
     /// The background pool: what the service's outbox consumers and periodic jobs use
     /// (`WOLO_DB_BACKGROUND_CONNECTIONS`), through [`Context::background`]; see [`db`].
     pub background_db: sqlx::PgPool,
+    /// The request pool on the standby (`WOLO_DATABASE_READ_URL`), for the reads that may
+    /// go there ([`reads`]); `None` without a standby or for a service that reads the primary.
+    pub read_db: Option<sqlx::PgPool>,
     pub config: Arc<Config>,
     /// Where calendar rules read the time: the system clock, or one a test sets.
     pub clock: Clock,
@@ -156,6 +160,8 @@ impl Context {
     pub fn background(&self) -> Context {
         let mut ctx = self.clone();
         ctx.db = self.background_db.clone();
+        // Consumers and jobs read what they then write: the primary.
+        ctx.read_db = None;
         ctx
     }
 
@@ -269,6 +275,7 @@ pub async fn run(service: &Service) -> anyhow::Result<()> {
     let ctx = Context {
         db: db::connect(&config)?,
         background_db: db::connect_background(&config)?,
+        read_db: None,
         config: Arc::new(config),
         clock: Clock::system(),
         section,

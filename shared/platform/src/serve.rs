@@ -249,6 +249,8 @@ pub fn edge_with(router: Router, origins: Option<&[String]>, proxies: TrustedPro
             .layer(axum::middleware::from_fn(panic_answer))
             .layer(CatchPanicLayer::custom(on_panic))
             .layer(axum::middleware::from_fn(crate::client::client_ip_header))
+            // Inside the client IP's layer: the IP keys the anonymous callers' writes.
+            .layer(axum::middleware::from_fn(crate::reads::remember_writes))
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
     )
 }
@@ -322,6 +324,11 @@ pub async fn serve(config: &crate::Config, router: Router, name: &str) -> anyhow
 
 static SHUTDOWN: std::sync::OnceLock<tokio::sync::watch::Sender<bool>> = std::sync::OnceLock::new();
 static GATE: std::sync::OnceLock<crate::gate::Gate> = std::sync::OnceLock::new();
+
+/// True while this process's gate holds the database for away (`/ready` answers 503 at once).
+pub fn gate_closed() -> bool {
+    GATE.get().is_some_and(|g| g.is_closed())
+}
 
 fn shutdown_flag() -> &'static tokio::sync::watch::Sender<bool> {
     SHUTDOWN.get_or_init(|| tokio::sync::watch::channel(false).0)

@@ -39,6 +39,8 @@ pub struct Endpoint {
 pub struct Api {
     pub schema: String,
     pub pool: PgPool,
+    /// The pool on the standby for reads that may go there (`platform::reads`).
+    pub read_pool: Option<PgPool>,
     pub cache: SharedCache,
     pub jwt: Jwt,
     pub endpoints: Vec<Endpoint>,
@@ -59,6 +61,7 @@ impl Api {
         Arc::new(Api {
             schema: schema.to_string(),
             pool,
+            read_pool: None,
             cache,
             jwt,
             endpoints,
@@ -77,6 +80,7 @@ impl Api {
         Arc::new(Api {
             schema: schema.to_string(),
             pool: ctx.db.clone(),
+            read_pool: ctx.read_db.clone(),
             cache: (*cache).clone(),
             jwt: ctx.jwt(),
             endpoints,

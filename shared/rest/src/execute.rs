@@ -34,10 +34,12 @@ pub async fn begin(
 ) -> ApiResult<Transaction<'static, Postgres>> {
     let anon = caller.role == auth::Role::Anon;
     // A read-only transaction is opened read-only (one statement, not BEGIN then SET).
-    let mut tx = if read_only {
-        pool.begin_with("BEGIN READ ONLY").await
-    } else {
-        pool.begin().await
+    // Behind a transaction-mode pooler the pool hands out a connection already inside a
+    // transaction (platform::db): it is made read-only where it stands.
+    let mut tx = match (read_only, platform::db::pooled()) {
+        (true, false) => pool.begin_with("BEGIN READ ONLY").await,
+        (true, true) => pool.begin_with("SET TRANSACTION READ ONLY").await,
+        (false, _) => pool.begin().await,
     }
     .map_err(|e| ApiError::from_sqlx(e, anon))?;
     let header_json: serde_json::Map<String, Json> = headers
@@ -109,15 +111,19 @@ pub(crate) async fn table_request(
     let params = normalise(parse_query(uri.query().unwrap_or(""))?);
     let (media, strip_nulls) = negotiate(headers)?;
     let anon = caller.role == auth::Role::Anon;
-    let mut tx = begin(
-        &api.pool,
-        &caller,
-        method.as_str(),
-        uri.path(),
-        headers,
-        !write,
-    )
-    .await?;
+    // A read may go to the standby (platform::reads); a GET asking for a transaction end
+    // of its own (`Prefer: tx=`) stays on the primary.
+    let pool = if write
+        || headers
+            .get_all("prefer")
+            .iter()
+            .any(|v| v.as_bytes().windows(3).any(|w| w == b"tx="))
+    {
+        &api.pool
+    } else {
+        platform::reads::pool(&api.pool, api.read_pool.as_ref(), headers)
+    };
+    let mut tx = begin(pool, &caller, method.as_str(), uri.path(), headers, !write).await?;
     let role = caller.role.as_str();
     let call = Call {
         cache: &cache,

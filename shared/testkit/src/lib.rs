@@ -193,6 +193,7 @@ impl TestDb {
         platform::Context {
             db: self.pool.clone(),
             background_db: self.pool.clone(),
+            read_db: None,
             config: Arc::new(self.config()),
             clock: platform::Clock::system(),
             section: platform::Section::default(),

@@ -76,6 +76,7 @@ async fn ready_is_503_when_the_database_is_unreachable() {
     let ctx = platform::Context {
         db: pool.clone(),
         background_db: pool,
+        read_db: None,
         config: Arc::new(config),
         clock: platform::Clock::system(),
         section: platform::Section::default(),

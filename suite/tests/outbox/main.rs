@@ -3,6 +3,7 @@
 //! and racing each other.
 
 mod storm;
+mod storm_kit;
 
 use std::{
     sync::{

@@ -3,9 +3,10 @@
 //! binaries `make run` runs) over a fresh database. It fails when any step of the walk does,
 //! so the README cannot drift from what the suite does.
 
+mod runner;
+
 use std::{
     net::TcpListener,
-    path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -18,26 +19,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// The walk's shell block from README.md.
-fn walk() -> String {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
-            .unwrap();
-    let start = readme
-        .find("<!-- walk -->")
-        .expect("README.md has a <!-- walk --> block");
-    let end = readme
-        .find("<!-- /walk -->")
-        .expect("README.md closes its walk block");
-    let block = &readme[start..end];
-    let body = block
-        .split_once("```sh\n")
-        .and_then(|(_, rest)| rest.rsplit_once("```"))
-        .expect("the walk is a ```sh block")
-        .0;
-    body.to_string()
 }
 
 struct Server(Child);
@@ -53,7 +34,6 @@ impl Drop for Server {
 async fn the_readme_walk_runs_as_written() {
     let db = testkit::TestDb::new().await;
     let wolo = env!("CARGO_BIN_EXE_wolo");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let env = [
@@ -95,41 +75,5 @@ async fn the_readme_walk_runs_as_written() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let script = std::env::temp_dir().join(format!("wolo-walk-{port}.sh"));
-    std::fs::write(&script, walk()).unwrap();
-    let out = tokio::time::timeout(
-        Duration::from_secs(300),
-        tokio::process::Command::new("bash")
-            // -x: a failing step shows in the trace printed below (curl -sf is silent).
-            .args(["-xeuo", "pipefail"])
-            .arg(&script)
-            .current_dir(&root)
-            .env("B", &base)
-            .env("DATABASE_URL", &db.url)
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("the walk took more than 5 minutes")
-    .unwrap();
-    let _ = std::fs::remove_file(&script);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "the walk failed\n{stdout}\n{stderr}");
-    assert!(
-        stdout.contains(&format!("The pot page, to share: {base}/p/")),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("/dons/") && stdout.contains("/merci"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!("Moussa's gift page: {base}/cadeau/")),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("Valide — remettre : Pause Bien-être"),
-        "{stdout}"
-    );
+    runner::run(&base, &db.url).await;
 }
