@@ -282,6 +282,7 @@ run_section() { # run_section NAME SCRIPT: the script's markdown into $work/sect
 run_section checkout bench/checkout.sh
 run_section qr bench/qr.sh
 run_section footprint bench/footprint.sh
+run_section cluster bench/cluster.sh
 
 # --- webhooks: through the stack -----------------------------------------------------------
 log "webhooks: preparing $WEBHOOK_EVENTS pending donations and their signed deliveries"

@@ -2,10 +2,10 @@
 # `make cluster-test` (issue #19): the suite beyond one machine, on loopback, with the
 # engines operators run. It starts, from Debian's packages (installed when missing):
 #
-#   - a primary PostgreSQL on 127.0.0.1:56432 (wal_level replica, a synchronous standby
+#   - a primary PostgreSQL on 127.0.0.1:15432 (wal_level replica, a synchronous standby
 #     named wolo_standby, synchronous_commit on);
-#   - a streaming standby on 127.0.0.1:56433, made by pg_basebackup -R;
-#   - PgBouncer in transaction pooling mode on 127.0.0.1:56434 in front of the primary, with
+#   - a streaming standby on 127.0.0.1:15433, made by pg_basebackup -R;
+#   - PgBouncer in transaction pooling mode on 127.0.0.1:15434 in front of the primary, with
 #     the settings of deploy/pgbouncer.ini (reset DEALLOCATE ALL, always);
 #
 # then runs suite/tests/cluster (ignored by a plain `cargo test`) against them, and stops
@@ -42,7 +42,8 @@ if [ "$(id -u)" = 0 ]; then
   owner=postgres
 fi
 
-PRIMARY_PORT=${WOLO_CLUSTER_PORT:-56432}
+# Below the ephemeral range (32768-60999), where a client connection may hold any port.
+PRIMARY_PORT=${WOLO_CLUSTER_PORT:-15432}
 STANDBY_PORT=$((PRIMARY_PORT + 1))
 POOLER_PORT=$((PRIMARY_PORT + 2))
 dir=$(mktemp -d /tmp/wolo-cluster.XXXXXX)
@@ -140,6 +141,11 @@ if [ -n "${WOLO_CLUSTER_HOLD:-}" ]; then
   env | grep '^WOLO_CLUSTER_' >&2
   log "holding the cluster (Ctrl-C to stop it)"
   sleep infinity
+fi
+if [ -n "${WOLO_CLUSTER_RUN:-}" ]; then
+  # Something else to run on the cluster instead of the tests (bench/cluster.sh).
+  $WOLO_CLUSTER_RUN
+  exit
 fi
 log "running suite/tests/cluster"
 # One at a time, in name order: the failover test promotes the standby, so it comes last.
