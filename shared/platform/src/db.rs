@@ -99,6 +99,10 @@ fn pool_at(config: &Config, url: &str, max_connections: u32) -> anyhow::Result<P
     if production || pooled {
         pool = pool.after_connect(move |conn, _meta| {
             Box::pin(async move {
+                // First, so that the check below runs inside it too.
+                if pooled {
+                    open_transaction(conn, timeout_ms).await?;
+                }
                 if production {
                     if let Some(why) = privileged_login(&mut *conn).await? {
                         tracing::error!("refusing a database connection: {why}");
@@ -106,9 +110,6 @@ fn pool_at(config: &Config, url: &str, max_connections: u32) -> anyhow::Result<P
                             format!("refusing a database connection in production: {why}").into(),
                         ));
                     }
-                }
-                if pooled {
-                    open_transaction(conn, timeout_ms).await?;
                 }
                 Ok(())
             })
@@ -368,7 +369,12 @@ pub async fn refuse_privileged_login(config: &Config, service: &str) -> Result<(
         let options = connect_options(config.database_url.expose(), config.db_statement_timeout)
             .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))?;
         let mut conn = sqlx::PgConnection::connect_with(&options).await?;
-        let why = privileged_login(&mut conn).await;
+        // In a transaction: through a transaction-mode pooler a prepared statement must not
+        // straddle two (docs/architecture.md, "Behind PgBouncer").
+        let why = match conn.begin().await {
+            Ok(mut tx) => privileged_login(&mut *tx).await,
+            Err(e) => Err(e),
+        };
         let _ = conn.close().await;
         why
     };

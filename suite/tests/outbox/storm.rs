@@ -17,7 +17,35 @@ use super::storm_kit::*;
 const WOLO: &str = env!("CARGO_BIN_EXE_wolo");
 
 /// `wolo serve` on `addr`, checking webhooks with [`SECRET`] (Wave itself is never called).
-fn serve(db: &TestDb, addr: &str) -> Child {
+fn serve(db: &TestDb, addr: &str) -> Served {
+    Served(spawn(db, addr))
+}
+
+/// A `wolo serve` killed when dropped: a failing test leaves no server behind (it would hold
+/// the fakes' fixed ports for the tests that come after).
+struct Served(Child);
+
+impl std::ops::Deref for Served {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(db: &TestDb, addr: &str) -> Child {
     Command::new(WOLO)
         .arg("serve")
         .env_remove("RUST_LOG_FORMAT")
@@ -105,7 +133,7 @@ async fn three_processes_one_killed_in_a_storm_apply_everything_once() {
     let addrs: Vec<String> = (0..3)
         .map(|_| format!("127.0.0.1:{}", free_port()))
         .collect();
-    let mut children: Vec<Child> = addrs.iter().map(|a| serve(&db, a)).collect();
+    let mut children: Vec<Served> = addrs.iter().map(|a| serve(&db, a)).collect();
     for a in &addrs {
         wait_ready(&http, a).await;
     }
