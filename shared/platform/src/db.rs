@@ -296,9 +296,9 @@ pub fn service_read_url(
     service_database_url(read_url, service, |k| if k == own { None } else { get(k) })
 }
 
-/// The pool of reads on the standby: as the request pool, never behind the pooler (a
-/// standby is reached directly), without the production owner check's refusal mattering
-/// (the standby refuses every write anyway; the check still runs).
+/// The pool of reads on the standby: as the request pool (same size, timeouts and, in
+/// production, the same refusal of a privileged login), but never in pooler mode: a standby
+/// is reached directly.
 fn connect_read(config: &Config, url: &str) -> anyhow::Result<PgPool> {
     let mut direct = config.clone();
     direct.db_pooler = Pooler::None;
