@@ -215,6 +215,13 @@ pub fn edge(router: Router, origins: Option<&[String]>) -> Router {
 /// [`edge`] trusting `proxies`' `X-Forwarded-For` and `X-Forwarded-Proto` (the list goes
 /// into every request's extensions, where [`crate::Client`] and the HSTS rule read it).
 pub fn edge_with(router: Router, origins: Option<&[String]>, proxies: TrustedProxies) -> Router {
+    // With a standby (crate::reads), writes mark their caller; innermost, so the client IP
+    // (which keys anonymous callers) is known. Without one, no layer at all.
+    let router = if crate::reads::standby_state().is_some() {
+        router.layer(axum::middleware::from_fn(crate::reads::remember_writes))
+    } else {
+        router
+    };
     router.layer(cors(origins)).layer(
         ServiceBuilder::new()
             .layer(axum::Extension(proxies))
@@ -249,8 +256,6 @@ pub fn edge_with(router: Router, origins: Option<&[String]>, proxies: TrustedPro
             .layer(axum::middleware::from_fn(panic_answer))
             .layer(CatchPanicLayer::custom(on_panic))
             .layer(axum::middleware::from_fn(crate::client::client_ip_header))
-            // Inside the client IP's layer: the IP keys the anonymous callers' writes.
-            .layer(axum::middleware::from_fn(crate::reads::remember_writes))
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
     )
 }
