@@ -112,13 +112,8 @@ pub(crate) async fn table_request(
     let (media, strip_nulls) = negotiate(headers)?;
     let anon = caller.role == auth::Role::Anon;
     // A read may go to the standby (platform::reads); a GET asking for a transaction end
-    // of its own (`Prefer: tx=`) stays on the primary.
-    let pool = if write
-        || headers
-            .get_all("prefer")
-            .iter()
-            .any(|v| v.as_bytes().windows(3).any(|w| w == b"tx="))
-    {
+    // of its own (`Prefer: tx=`, as parsed above) stays on the primary.
+    let pool = if write || prefs.rollback.is_some() {
         &api.pool
     } else {
         platform::reads::pool(&api.pool, api.read_pool.as_ref(), headers)

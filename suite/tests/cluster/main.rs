@@ -27,7 +27,7 @@ use tokio::{
 };
 use uuid::Uuid;
 
-use storm_kit::{check_applied_once, deliver, free_port, prepare, storm, SECRET};
+use storm_kit::{check_applied_once, deliver, free_port, prepare, storm, wait_ready, SECRET};
 
 const WOLO: &str = env!("CARGO_BIN_EXE_wolo");
 const JWT_SECRET: &str = testkit::TEST_JWT_SECRET;
@@ -74,18 +74,9 @@ async fn serve(envs: &[(&str, String)]) -> (Server, String) {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = http.get(format!("{base}/pots/ready")).send().await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "wolo serve never got ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (Server(child), base)
+    let server = Server(child);
+    wait_ready(&reqwest::Client::new(), &format!("127.0.0.1:{port}")).await;
+    (server, format!("http://127.0.0.1:{port}"))
 }
 
 fn seed(db_url: &str) {
@@ -394,19 +385,8 @@ async fn c_a_failover_loses_no_acknowledged_webhook() {
     }
     promoted_server.close().await;
     *target.lock().unwrap() = hostport(&standby_addr);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ok = http
-            .get(format!("{base}/donations/ready"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ok {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the suite never recovered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // Ready again, without a restart.
+    wait_ready(&http, &addr).await;
 
     // Every delivery acknowledged before the crash is on the promoted standby.
     let promoted = PgPool::connect(&on(&setting("WOLO_CLUSTER_STANDBY_URL"), &db.name))
