@@ -8,7 +8,22 @@
 
 /// `"name"` with inner quotes doubled: an identifier PostgreSQL reads back as exactly `name`.
 pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    let mut out = String::with_capacity(name.len() + 2);
+    push_quoted(&mut out, name);
+    out
+}
+
+/// [`quote_ident`] written at the end of `out` (no string of its own: the select list of a
+/// wide table is written column after column into one buffer).
+pub fn push_quoted(out: &mut String, name: &str) {
+    out.push('"');
+    for (i, part) in name.split('"').enumerate() {
+        if i > 0 {
+            out.push_str("\"\"");
+        }
+        out.push_str(part);
+    }
+    out.push('"');
 }
 
 /// `"schema"."name"`.

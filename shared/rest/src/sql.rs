@@ -10,7 +10,7 @@ use sqlx::{Postgres, QueryBuilder};
 use crate::{
     cache::{SchemaCache, Table},
     error::{ApiError, ApiResult},
-    ident::quote_ident,
+    ident::{push_quoted, quote_ident},
     plan::{self, Call, DeletePlan, InsertPlan, Link, Returned, UpdatePlan},
     prefer::Resolution,
     query::{
@@ -100,9 +100,20 @@ impl<'c> Builder<'c> {
         for item in items {
             match item {
                 SelectItem::Star => {
+                    // Written into one buffer and pushed once (a wide table's list is
+                    // built on every read).
+                    let mut list = String::new();
                     for c in table.star_columns(self.role) {
+                        if !list.is_empty() {
+                            list.push_str(", ");
+                        }
+                        push_quoted(&mut list, alias);
+                        list.push('.');
+                        push_quoted(&mut list, &c.name);
+                    }
+                    if !list.is_empty() {
                         sep(qb);
-                        qb.push(format!("{}.{}", quote_ident(alias), quote_ident(&c.name)));
+                        qb.push(list);
                     }
                 }
                 SelectItem::Field {
