@@ -69,10 +69,11 @@ fn pool_at(config: &Config, url: &str, max_connections: u32) -> anyhow::Result<P
         .max_connections(max_connections)
         .acquire_timeout(config.db_acquire_timeout)
         // sqlx pings every connection it hands out by default: one more round trip per
-        // request (a pot read is otherwise five, a webhook one). A connection in steady use
+        // request (a pot read is otherwise four, a webhook one). A connection in steady use
         // is known alive, so only one idle for a while is checked (the database may have
         // restarted meanwhile); a connection that died since fails its first statement and
-        // is dropped by sqlx.
+        // is dropped by sqlx. (sqlx also checks, always, every connection it takes back: a
+        // REST read's ROLLBACK goes out with that check, rest::execute.)
         .test_before_acquire(false)
         .before_acquire(move |conn, meta| {
             Box::pin(async move {
