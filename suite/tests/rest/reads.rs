@@ -523,3 +523,54 @@ async fn an_embedded_cross_schema_resource_keeps_its_own_row_security() {
         assert_eq!(expect(res, 401).await["code"], "42501", "{column}");
     }
 }
+
+/// A read ends by dropping its read-only transaction (`rest::execute`): the ROLLBACK goes out
+/// with the pool's check of the returned connection, not as a round trip of its own. On a pool
+/// of one connection, every statement after a read (a good one, or one PostgreSQL refused) runs
+/// as the pool's own login, with no caller's claims, outside the read's read-only transaction.
+#[tokio::test]
+async fn after_a_read_the_connection_carries_no_role_claims_or_transaction() {
+    use sqlx::postgres::PgPoolOptions;
+
+    let db = testkit::TestDb::new().await;
+    suite::seed(&db.url).await.unwrap();
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.url)
+        .await
+        .unwrap();
+    let jwt = auth::Jwt::new(testkit::TEST_JWT_SECRET.as_bytes(), None);
+    let api = rest::Api::new("pots", &db.url, pool.clone(), jwt, vec![]);
+    let app = testkit::spawn(rest::router(api)).await;
+    let token = testkit::token(auth::Role::User, crate::MOUSSA.parse().unwrap());
+    let read = |path: String| app.request(Method::GET, &path).bearer_auth(&token).send();
+    for _ in 0..100 {
+        if app.get("/pots?limit=0").await.status() != 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let clean = || async {
+        sqlx::query_as::<_, (bool, Option<String>, bool)>(
+            "select current_user = session_user,
+                    nullif(current_setting('request.jwt.claims', true), ''),
+                    current_setting('transaction_read_only') = 'off'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    for round in 0..3 {
+        let rows = expect(
+            read(format!("/pots?id=eq.{MOUSSA_POT}")).await.unwrap(),
+            200,
+        )
+        .await;
+        assert_eq!(rows.as_array().unwrap().len(), 1, "round {round}: {rows}");
+        assert_eq!(clean().await, (true, None, true), "after read {round}");
+    }
+    // A value PostgreSQL refuses: the read fails inside its transaction, which ends all the same.
+    let res = read("/pots?id=eq.not-a-uuid".to_string()).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(clean().await, (true, None, true), "after a refused read");
+}
