@@ -243,28 +243,26 @@ floor_addr=127.0.0.1:$(free_port)
 FLOOR_SQL=$(sed -n 's/:pot_id::uuid/$1::uuid/; s/;$//; /^select coalesce/p' "$work/direct.sql") \
   FLOOR_ADDR=$floor_addr FLOOR_POOL_SIZE=$pool_size "$FLOOR_BIN" >"$work/floor.log" 2>&1 &
 server_pid=$!
-base_saved=$base
-base=http://$floor_addr
+floor_url=http://$floor_addr$path
 for _ in $(seq 1 100); do
-  curl -fsS --max-time 2 -H "Authorization: Bearer $token" "$base$path" >/dev/null 2>&1 && break
+  curl -fsS --max-time 2 -H "Authorization: Bearer $token" "$floor_url" >/dev/null 2>&1 && break
   kill -0 "$server_pid" 2>/dev/null || { cat "$work/floor.log" >&2; die "wolo-bench-floor exited"; }
   sleep 0.2
 done
-floor_body=$(curl -fsS --max-time 5 -H "Authorization: Bearer $token" "$base$path")
+floor_body=$(curl -fsS --max-time 5 -H "Authorization: Bearer $token" "$floor_url")
 [ "$floor_body" = "$http_body" ] || die "wolo-bench-floor's body differs from wolo serve's:
   floor: $floor_body
   http:  $http_body"
 log "the floor: warm-up ${WARMUP}s, then wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s"
 if ((WARMUP > 0)); then
-  timeout "$LIMIT" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Authorization: Bearer $token" "$base$path" >/dev/null
+  timeout "$LIMIT" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Authorization: Bearer $token" "$floor_url" >/dev/null
 fi
 read -r f_b0 f_t0 < <(cpu_busy); f_w0=$(proc_ticks "$server_pid")
 timeout "$LIMIT" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
-  -H "Authorization: Bearer $token" "$base$path" >"$work/floor.txt"
+  -H "Authorization: Bearer $token" "$floor_url" >"$work/floor.txt"
 read -r f_b1 f_t1 < <(cpu_busy); f_w1=$(proc_ticks "$server_pid")
 ! grep -q 'Non-2xx\|Socket errors' "$work/floor.txt" || { cat "$work/floor.txt" >&2; die "wrk saw errors on the floor"; }
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
-base=$base_saved
 
 # --- figures -----------------------------------------------------------------------------
 to_ms() { # 1.23ms / 456.00us / 1.02s -> milliseconds
@@ -599,8 +597,8 @@ Tried on 2026-12-04 (A/B runs of the old and new binaries in turns, one database
   written into one buffer (no three strings per column): 8 700-9 100 reads/s before against
   8 700-9 900 after, about 10 µs of \`wolo serve\`'s CPU per read;
 - not kept: a lane handing each connection from one REST request to the next, past sqlx's
-  check of returned connections (three round trips instead of four). In the floor, connections
-  held that way served 15 900 reads/s against 13 700 through sqlx's pool. In the product the
+  check of returned connections (three round trips instead of four). A variant of the floor
+  holding its connections that way served 15 900 reads/s against 13 700 through sqlx's pool. In the product the
   other users of the same pool (the session check, the custom endpoints) waited behind the REST
   requests: session checks of 630-660 ms, a p99 of 100-530 ms; a fair hand-off needs the pool's
   own queue, which sqlx does not expose;
